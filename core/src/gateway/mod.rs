@@ -1,0 +1,146 @@
+//! Gateway connectors, sans-IO: each gateway builds [`HttpRequest`]s and parses
+//! [`HttpResponse`]s; the edge alone performs the I/O. Every gateway folder has the same shape:
+//! `mod.rs` (config, capabilities, flows), `wire.rs` (the gateway's JSON), `status.rs` (its
+//! statuses mapped to [`PaymentState`]) and `webhook.rs` (its notification scheme).
+
+pub mod sandbox;
+
+use crate::method::PaymentMethod;
+use crate::money::Money;
+use crate::notification::ErrorInfo;
+use crate::payment::PaymentState;
+use std::fmt;
+
+/// HTTP verbs the connectors use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMethod {
+    /// GET
+    Get,
+    /// POST
+    Post,
+}
+
+/// A request for the edge to send. Built by connectors, sent by the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// Verb.
+    pub method: HttpMethod,
+    /// Absolute URL.
+    pub url: String,
+    /// Headers (may include credentials: never log a request whole).
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Option<Vec<u8>>,
+}
+
+/// A response as the edge received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+/// A gateway's view of one payment, normalized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayPayment {
+    /// The gateway's id.
+    pub id: String,
+    /// Our reference, as the gateway echoes it.
+    pub reference: String,
+    /// Normalized state.
+    pub state: PaymentState,
+    /// Amount and currency as the gateway reports them.
+    pub money: Money,
+    /// Card brand, if known.
+    pub card_brand: Option<String>,
+    /// Last four digits, if known.
+    pub card_last4: Option<String>,
+    /// Failure reason, if failed.
+    pub error: Option<ErrorInfo>,
+}
+
+/// A hosted session created at a gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewaySession {
+    /// The gateway's payment id.
+    pub id: String,
+    /// Where to send the shopper.
+    pub redirect_url: String,
+}
+
+/// What a gateway supports, declared as data so routing and the UI can read it.
+#[derive(Debug, Clone, Copy)]
+pub struct Capabilities {
+    /// Methods it can serve.
+    pub methods: &'static [PaymentMethod],
+    /// ISO codes it accepts.
+    pub currencies: &'static [&'static str],
+    /// Partial refunds.
+    pub partial_refund: bool,
+    /// Authorize, then capture (never for mada: it is sale-only).
+    pub capture: bool,
+    /// Void an authorization.
+    pub void: bool,
+}
+
+impl Capabilities {
+    /// Whether `method` in `currency` can be served.
+    pub fn serves(&self, method: PaymentMethod, currency: &str) -> bool {
+        self.methods.contains(&method) && self.currencies.contains(&currency)
+    }
+}
+
+/// Why a gateway call did not give a usable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayError {
+    /// No answer (connection refused, timeout) or a 5xx.
+    Unreachable(String),
+    /// The gateway said no (401, 4xx with a message).
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// The gateway's message.
+        message: String,
+    },
+    /// The answer was not the documented shape.
+    InvalidResponse(String),
+    /// The gateway's record disagrees with ours (amount, currency or reference): treated as a
+    /// failure, never as a success.
+    Mismatch(String),
+}
+
+impl fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GatewayError::Unreachable(why) => write!(f, "gateway unreachable: {why}"),
+            GatewayError::Rejected { status, message } => write!(f, "gateway refused ({status}): {message}"),
+            GatewayError::InvalidResponse(why) => write!(f, "unexpected gateway response: {why}"),
+            GatewayError::Mismatch(why) => write!(f, "gateway record does not match the payment: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for GatewayError {}
+
+/// Checks that what the gateway reports is the payment we asked for. A result for another
+/// amount, currency or reference is refused: a tampered or misrouted result must not pay an order.
+pub fn check_matches(payment: &GatewayPayment, expected: &Money, reference: &str) -> Result<(), GatewayError> {
+    if payment.reference != reference {
+        return Err(GatewayError::Mismatch(format!(
+            "reference {:?} instead of {reference:?}",
+            payment.reference
+        )));
+    }
+    if payment.money != *expected {
+        return Err(GatewayError::Mismatch(format!(
+            "{} {} instead of {} {}",
+            payment.money.to_major_string(),
+            payment.money.currency,
+            expected.to_major_string(),
+            expected.currency
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! The built-in sandbox gateway: a test gateway with its own hosted card page, test cards
+//! (approve, decline, 3-D Secure challenge) and signed webhooks. It exists for the demo and the
+//! end-to-end tests, and is on only when `SANDBOX_ENABLED` is set, like Odoo's `payment_demo`.
+//!
+//! This module is the *client* side (the connector the edge uses) and [`server`] is the
+//! gateway itself (its rules and hosted page), so both halves of the protocol are tested here.
+
+pub mod server;
+pub mod status;
+pub mod webhook;
+pub mod wire;
+
+use super::{Capabilities, GatewayError, GatewayPayment, GatewaySession, HttpMethod, HttpRequest, HttpResponse};
+use crate::method::PaymentMethod;
+use crate::money::{Currency, Money};
+use crate::notification::ErrorInfo;
+use crate::secret::Secret;
+
+/// Gateway code.
+pub const CODE: &str = "sandbox";
+
+/// What the sandbox can do.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    methods: &[PaymentMethod::Mada, PaymentMethod::Visa, PaymentMethod::Mastercard],
+    currencies: &["SAR", "AED", "KWD", "BHD", "USD"],
+    partial_refund: true,
+    capture: false,
+    void: false,
+};
+
+/// Connector settings (`SANDBOX_API_BASE`, `SANDBOX_SECRET_KEY`, `SANDBOX_WEBHOOK_SECRET`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Base URL of the sandbox API, without a trailing slash.
+    pub api_base: String,
+    /// API key, sent as a bearer token.
+    pub secret_key: Secret,
+    /// Secret the sandbox signs its webhooks with.
+    pub webhook_secret: Secret,
+}
+
+/// What the edge asks the gateway for.
+#[derive(Debug, Clone)]
+pub struct CreateSession<'a> {
+    /// Our reference (shop id + transaction reference, made unique by the edge).
+    pub reference: &'a str,
+    /// Amount.
+    pub money: Money,
+    /// Chosen method.
+    pub method: PaymentMethod,
+    /// Where the gateway sends the shopper back (the edge's return route).
+    pub return_url: &'a str,
+    /// Where the gateway posts its webhook (the edge's webhook route).
+    pub webhook_url: &'a str,
+    /// `ar` or `en`.
+    pub locale: &'a str,
+    /// The customer's name, shown on the hosted page.
+    pub customer_name: Option<&'a str>,
+}
+
+fn auth_headers(cfg: &Config) -> Vec<(String, String)> {
+    vec![
+        ("Authorization".into(), format!("Bearer {}", cfg.secret_key.expose())),
+        ("Content-Type".into(), "application/json".into()),
+    ]
+}
+
+/// `POST {api_base}/payments`.
+pub fn build_create_session(cfg: &Config, input: &CreateSession<'_>) -> HttpRequest {
+    let body = wire::CreatePayment {
+        reference: input.reference.to_string(),
+        amount: input.money.minor,
+        currency: input.money.currency.code().to_string(),
+        method: input.method.code().to_string(),
+        return_url: input.return_url.to_string(),
+        webhook_url: input.webhook_url.to_string(),
+        locale: input.locale.to_string(),
+        customer_name: input.customer_name.map(str::to_string),
+    };
+    HttpRequest {
+        method: HttpMethod::Post,
+        url: format!("{}/payments", cfg.api_base),
+        headers: auth_headers(cfg),
+        body: Some(serde_json::to_vec(&body).expect("serializable")),
+    }
+}
+
+/// Parses the answer to [`build_create_session`].
+pub fn parse_create_session(resp: &HttpResponse) -> Result<GatewaySession, GatewayError> {
+    let payment = parse_wire(resp)?;
+    Ok(GatewaySession { id: payment.id, redirect_url: payment.hosted_url })
+}
+
+/// `GET {api_base}/payments/{id}`: the server-side status check that every result goes through.
+pub fn build_fetch_payment(cfg: &Config, id: &str) -> HttpRequest {
+    HttpRequest {
+        method: HttpMethod::Get,
+        url: format!("{}/payments/{}", cfg.api_base, urlencode_path(id)),
+        headers: auth_headers(cfg),
+        body: None,
+    }
+}
+
+/// Parses the answer to [`build_fetch_payment`].
+pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, GatewayError> {
+    let p = parse_wire(resp)?;
+    let currency = Currency::parse(&p.currency).map_err(|e| GatewayError::InvalidResponse(e.to_string()))?;
+    let state = status::to_state(&p.status)
+        .ok_or_else(|| GatewayError::InvalidResponse(format!("unknown status {:?}", p.status)))?;
+    Ok(GatewayPayment {
+        id: p.id,
+        reference: p.reference,
+        state,
+        money: Money::new(p.amount, currency),
+        card_brand: p.card_brand,
+        card_last4: p.card_last4,
+        error: p.failure_code.map(|code| ErrorInfo { code, message: p.failure_message.unwrap_or_default() }),
+    })
+}
+
+fn parse_wire(resp: &HttpResponse) -> Result<wire::Payment, GatewayError> {
+    match resp.status {
+        200 | 201 => serde_json::from_slice(&resp.body).map_err(|e| GatewayError::InvalidResponse(e.to_string())),
+        500..=599 => Err(GatewayError::Unreachable(format!("HTTP {}", resp.status))),
+        status => {
+            let message = serde_json::from_slice::<wire::ErrorBody>(&resp.body)
+                .map(|e| e.error.message)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&resp.body).chars().take(200).collect());
+            Err(GatewayError::Rejected { status, message })
+        }
+    }
+}
+
+fn urlencode_path(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> Config {
+        Config {
+            api_base: "http://127.0.0.1:9/sandbox/api".into(),
+            secret_key: Secret::new("sk_sandbox_1"),
+            webhook_secret: Secret::new("whsec_1"),
+        }
+    }
+
+    #[test]
+    fn create_request_carries_minor_units_and_auth() {
+        let sar = Currency::parse("SAR").unwrap();
+        let req = build_create_session(
+            &cfg(),
+            &CreateSession {
+                reference: "demo:S1",
+                money: Money::new(10050, sar),
+                method: PaymentMethod::Mada,
+                return_url: "http://edge/v1/return/sandbox/x",
+                webhook_url: "http://edge/v1/webhooks/sandbox",
+                locale: "ar",
+                customer_name: None,
+            },
+        );
+        assert_eq!(req.url, "http://127.0.0.1:9/sandbox/api/payments");
+        assert!(req.headers.contains(&("Authorization".into(), "Bearer sk_sandbox_1".into())));
+        let body: serde_json::Value = serde_json::from_slice(req.body.as_ref().unwrap()).unwrap();
+        assert_eq!(body["amount"], 10050);
+        assert_eq!(body["method"], "mada");
+    }
+
+    #[test]
+    fn fetch_parses_states_and_errors() {
+        let ok = HttpResponse {
+            status: 200,
+            body: br#"{"id":"sbx_1","reference":"demo:S1","status":"failed","amount":100,"currency":"SAR",
+                "method":"visa","hosted_url":"u","card_brand":"visa","card_last4":"0002",
+                "failure_code":"card_declined","failure_message":"Declined"}"#
+                .to_vec(),
+        };
+        let p = parse_fetch_payment(&ok).unwrap();
+        assert_eq!(p.state, crate::payment::PaymentState::Failed);
+        assert_eq!(p.error.unwrap().code, "card_declined");
+        let unauth = HttpResponse {
+            status: 401,
+            body: br#"{"error":{"type":"authentication_error","message":"Invalid API key"}}"#.to_vec(),
+        };
+        assert_eq!(
+            parse_fetch_payment(&unauth),
+            Err(GatewayError::Rejected { status: 401, message: "Invalid API key".into() })
+        );
+        assert!(matches!(
+            parse_fetch_payment(&HttpResponse { status: 503, body: vec![] }),
+            Err(GatewayError::Unreachable(_))
+        ));
+        assert!(matches!(
+            parse_fetch_payment(&HttpResponse { status: 200, body: b"<html>".to_vec() }),
+            Err(GatewayError::InvalidResponse(_))
+        ));
+    }
+
+    #[test]
+    fn ids_are_escaped_in_paths() {
+        assert_eq!(build_fetch_payment(&cfg(), "a/../b").url, "http://127.0.0.1:9/sandbox/api/payments/a%2F%2E%2E%2Fb");
+    }
+}

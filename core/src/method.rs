@@ -1,0 +1,77 @@
+//! Payment methods a shopper can choose, and the order they are shown in.
+
+use serde::{Deserialize, Serialize};
+
+/// A payment method code, as used in intents (`methods`), in `/v1/methods` and in
+/// notifications. Codes are lower case and stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentMethod {
+    /// mada, the Saudi debit scheme: sale only (no authorize-then-capture), 3-D Secure always.
+    Mada,
+    /// Visa credit and debit cards.
+    Visa,
+    /// Mastercard credit and debit cards.
+    Mastercard,
+    /// American Express.
+    Amex,
+    /// Apple Pay.
+    Applepay,
+    /// STC Pay wallet.
+    Stcpay,
+}
+
+impl PaymentMethod {
+    /// Every method, in the order a Saudi checkout shows them: mada first, as shoppers
+    /// expect and as the schemes' rules ask.
+    pub const DISPLAY_ORDER: [PaymentMethod; 6] = [
+        PaymentMethod::Mada,
+        PaymentMethod::Applepay,
+        PaymentMethod::Visa,
+        PaymentMethod::Mastercard,
+        PaymentMethod::Amex,
+        PaymentMethod::Stcpay,
+    ];
+
+    /// The stable code ("mada", "visa", ...).
+    pub fn code(self) -> &'static str {
+        match self {
+            PaymentMethod::Mada => "mada",
+            PaymentMethod::Visa => "visa",
+            PaymentMethod::Mastercard => "mastercard",
+            PaymentMethod::Amex => "amex",
+            PaymentMethod::Applepay => "applepay",
+            PaymentMethod::Stcpay => "stcpay",
+        }
+    }
+
+    /// Parses a code; `None` for anything unknown.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::DISPLAY_ORDER.into_iter().find(|m| m.code() == code)
+    }
+
+    /// Position in [`Self::DISPLAY_ORDER`].
+    pub fn display_rank(self) -> usize {
+        Self::DISPLAY_ORDER.iter().position(|m| *m == self).expect("every method is listed")
+    }
+
+    /// Whether the method is a card typed on a hosted page.
+    pub fn is_card(self) -> bool {
+        matches!(self, PaymentMethod::Mada | PaymentMethod::Visa | PaymentMethod::Mastercard | PaymentMethod::Amex)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_mada_comes_first() {
+        for m in PaymentMethod::DISPLAY_ORDER {
+            assert_eq!(PaymentMethod::from_code(m.code()), Some(m));
+            assert_eq!(serde_json::to_string(&m).unwrap(), format!("\"{}\"", m.code()));
+        }
+        assert_eq!(PaymentMethod::DISPLAY_ORDER[0], PaymentMethod::Mada);
+        assert_eq!(PaymentMethod::from_code("bitcoin"), None);
+    }
+}
