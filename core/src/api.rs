@@ -56,7 +56,9 @@ impl ApiError {
             ApiError::InvalidRequest(_) => 400,
             ApiError::BodyTooLarge => 413,
             ApiError::Intent(
-                IntentError::AmountInvalid | IntentError::CurrencyUnsupported(_) | IntentError::UrlNotAllowed(_),
+                IntentError::AmountInvalid
+                | IntentError::CurrencyUnsupported(_)
+                | IntentError::UrlNotAllowed(_),
             ) => 422,
             ApiError::Intent(_) => 401,
             ApiError::UnknownMethod(_) | ApiError::MethodNotAllowed(_) => 422,
@@ -91,7 +93,12 @@ impl ApiError {
 
     /// The body: `{"error":{"code":"...","message":"..."}}`.
     pub fn body(&self) -> ErrorBody {
-        ErrorBody { error: ErrorDetail { code: self.code().to_string(), message: self.to_string() } }
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_string(),
+                message: self.to_string(),
+            },
+        }
     }
 }
 
@@ -99,17 +106,27 @@ impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ApiError::InvalidRequest(why) => write!(f, "invalid request: {why}"),
-            ApiError::BodyTooLarge => write!(f, "the request body is larger than {MAX_BODY_BYTES} bytes"),
+            ApiError::BodyTooLarge => {
+                write!(f, "the request body is larger than {MAX_BODY_BYTES} bytes")
+            }
             ApiError::Intent(e) => e.fmt(f),
             ApiError::UnknownMethod(m) => write!(f, "unknown payment method {m:?}"),
-            ApiError::MethodNotAllowed(m) => write!(f, "payment method {m:?} is not available for this payment"),
+            ApiError::MethodNotAllowed(m) => {
+                write!(f, "payment method {m:?} is not available for this payment")
+            }
             ApiError::SessionNotFound => f.write_str("no payment session has this id"),
             ApiError::NotFound => f.write_str("no such route"),
-            ApiError::HttpMethodNotAllowed => f.write_str("this route does not accept that HTTP method"),
+            ApiError::HttpMethodNotAllowed => {
+                f.write_str("this route does not accept that HTTP method")
+            }
             ApiError::Unauthorized { message, .. } => f.write_str(message),
             ApiError::PaymentFinished(s) => write!(f, "this payment is already {}", s.as_str()),
-            ApiError::GatewayUnavailable(why) => write!(f, "the payment gateway is unavailable: {why}"),
-            ApiError::GatewayRejected(why) => write!(f, "the payment gateway refused the request: {why}"),
+            ApiError::GatewayUnavailable(why) => {
+                write!(f, "the payment gateway is unavailable: {why}")
+            }
+            ApiError::GatewayRejected(why) => {
+                write!(f, "the payment gateway refused the request: {why}")
+            }
             ApiError::Misconfigured(why) => write!(f, "the edge is misconfigured: {why}"),
             ApiError::Internal(why) => write!(f, "internal error: {why}"),
         }
@@ -213,6 +230,8 @@ pub struct SessionView {
     pub amount: i64,
     /// ISO 4217 code.
     pub currency: String,
+    /// Where the shop wants the shopper at the end.
+    pub return_url: String,
     /// What to do next.
     pub next_action: NextAction,
     /// Why it failed, when it did.
@@ -227,15 +246,24 @@ mod tests {
     #[test]
     fn intent_errors_split_between_401_and_422() {
         assert_eq!(ApiError::Intent(IntentError::Expired).status(), 401);
-        assert_eq!(ApiError::Intent(IntentError::InvalidSignature).status(), 401);
+        assert_eq!(
+            ApiError::Intent(IntentError::InvalidSignature).status(),
+            401
+        );
         assert_eq!(ApiError::Intent(IntentError::AmountInvalid).status(), 422);
-        assert_eq!(ApiError::Intent(IntentError::CurrencyUnsupported("X".into())).status(), 422);
+        assert_eq!(
+            ApiError::Intent(IntentError::CurrencyUnsupported("X".into())).status(),
+            422
+        );
     }
 
     #[test]
     fn body_has_the_stable_shape() {
         let json = serde_json::to_value(ApiError::SessionNotFound.body()).unwrap();
         assert_eq!(json["error"]["code"], "session_not_found");
-        assert!(json["error"]["message"].as_str().unwrap().contains("session"));
+        assert!(json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("session"));
     }
 }

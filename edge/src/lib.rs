@@ -1,1 +1,27 @@
-//! Edge.
+//! Bawaba's edge: a Cloudflare Worker in Rust.
+//!
+//! It holds the gateway secrets, verifies intents, creates gateway sessions, confirms results
+//! with the gateway before believing them, and posts signed notifications to the shop. All
+//! decisions are made by `bawaba-core`; this crate does the I/O around them:
+//!
+//! - [`routes`]: the public HTTP API (`/v1/...`), the sandbox gateway's pages and the demo shop;
+//! - [`payment_object`]: one Durable Object per payment (state machine, outbox, retries);
+//! - [`sandbox_object`]: the built-in sandbox gateway's own storage and webhooks;
+//! - [`demo_shop`]: a stand-in for Odoo that speaks the shop side of the contract (demo only).
+
+pub mod config;
+pub mod demo_shop;
+pub mod error;
+pub mod http;
+pub mod payment_object;
+pub mod routes;
+pub mod sandbox_object;
+pub mod util;
+
+use worker::{event, Context, Env, Request, Response, Result};
+
+/// The worker's entry point. Every error, whatever its cause, leaves as a JSON error body.
+#[event(fetch)]
+pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    Ok(routes::handle(req, env).await)
+}

@@ -115,9 +115,13 @@ impl fmt::Display for GatewayError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             GatewayError::Unreachable(why) => write!(f, "gateway unreachable: {why}"),
-            GatewayError::Rejected { status, message } => write!(f, "gateway refused ({status}): {message}"),
+            GatewayError::Rejected { status, message } => {
+                write!(f, "gateway refused ({status}): {message}")
+            }
             GatewayError::InvalidResponse(why) => write!(f, "unexpected gateway response: {why}"),
-            GatewayError::Mismatch(why) => write!(f, "gateway record does not match the payment: {why}"),
+            GatewayError::Mismatch(why) => {
+                write!(f, "gateway record does not match the payment: {why}")
+            }
         }
     }
 }
@@ -126,7 +130,11 @@ impl std::error::Error for GatewayError {}
 
 /// Checks that what the gateway reports is the payment we asked for. A result for another
 /// amount, currency or reference is refused: a tampered or misrouted result must not pay an order.
-pub fn check_matches(payment: &GatewayPayment, expected: &Money, reference: &str) -> Result<(), GatewayError> {
+pub fn check_matches(
+    payment: &GatewayPayment,
+    expected: &Money,
+    reference: &str,
+) -> Result<(), GatewayError> {
     if payment.reference != reference {
         return Err(GatewayError::Mismatch(format!(
             "reference {:?} instead of {reference:?}",

@@ -34,8 +34,16 @@ pub const TEST_CARDS: &[(&str, &str, CardBehaviour)] = &[
     ("4464040000000007", "mada", CardBehaviour::Approve),
     ("4111111111111111", "visa", CardBehaviour::Approve),
     ("5555555555554444", "mastercard", CardBehaviour::Approve),
-    ("4000000000000002", "visa", CardBehaviour::Decline("card_declined", "The card was declined by the issuer.")),
-    ("4000000000009995", "visa", CardBehaviour::Decline("insufficient_funds", "The card has insufficient funds.")),
+    (
+        "4000000000000002",
+        "visa",
+        CardBehaviour::Decline("card_declined", "The card was declined by the issuer."),
+    ),
+    (
+        "4000000000009995",
+        "visa",
+        CardBehaviour::Decline("insufficient_funds", "The card has insufficient funds."),
+    ),
     ("4000000000003220", "visa", CardBehaviour::Challenge),
 ];
 
@@ -64,13 +72,31 @@ pub const EXPIRES_AFTER_SECS: i64 = 30 * 60;
 
 /// Validates a create request and makes the record. `id` is fresh and random; `page_base` is
 /// where the hosted page lives (`https://edge.example/sandbox/pay`).
-pub fn create(req: CreatePayment, id: String, page_base: &str, now: i64) -> Result<Record, ErrorBody> {
-    let invalid = |message: String| ErrorBody { error: ErrorDetail { kind: "invalid_request_error".into(), message } };
+pub fn create(
+    req: CreatePayment,
+    id: String,
+    page_base: &str,
+    now: i64,
+) -> Result<Record, ErrorBody> {
+    let invalid = |message: String| ErrorBody {
+        error: ErrorDetail {
+            kind: "invalid_request_error".into(),
+            message,
+        },
+    };
     if req.amount <= 0 {
-        return Err(invalid("amount must be a positive integer of minor units".into()));
+        return Err(invalid(
+            "amount must be a positive integer of minor units".into(),
+        ));
     }
-    if !super::CAPABILITIES.currencies.contains(&req.currency.as_str()) {
-        return Err(invalid(format!("currency {} is not supported", req.currency)));
+    if !super::CAPABILITIES
+        .currencies
+        .contains(&req.currency.as_str())
+    {
+        return Err(invalid(format!(
+            "currency {} is not supported",
+            req.currency
+        )));
     }
     let method_ok = crate::method::PaymentMethod::from_code(&req.method)
         .is_some_and(|m| super::CAPABILITIES.methods.contains(&m));
@@ -131,8 +157,10 @@ pub enum PageOutcome {
 
 /// Whether the record still accepts input.
 pub fn is_open(record: &Record, now: i64) -> bool {
-    matches!(record.payment.status.as_str(), "requires_payment_method" | "requires_challenge")
-        && now - record.created_at < EXPIRES_AFTER_SECS
+    matches!(
+        record.payment.status.as_str(),
+        "requires_payment_method" | "requires_challenge"
+    ) && now - record.created_at < EXPIRES_AFTER_SECS
 }
 
 /// Applies a card submission.
@@ -140,14 +168,24 @@ pub fn submit_card(record: &mut Record, form: &CardForm, now: i64) -> PageOutcom
     if !is_open(record, now) || record.payment.status != "requires_payment_method" {
         return PageOutcome::Finished;
     }
-    let number: String = form.number.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
-    if number.len() < 12 || number.len() > 19 || !number.bytes().all(|b| b.is_ascii_digit()) || !luhn_ok(&number) {
+    let number: String = form
+        .number
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    if number.len() < 12
+        || number.len() > 19
+        || !number.bytes().all(|b| b.is_ascii_digit())
+        || !luhn_ok(&number)
+    {
         return PageOutcome::FormError("card_number");
     }
     if !expiry_ok(&form.expiry) {
         return PageOutcome::FormError("expiry");
     }
-    if !(form.cvc.len() == 3 || form.cvc.len() == 4) || !form.cvc.bytes().all(|b| b.is_ascii_digit()) {
+    if !(form.cvc.len() == 3 || form.cvc.len() == 4)
+        || !form.cvc.bytes().all(|b| b.is_ascii_digit())
+    {
         return PageOutcome::FormError("cvc");
     }
     let Some((_, brand, behaviour)) = TEST_CARDS.iter().find(|(n, _, _)| *n == number) else {
@@ -174,7 +212,11 @@ pub fn submit_challenge(record: &mut Record, code: &str, now: i64) -> PageOutcom
     if code.trim() == CHALLENGE_CODE {
         finish(record, "succeeded", None);
     } else {
-        finish(record, "failed", Some(("authentication_failed", "3-D Secure authentication failed.")));
+        finish(
+            record,
+            "failed",
+            Some(("authentication_failed", "3-D Secure authentication failed.")),
+        );
     }
     PageOutcome::Finished
 }
@@ -182,16 +224,27 @@ pub fn submit_challenge(record: &mut Record, code: &str, now: i64) -> PageOutcom
 /// The shopper pressed "cancel" on the hosted page.
 pub fn cancel(record: &mut Record, now: i64) -> PageOutcome {
     if is_open(record, now) {
-        finish(record, "failed", Some(("canceled_by_shopper", "The shopper canceled the payment.")));
+        finish(
+            record,
+            "failed",
+            Some(("canceled_by_shopper", "The shopper canceled the payment.")),
+        );
     }
     PageOutcome::Finished
 }
 
 /// Expires an unfinished payment whose page has been open too long.
 pub fn expire_if_due(record: &mut Record, now: i64) -> bool {
-    let unfinished = matches!(record.payment.status.as_str(), "requires_payment_method" | "requires_challenge");
+    let unfinished = matches!(
+        record.payment.status.as_str(),
+        "requires_payment_method" | "requires_challenge"
+    );
     if unfinished && now - record.created_at >= EXPIRES_AFTER_SECS {
-        finish(record, "expired", Some(("expired", "The payment page expired.")));
+        finish(
+            record,
+            "expired",
+            Some(("expired", "The payment page expired.")),
+        );
         true
     } else {
         false
@@ -214,7 +267,11 @@ fn luhn_ok(number: &str) -> bool {
             let d = (b - b'0') as u32;
             if i % 2 == 1 {
                 let x = d * 2;
-                if x > 9 { x - 9 } else { x }
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
             } else {
                 d
             }
@@ -224,8 +281,12 @@ fn luhn_ok(number: &str) -> bool {
 }
 
 fn expiry_ok(expiry: &str) -> bool {
-    let Some((mm, yy)) = expiry.trim().split_once('/') else { return false };
-    let (Ok(mm), Ok(_yy)) = (mm.trim().parse::<u8>(), yy.trim().parse::<u16>()) else { return false };
+    let Some((mm, yy)) = expiry.trim().split_once('/') else {
+        return false;
+    };
+    let (Ok(mm), Ok(_yy)) = (mm.trim().parse::<u8>(), yy.trim().parse::<u16>()) else {
+        return false;
+    };
     // The sandbox does not check the date against the clock: test cards never expire.
     (1..=12).contains(&mm)
 }
@@ -340,7 +401,12 @@ pub fn render_card_page(record: &Record, error: Option<&str>, now: i64) -> Strin
     }
     let id = escape_html(&record.payment.id);
     let error_html = error
-        .map(|e| format!("<p class=\"error\" id=\"form-error\" role=\"alert\">{}</p>", form_error_text(e, ar)))
+        .map(|e| {
+            format!(
+                "<p class=\"error\" id=\"form-error\" role=\"alert\">{}</p>",
+                form_error_text(e, ar)
+            )
+        })
         .unwrap_or_default();
     let cards: String = TEST_CARDS
         .iter()
@@ -412,7 +478,11 @@ mod tests {
     }
 
     fn card(number: &str) -> CardForm {
-        CardForm { number: number.into(), expiry: "12/34".into(), cvc: "123".into() }
+        CardForm {
+            number: number.into(),
+            expiry: "12/34".into(),
+            cvc: "123".into(),
+        }
     }
 
     #[test]
@@ -426,7 +496,10 @@ mod tests {
     #[test]
     fn approve_decline_and_challenge() {
         let mut r = record();
-        assert_eq!(submit_card(&mut r, &card("4111 1111 1111 1111"), 1001), PageOutcome::Finished);
+        assert_eq!(
+            submit_card(&mut r, &card("4111 1111 1111 1111"), 1001),
+            PageOutcome::Finished
+        );
         assert_eq!(r.payment.status, "succeeded");
         assert_eq!(r.payment.card_last4.as_deref(), Some("1111"));
         assert_eq!(r.webhooks_due, 1);
@@ -434,10 +507,16 @@ mod tests {
         let mut r = record();
         submit_card(&mut r, &card("4000000000009995"), 1001);
         assert_eq!(r.payment.status, "failed");
-        assert_eq!(r.payment.failure_code.as_deref(), Some("insufficient_funds"));
+        assert_eq!(
+            r.payment.failure_code.as_deref(),
+            Some("insufficient_funds")
+        );
 
         let mut r = record();
-        assert_eq!(submit_card(&mut r, &card("4000000000003220"), 1001), PageOutcome::Challenge);
+        assert_eq!(
+            submit_card(&mut r, &card("4000000000003220"), 1001),
+            PageOutcome::Challenge
+        );
         assert_eq!(r.webhooks_due, 0);
         submit_challenge(&mut r, "123456", 1002);
         assert_eq!(r.payment.status, "succeeded");
@@ -445,17 +524,29 @@ mod tests {
         let mut r = record();
         submit_card(&mut r, &card("4000000000003220"), 1001);
         submit_challenge(&mut r, "000000", 1002);
-        assert_eq!(r.payment.failure_code.as_deref(), Some("authentication_failed"));
+        assert_eq!(
+            r.payment.failure_code.as_deref(),
+            Some("authentication_failed")
+        );
     }
 
     #[test]
     fn bad_input_keeps_the_payment_open() {
         let mut r = record();
-        assert_eq!(submit_card(&mut r, &card("4111111111111112"), 1001), PageOutcome::FormError("card_number"));
+        assert_eq!(
+            submit_card(&mut r, &card("4111111111111112"), 1001),
+            PageOutcome::FormError("card_number")
+        );
         let mut f = card("4111111111111111");
         f.expiry = "13/30".into();
-        assert_eq!(submit_card(&mut r, &f, 1001), PageOutcome::FormError("expiry"));
-        assert_eq!(submit_card(&mut r, &card("4242424242424242"), 1001), PageOutcome::FormError("unknown_test_card"));
+        assert_eq!(
+            submit_card(&mut r, &f, 1001),
+            PageOutcome::FormError("expiry")
+        );
+        assert_eq!(
+            submit_card(&mut r, &card("4242424242424242"), 1001),
+            PageOutcome::FormError("unknown_test_card")
+        );
         assert_eq!(r.payment.status, "requires_payment_method");
     }
 
@@ -488,9 +579,18 @@ mod tests {
             customer_name: None,
         };
         let bad = [
-            CreatePayment { amount: 0, ..base.clone() },
-            CreatePayment { currency: "JPY".into(), ..base.clone() },
-            CreatePayment { method: "stcpay".into(), ..base.clone() },
+            CreatePayment {
+                amount: 0,
+                ..base.clone()
+            },
+            CreatePayment {
+                currency: "JPY".into(),
+                ..base.clone()
+            },
+            CreatePayment {
+                method: "stcpay".into(),
+                ..base.clone()
+            },
         ];
         for b in bad {
             assert!(create(b, "x".into(), "p", 0).is_err());

@@ -13,5 +13,8 @@ pub const TABLE: &[(&str, PaymentState)] = &[
 
 /// Looks up a sandbox status.
 pub fn to_state(status: &str) -> Option<PaymentState> {
-    TABLE.iter().find(|(s, _)| *s == status).map(|(_, state)| *state)
+    TABLE
+        .iter()
+        .find(|(s, _)| *s == status)
+        .map(|(_, state)| *state)
 }

@@ -1,0 +1,112 @@
+//! Settings, read from the worker's environment at the first request that needs them. A
+//! missing or malformed setting is an error that names the setting.
+//!
+//! | setting | kind | meaning |
+//! |---|---|---|
+//! | `BAWABA_SHOPS` | var (JSON) | `[{"id":"demo","origin":"https://shop.example","secret":"SHOP_DEMO_SECRET"}]`: each shop, its registered origin, and the name of the secret holding its signing key |
+//! | `SHOP_<ID>_SECRET` | secret | a shop's signing secret (the name is whatever `secret` says) |
+//! | `SANDBOX_ENABLED` | var | `true` turns on the built-in sandbox gateway |
+//! | `SANDBOX_SECRET_KEY` | secret | the sandbox API key |
+//! | `SANDBOX_WEBHOOK_SECRET` | secret | the key the sandbox signs its webhooks with |
+//! | `SANDBOX_API_BASE` | var | where the sandbox API is (default: this edge's `/sandbox/api`) |
+//! | `SANDBOX_WEBHOOK_DELAY_MS` | var | how long the sandbox waits before sending a webhook (default 500) |
+//! | `DEMO_SHOP_ENABLED` | var | `true` turns on the demo shop under `/demo/shop/` |
+//! | `DEMO_SHOP_ID` | var | which shop in `BAWABA_SHOPS` the demo shop is (default `demo`) |
+//! | `NOTIFY_RETRY_BASE_MS` | var | first retry delay for notifications (default 30000) |
+
+use bawaba_core::api::ApiError;
+use bawaba_core::gateway::sandbox;
+use bawaba_core::secret::Secret;
+use serde::Deserialize;
+use worker::Env;
+
+/// A shop known to this edge.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShopEntry {
+    /// Shop id (the intent's `iss`).
+    pub id: String,
+    /// Registered origin.
+    pub origin: String,
+    /// Name of the secret that holds the signing key.
+    pub secret: String,
+}
+
+/// A shop with its key.
+#[derive(Debug, Clone)]
+pub struct Shop {
+    /// Id.
+    pub id: String,
+    /// Origin.
+    pub origin: String,
+    /// Signing key.
+    pub secret: Secret,
+}
+
+/// Reads a string setting (a secret or a plain var).
+pub fn setting(env: &Env, name: &str) -> Option<String> {
+    if let Ok(s) = env.secret(name) {
+        return Some(s.to_string());
+    }
+    env.var(name).ok().map(|v| v.to_string())
+}
+
+/// Reads a required setting.
+pub fn required(env: &Env, name: &str) -> Result<String, ApiError> {
+    setting(env, name)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ApiError::Misconfigured(format!("setting {name} is missing")))
+}
+
+/// Reads a boolean flag (`true`/`1`/`on`).
+pub fn flag(env: &Env, name: &str) -> bool {
+    matches!(
+        setting(env, name).as_deref().map(str::trim),
+        Some("true" | "1" | "on" | "yes")
+    )
+}
+
+/// Reads an integer setting with a default.
+pub fn int(env: &Env, name: &str, default: i64) -> Result<i64, ApiError> {
+    match setting(env, name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| {
+            ApiError::Misconfigured(format!("setting {name} must be an integer, not {v:?}"))
+        }),
+    }
+}
+
+/// All shops.
+pub fn shops(env: &Env) -> Result<Vec<ShopEntry>, ApiError> {
+    let raw = required(env, "BAWABA_SHOPS")?;
+    serde_json::from_str(&raw).map_err(|e| {
+        ApiError::Misconfigured(format!("setting BAWABA_SHOPS is not valid JSON: {e}"))
+    })
+}
+
+/// One shop with its key, or `None` if unknown.
+pub fn shop(env: &Env, id: &str) -> Result<Option<Shop>, ApiError> {
+    let Some(entry) = shops(env)?.into_iter().find(|s| s.id == id) else {
+        return Ok(None);
+    };
+    let secret = required(env, &entry.secret)?;
+    Ok(Some(Shop {
+        id: entry.id,
+        origin: entry.origin,
+        secret: Secret::new(secret),
+    }))
+}
+
+/// The sandbox connector's settings, if the sandbox is on. `edge_origin` is this edge's
+/// origin, for the default API base.
+pub fn sandbox(env: &Env, edge_origin: &str) -> Result<Option<sandbox::Config>, ApiError> {
+    if !flag(env, "SANDBOX_ENABLED") {
+        return Ok(None);
+    }
+    Ok(Some(sandbox::Config {
+        api_base: setting(env, "SANDBOX_API_BASE")
+            .map(|b| b.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("{edge_origin}/sandbox/api")),
+        secret_key: Secret::new(required(env, "SANDBOX_SECRET_KEY")?),
+        webhook_secret: Secret::new(required(env, "SANDBOX_WEBHOOK_SECRET")?),
+    }))
+}

@@ -1,0 +1,82 @@
+//! Executes the connectors' [`HttpRequest`]s with the platform's `fetch`.
+
+use bawaba_core::gateway::{GatewayError, HttpMethod, HttpRequest, HttpResponse};
+use worker::{AbortController, Fetch, Headers, Method, Request, RequestInit};
+
+/// How long a gateway may take before the call counts as unreachable.
+pub const TIMEOUT_MS: u64 = 15_000;
+
+/// Sends `req` and returns the status and body. Transport failures and timeouts are
+/// [`GatewayError::Unreachable`]; every HTTP answer (even 500) is returned for the connector
+/// to interpret.
+pub async fn send(req: &HttpRequest) -> Result<HttpResponse, GatewayError> {
+    let headers = Headers::new();
+    for (k, v) in &req.headers {
+        headers
+            .set(k, v)
+            .map_err(|e| GatewayError::InvalidResponse(format!("bad header {k}: {e}")))?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(match req.method {
+        HttpMethod::Get => Method::Get,
+        HttpMethod::Post => Method::Post,
+    })
+    .with_headers(headers);
+    if let Some(body) = &req.body {
+        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+    }
+    let request = Request::new_with_init(&req.url, &init)
+        .map_err(|e| GatewayError::Unreachable(e.to_string()))?;
+    send_request(request).await
+}
+
+/// Sends a prepared request with the same timeout rule as [`send`].
+pub async fn send_request(request: Request) -> Result<HttpResponse, GatewayError> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let timeout = worker::Delay::from(std::time::Duration::from_millis(TIMEOUT_MS));
+    let sent = fetch.send_with_signal(&signal);
+    futures_select(sent, timeout, controller).await
+}
+
+async fn futures_select(
+    sent: impl std::future::Future<Output = worker::Result<worker::Response>>,
+    timeout: worker::Delay,
+    controller: AbortController,
+) -> Result<HttpResponse, GatewayError> {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::Poll;
+    let mut sent = pin!(sent);
+    let mut timeout = pin!(timeout);
+    let mut controller = Some(controller);
+    let outcome = std::future::poll_fn(|cx| {
+        if let Poll::Ready(r) = sent.as_mut().poll(cx) {
+            return Poll::Ready(Some(r));
+        }
+        if timeout.as_mut().poll(cx).is_ready() {
+            if let Some(c) = controller.take() {
+                c.abort();
+            }
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await;
+    match outcome {
+        None => Err(GatewayError::Unreachable(format!(
+            "no answer within {} s",
+            TIMEOUT_MS / 1000
+        ))),
+        Some(Err(e)) => Err(GatewayError::Unreachable(e.to_string())),
+        Some(Ok(mut resp)) => {
+            let status = resp.status_code();
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| GatewayError::Unreachable(e.to_string()))?;
+            Ok(HttpResponse { status, body })
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! The public HTTP surface: one dispatch table, one error mapping, CORS for the widget.
+
+use crate::config;
+use crate::error::{internal, response};
+use crate::payment_object::{self, Command};
+use crate::util::{json, now_secs, origin_of, query_escape, read_body, read_json, see_other};
+use bawaba_core::api::{
+    ApiError, MethodOption, MethodsRequest, MethodsResponse, SessionRequest, SessionView,
+};
+use bawaba_core::gateway::sandbox;
+use bawaba_core::intent::{self, ShopKey, VerifiedIntent};
+use bawaba_core::method::PaymentMethod;
+use std::cell::OnceCell;
+use worker::{Env, Method, Request, RequestInit, Response};
+
+/// The version reported by `/v1/health`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Handles one request; never fails (errors become JSON error responses).
+pub async fn handle(req: Request, env: Env) -> Response {
+    let path = req.path();
+    let is_api = path.starts_with("/v1/");
+    let resp = match dispatch(req, &env).await {
+        Ok(r) => r,
+        Err(e) => response(&e),
+    };
+    if is_api {
+        with_cors(resp)
+    } else {
+        resp
+    }
+}
+
+/// The widget calls the API from the shop's origin; it sends no cookies, and the intent is
+/// its credential, so any origin may call.
+fn with_cors(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    let _ = h.set("Access-Control-Allow-Origin", "*");
+    let _ = h.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    let _ = h.set("Access-Control-Allow-Headers", "Content-Type");
+    let _ = h.set("Access-Control-Max-Age", "86400");
+    resp
+}
+
+async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
+    let path = req.path();
+    let segments: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .map(str::to_string)
+        .collect();
+    let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let method = req.method();
+    match segs.as_slice() {
+        ["v1", ..] if method == Method::Options => {
+            Ok(Response::empty().map_err(internal)?.with_status(204))
+        }
+        ["v1", "health"] => {
+            only(&method, Method::Get)?;
+            health(env)
+        }
+        ["v1", "methods"] => {
+            only(&method, Method::Post)?;
+            methods(&mut req, env).await
+        }
+        ["v1", "sessions"] => {
+            only(&method, Method::Post)?;
+            create_session(&mut req, env).await
+        }
+        ["v1", "sessions", id] => {
+            only(&method, Method::Get)?;
+            get_session(env, id).await
+        }
+        ["v1", "return", "sandbox", session_id] => {
+            if method != Method::Get && method != Method::Post {
+                return Err(ApiError::HttpMethodNotAllowed);
+            }
+            browser_return(&req, env, session_id).await
+        }
+        ["v1", "webhooks", "sandbox"] => {
+            only(&method, Method::Post)?;
+            sandbox_webhook(&mut req, env).await
+        }
+        ["sandbox", ..] if config::flag(env, "SANDBOX_ENABLED") => {
+            forward_to_sandbox(req, env).await
+        }
+        ["demo", "shop", ..] if config::flag(env, "DEMO_SHOP_ENABLED") => {
+            crate::demo_shop::handle(req, env).await
+        }
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+fn only(actual: &Method, expected: Method) -> Result<(), ApiError> {
+    if *actual == expected {
+        Ok(())
+    } else {
+        Err(ApiError::HttpMethodNotAllowed)
+    }
+}
+
+fn health(env: &Env) -> Result<Response, ApiError> {
+    Ok(json(
+        200,
+        &serde_json::json!({
+            "status": "ok",
+            "version": VERSION,
+            "sandbox": config::flag(env, "SANDBOX_ENABLED"),
+        }),
+    ))
+}
+
+/// Verifies an intent against the shop registry.
+pub fn verify_intent(env: &Env, token: &str) -> Result<VerifiedIntent, ApiError> {
+    let shop_cell = OnceCell::new();
+    let config_error = OnceCell::new();
+    let verified = intent::verify(
+        token,
+        |iss| match config::shop(env, iss) {
+            Ok(Some(shop)) => {
+                let shop = shop_cell.get_or_init(|| shop);
+                Some(ShopKey {
+                    secret: shop.secret.expose().as_bytes(),
+                    origin: &shop.origin,
+                })
+            }
+            Ok(None) => None,
+            Err(e) => {
+                let _ = config_error.set(e);
+                None
+            }
+        },
+        now_secs(),
+    );
+    if let Some(e) = config_error.into_inner() {
+        return Err(e);
+    }
+    Ok(verified?)
+}
+
+/// Methods the intent allows that a configured gateway serves in its currency, in display order.
+fn available_methods(env: &Env, intent: &VerifiedIntent) -> Vec<MethodOption> {
+    let sandbox_on = config::flag(env, "SANDBOX_ENABLED");
+    intent
+        .methods
+        .iter()
+        .filter(|m| sandbox_on && sandbox::CAPABILITIES.serves(**m, intent.money.currency.code()))
+        .map(|m| MethodOption {
+            code: *m,
+            gateway: sandbox::CODE.to_string(),
+        })
+        .collect()
+}
+
+async fn methods(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+    let body: MethodsRequest = read_json(req).await?;
+    let intent = verify_intent(env, &body.intent)?;
+    Ok(json(
+        200,
+        &MethodsResponse {
+            reference: intent.claims.sub.clone(),
+            amount: intent.money.minor,
+            currency: intent.money.currency.code().to_string(),
+            amount_display: intent.money.to_major_string(),
+            methods: available_methods(env, &intent),
+        },
+    ))
+}
+
+fn payment_stub(env: &Env, shop_id: &str, reference: &str) -> Result<worker::Stub, ApiError> {
+    let ns = env
+        .durable_object(payment_object::BINDING)
+        .map_err(internal)?;
+    ns.id_from_name(&format!("{shop_id}:{reference}"))
+        .and_then(|id| id.get_stub())
+        .map_err(internal)
+}
+
+/// Sends a command to a payment object and returns its response as-is (errors included).
+async fn send_command(stub: &worker::Stub, command: &Command) -> Result<Response, ApiError> {
+    let body = serde_json::to_string(command).map_err(internal)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
+    let req = Request::new_with_init("https://payment.internal/", &init).map_err(internal)?;
+    stub.fetch_with_request(req).await.map_err(internal)
+}
+
+async fn create_session(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+    let body: SessionRequest = read_json(req).await?;
+    let intent = verify_intent(env, &body.intent)?;
+    let method = PaymentMethod::from_code(&body.method)
+        .ok_or_else(|| ApiError::UnknownMethod(body.method.clone()))?;
+    if !available_methods(env, &intent)
+        .iter()
+        .any(|m| m.code == method)
+    {
+        return Err(ApiError::MethodNotAllowed(body.method));
+    }
+    let locale = match body.locale.as_deref().or(intent.claims.locale.as_deref()) {
+        Some(l) if l.starts_with("ar") => "ar",
+        _ => "en",
+    };
+    let stub = payment_stub(env, &intent.claims.iss, &intent.claims.sub)?;
+    let command = Command::StartSession {
+        claims: intent.claims.clone(),
+        method,
+        locale: locale.to_string(),
+        edge_origin: origin_of(req),
+    };
+    send_command(&stub, &command).await
+}
+
+fn stub_for_session(env: &Env, session_id: &str) -> Result<worker::Stub, ApiError> {
+    let object_id = payment_object::object_id_of(session_id).ok_or(ApiError::SessionNotFound)?;
+    let ns = env
+        .durable_object(payment_object::BINDING)
+        .map_err(internal)?;
+    let id = ns
+        .id_from_string(object_id)
+        .map_err(|_| ApiError::SessionNotFound)?;
+    id.get_stub().map_err(internal)
+}
+
+async fn get_session(env: &Env, session_id: &str) -> Result<Response, ApiError> {
+    let stub = stub_for_session(env, session_id)?;
+    send_command(
+        &stub,
+        &Command::GetSession {
+            session_id: session_id.to_string(),
+        },
+    )
+    .await
+}
+
+/// The shopper is back from the gateway. The return is only a hint: the payment object asks
+/// the gateway for the truth, then the shopper goes on to the shop, whatever the answer.
+async fn browser_return(req: &Request, env: &Env, session_id: &str) -> Result<Response, ApiError> {
+    let stub = stub_for_session(env, session_id)?;
+    let confirm = Command::Confirm {
+        session_id: session_id.to_string(),
+        source: "return".into(),
+        edge_origin: origin_of(req),
+    };
+    let mut resp = send_command(&stub, &confirm).await?;
+    if resp.status_code() != 200 {
+        // The gateway could not confirm now (outage): the webhook or reconciliation will. The
+        // shopper still goes back to the shop, which shows the payment as pending.
+        resp = send_command(
+            &stub,
+            &Command::GetSession {
+                session_id: session_id.to_string(),
+            },
+        )
+        .await?;
+        if resp.status_code() != 200 {
+            return Err(ApiError::SessionNotFound);
+        }
+    }
+    let view: SessionView = resp.json().await.map_err(internal)?;
+    let separator = if view.return_url.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let location = format!(
+        "{}{separator}reference={}&status={}",
+        view.return_url,
+        query_escape(&view.reference),
+        view.status.as_str()
+    );
+    Ok(see_other(&location))
+}
+
+async fn sandbox_webhook(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+    let body = read_body(req).await?;
+    let cfg = config::sandbox(env, &origin_of(req))?.ok_or(ApiError::NotFound)?;
+    let header = req.headers().get(sandbox::webhook::HEADER).ok().flatten();
+    let event = sandbox::webhook::verify(
+        cfg.webhook_secret.expose().as_bytes(),
+        header.as_deref(),
+        &body,
+        now_secs(),
+    )
+    .map_err(|e| match e {
+        sandbox::webhook::WebhookError::Signature(s) => ApiError::Unauthorized {
+            code: s.code(),
+            message: s.to_string(),
+        },
+        sandbox::webhook::WebhookError::Body(why) => ApiError::InvalidRequest(why),
+    })?;
+    // The gateway reference is `<shop id>:<reference>`, which is also the payment object's name.
+    let Some((shop_id, reference)) = event.data.reference.split_once(':') else {
+        worker::console_warn!(
+            "sandbox webhook for unknown reference {:?}",
+            event.data.reference
+        );
+        return Ok(json(
+            200,
+            &serde_json::json!({"received": true, "known": false}),
+        ));
+    };
+    let stub = payment_stub(env, shop_id, reference)?;
+    let command = Command::ConfirmGatewayPayment {
+        gateway_payment_id: event.data.id.clone(),
+        source: "webhook".into(),
+        edge_origin: origin_of(req),
+    };
+    let resp = send_command(&stub, &command).await?;
+    match resp.status_code() {
+        200 => Ok(json(
+            200,
+            &serde_json::json!({"received": true, "known": true}),
+        )),
+        // Unknown payment: acknowledge, so the gateway stops retrying something we will never know.
+        404 => Ok(json(
+            200,
+            &serde_json::json!({"received": true, "known": false}),
+        )),
+        _ => Ok(resp),
+    }
+}
+
+async fn forward_to_sandbox(req: Request, env: &Env) -> Result<Response, ApiError> {
+    let ns = env
+        .durable_object(crate::sandbox_object::BINDING)
+        .map_err(internal)?;
+    let stub = ns
+        .get_by_name(crate::sandbox_object::INSTANCE)
+        .map_err(internal)?;
+    stub.fetch_with_request(req).await.map_err(internal)
+}
