@@ -1,6 +1,312 @@
-//! Widget placeholder.
+//! `<bawaba-checkout>`: the checkout widget, compiled to wasm.
+//!
+//! The loader (`www/bawaba.js`) defines the custom element and calls [`mount`] when it is
+//! connected. The widget asks the edge which methods the signed intent allows (mada first),
+//! lets the shopper choose, creates the payment session and sends the shopper to the gateway's
+//! hosted page. It never sees a card number and never sends an amount: the intent carries it.
+//!
+//! Attributes: `intent` (required, the shop-signed JWT), `edge` (optional, the edge's base URL;
+//! defaults to where the loader came from), `lang` (optional; else the page's).
+//! It sets `data-state` on the element (`loading`, `ready`, `redirecting`, `error`) and fires
+//! `bawaba:redirect` (cancelable, `detail.url`) and `bawaba:error` (`detail.code`) events.
+
+#![deny(missing_docs)]
+
+mod dom;
+pub mod i18n;
+
+use bawaba_core::api::{ErrorBody, MethodsResponse, NextAction, SessionView};
+use dom::{attrs, el, Listener};
+use i18n::Locale;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, HtmlButtonElement, HtmlElement, HtmlInputElement, ShadowRoot};
+
+/// The widget's styles. Logical properties only (`inline`, `block`), so Arabic lays itself out.
+const STYLE: &str = ":host{display:block;font-family:inherit;color:#1d2433}\
+.bw{border:1px solid #d5d9e0;border-radius:12px;padding:1rem;background:#fff;max-inline-size:28rem}\
+.total{display:flex;justify-content:space-between;margin-block:0 .75rem;font-size:1.05rem}\
+.total b{unicode-bidi:isolate}\
+fieldset{border:0;margin:0;padding:0}legend{font-weight:600;margin-block-end:.5rem;padding:0}\
+.method{display:flex;align-items:center;gap:.6rem;padding-block:.6rem;padding-inline:.75rem;margin-block-end:.4rem;\
+border:1px solid #d5d9e0;border-radius:8px;cursor:pointer}\
+.method:has(input:checked){border-color:#0b6e4f;box-shadow:0 0 0 1px #0b6e4f}\
+.method input{margin:0;accent-color:#0b6e4f}\
+.pay{inline-size:100%;margin-block-start:.5rem;padding-block:.75rem;font:inherit;font-weight:700;color:#fff;\
+background:#0b6e4f;border:0;border-radius:8px;cursor:pointer}\
+.pay:disabled{opacity:.6;cursor:progress}\
+.pay:focus-visible,.method:focus-within{outline:3px solid #f2a900;outline-offset:2px}\
+.status{min-block-size:1.2em;margin-block:.5rem 0;color:#445}\
+.error{margin-block:.5rem 0;color:#a4161a;font-weight:600}.error:empty{display:none}\
+.note{font-size:.8rem;color:#667;margin-block:.75rem 0;text-align:start}";
+
+struct Mounted {
+    _listeners: Vec<Listener>,
+}
+
+thread_local! {
+    static MOUNTED: RefCell<HashMap<String, Mounted>> = RefCell::new(HashMap::new());
+    static NEXT_KEY: RefCell<u32> = const { RefCell::new(0) };
+}
+
+fn key_of(host: &HtmlElement) -> String {
+    if let Some(k) = host.get_attribute("data-bawaba-key") {
+        return k;
+    }
+    let k = NEXT_KEY.with(|n| {
+        *n.borrow_mut() += 1;
+        format!("w{}", n.borrow())
+    });
+    let _ = host.set_attribute("data-bawaba-key", &k);
+    k
+}
+
+/// Finds the page language for `host`: its own `lang`, the nearest ancestor's, the document's.
+pub fn detect_locale(host: &Element) -> Locale {
+    let mut node = Some(host.clone());
+    while let Some(e) = node {
+        if let Some(lang) = e.get_attribute("lang").filter(|l| !l.is_empty()) {
+            return Locale::from_tag(&lang);
+        }
+        node = e.parent_element();
+    }
+    Locale::En
+}
+
+/// The parts of the widget that change.
+#[derive(Clone)]
+struct Parts {
+    host: HtmlElement,
+    doc: Document,
+    root: ShadowRoot,
+    total: Element,
+    methods: Element,
+    button: HtmlButtonElement,
+    status: Element,
+    error: Element,
+    locale: Locale,
+    edge: String,
+    intent: String,
+}
+
+/// Mounts (or re-mounts) the widget in `host`. `edge_base` is the loader's base URL.
 #[wasm_bindgen]
-pub fn ping() -> u32 {
-    1
+pub fn mount(host: HtmlElement, edge_base: String) {
+    unmount(host.clone());
+    let Some(parts) = build(&host, &edge_base) else { return };
+    let listener = {
+        let parts = parts.clone();
+        Listener::new(parts.button.clone().as_ref(), "click", move |_| {
+            let parts = parts.clone();
+            wasm_bindgen_futures::spawn_local(async move { pay(&parts).await });
+        })
+    };
+    MOUNTED.with(|m| m.borrow_mut().insert(key_of(&host), Mounted { _listeners: vec![listener] }));
+    wasm_bindgen_futures::spawn_local(async move { load_methods(&parts).await });
+}
+
+/// Removes the widget's listeners (the element was disconnected).
+#[wasm_bindgen]
+pub fn unmount(host: HtmlElement) {
+    let key = key_of(&host);
+    MOUNTED.with(|m| m.borrow_mut().remove(&key));
+}
+
+fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
+    let doc = web_sys::window()?.document()?;
+    let root = match host.shadow_root() {
+        Some(r) => r,
+        None => host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open)).ok()?,
+    };
+    root.set_inner_html("");
+    let locale = detect_locale(host);
+    let t = locale.text();
+    let style = el(&doc, "style", "", STYLE);
+    let container = el(&doc, "div", "bw", "");
+    attrs(&container, &[("dir", locale.dir()), ("lang", locale.tag()), ("part", "container")]);
+    let total = el(&doc, "p", "total", "");
+    let fieldset = el(&doc, "fieldset", "", "");
+    let legend = el(&doc, "legend", "", t.choose);
+    let methods = el(&doc, "div", "methods", "");
+    attrs(&methods, &[("role", "radiogroup")]);
+    let _ = fieldset.append_with_node_2(&legend, &methods);
+    let button: HtmlButtonElement = el(&doc, "button", "pay", t.pay).dyn_into().ok()?;
+    attrs(&button, &[("type", "button"), ("part", "pay-button")]);
+    button.set_disabled(true);
+    let status = el(&doc, "p", "status", t.loading);
+    attrs(&status, &[("role", "status"), ("aria-live", "polite")]);
+    let error = el(&doc, "p", "error", "");
+    attrs(&error, &[("role", "alert")]);
+    let note = el(&doc, "p", "note", t.secure_note);
+    for child in [&total, &fieldset, button.as_ref(), &status, &error, &note] {
+        let _ = container.append_child(child);
+    }
+    let _ = root.append_with_node_2(&style, &container);
+    let edge = host
+        .get_attribute("edge")
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| edge_base.to_string())
+        .trim_end_matches('/')
+        .to_string();
+    let intent = host.get_attribute("intent").unwrap_or_default();
+    let parts =
+        Parts { host: host.clone(), doc, root, total, methods, button, status, error, locale, edge, intent };
+    set_state(&parts, "loading");
+    Some(parts)
+}
+
+fn set_state(parts: &Parts, state: &str) {
+    let _ = parts.host.set_attribute("data-state", state);
+}
+
+fn show_error(parts: &Parts, code: &str, fallback: Option<&str>) {
+    let mut message = i18n::error_message(code, parts.locale).to_string();
+    // English pages also get the edge's precise message for codes we have no phrase for.
+    if let (Locale::En, Some(detail)) = (parts.locale, fallback) {
+        if message == parts.locale.text().generic && !detail.is_empty() {
+            message = format!("{message} ({detail})");
+        }
+    }
+    parts.error.set_text_content(Some(&message));
+    parts.status.set_text_content(Some(""));
+    set_state(parts, "error");
+    let _ = parts.error.set_attribute("data-code", code);
+    dispatch(parts, "bawaba:error", &[("code", code)]);
+}
+
+fn dispatch(parts: &Parts, name: &str, detail: &[(&str, &str)]) -> bool {
+    let obj = js_sys::Object::new();
+    for (k, v) in detail {
+        let _ = js_sys::Reflect::set(&obj, &(*k).into(), &(*v).into());
+    }
+    let init = web_sys::CustomEventInit::new();
+    init.set_detail(&obj);
+    init.set_bubbles(true);
+    init.set_composed(true);
+    init.set_cancelable(true);
+    match web_sys::CustomEvent::new_with_event_init_dict(name, &init) {
+        Ok(ev) => parts.host.dispatch_event(&ev).unwrap_or(true),
+        Err(_) => true,
+    }
+}
+
+enum CallError {
+    Network,
+    Api(String, String),
+}
+
+async fn post<T: serde::de::DeserializeOwned>(url: &str, body: &serde_json::Value) -> Result<T, CallError> {
+    let req = gloo_net::http::Request::post(url).json(body).map_err(|_| CallError::Network)?;
+    let resp = req.send().await.map_err(|_| CallError::Network)?;
+    if resp.ok() {
+        resp.json::<T>().await.map_err(|e| CallError::Api("invalid_response".into(), e.to_string()))
+    } else {
+        match resp.json::<ErrorBody>().await {
+            Ok(b) => Err(CallError::Api(b.error.code, b.error.message)),
+            Err(_) => Err(CallError::Api(format!("http_{}", resp.status()), String::new())),
+        }
+    }
+}
+
+async fn load_methods(parts: &Parts) {
+    if parts.intent.is_empty() {
+        show_error(parts, "intent_missing", Some("the element has no intent attribute"));
+        return;
+    }
+    let body = serde_json::json!({ "intent": parts.intent });
+    match post::<MethodsResponse>(&format!("{}/v1/methods", parts.edge), &body).await {
+        Ok(resp) => render_methods(parts, &resp),
+        Err(CallError::Network) => show_error(parts, "network", None),
+        Err(CallError::Api(code, message)) => show_error(parts, &code, Some(&message)),
+    }
+}
+
+/// Fills the method list; the first method (mada when allowed) is preselected.
+fn render_methods(parts: &Parts, resp: &MethodsResponse) {
+    let t = parts.locale.text();
+    parts.total.set_text_content(None);
+    let label = el(&parts.doc, "span", "", t.pay_amount);
+    let amount = el(
+        &parts.doc,
+        "b",
+        "",
+        &format!("{} {}", resp.amount_display, i18n::currency_label(&resp.currency, parts.locale)),
+    );
+    attrs(&amount, &[("dir", "ltr")]);
+    let _ = parts.total.append_with_node_2(&label, &amount);
+    parts.methods.set_text_content(None);
+    if resp.methods.is_empty() {
+        show_error(parts, "no_methods", None);
+        parts.error.set_text_content(Some(t.no_methods));
+        return;
+    }
+    for (i, option) in resp.methods.iter().enumerate() {
+        let code = option.code.code();
+        let row = el(&parts.doc, "label", "method", "");
+        attrs(&row, &[("data-method", code)]);
+        let input = el(&parts.doc, "input", "", "");
+        attrs(&input, &[("type", "radio"), ("name", "bawaba-method"), ("value", code)]);
+        if i == 0 {
+            let _ = input.set_attribute("checked", "");
+        }
+        let name = el(&parts.doc, "span", "", i18n::method_label(option.code, parts.locale));
+        let _ = row.append_with_node_2(&input, &name);
+        let _ = parts.methods.append_child(&row);
+    }
+    parts.status.set_text_content(Some(""));
+    parts.button.set_disabled(false);
+    set_state(parts, "ready");
+}
+
+fn chosen_method(parts: &Parts) -> Option<String> {
+    let input = parts.root.query_selector("input[name=bawaba-method]:checked").ok()??;
+    Some(input.dyn_into::<HtmlInputElement>().ok()?.value())
+}
+
+async fn pay(parts: &Parts) {
+    if parts.button.disabled() {
+        return; // a second click while the first is in flight
+    }
+    let Some(method) = chosen_method(parts) else {
+        parts.error.set_text_content(Some(parts.locale.text().choose_first));
+        return;
+    };
+    parts.button.set_disabled(true);
+    parts.error.set_text_content(Some(""));
+    parts.status.set_text_content(Some(parts.locale.text().redirecting));
+    set_state(parts, "redirecting");
+    let body = serde_json::json!({ "intent": parts.intent, "method": method, "locale": parts.locale.tag() });
+    match post::<SessionView>(&format!("{}/v1/sessions", parts.edge), &body).await {
+        Ok(session) => match session.next_action {
+            NextAction::Redirect { url } => {
+                if dispatch(parts, "bawaba:redirect", &[("url", &url), ("session", &session.id)]) {
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.location().assign(&url);
+                    }
+                }
+            }
+            NextAction::None => {
+                let _ = web_sys::window().map(|w| w.location().assign(&session.return_url));
+            }
+        },
+        Err(CallError::Network) => {
+            parts.button.set_disabled(false);
+            show_error(parts, "network", None);
+        }
+        Err(CallError::Api(code, message)) => {
+            parts.button.set_disabled(false);
+            show_error(parts, &code, Some(&message));
+        }
+    }
+}
+
+/// Renders a methods answer without the network, for tests and previews.
+#[doc(hidden)]
+pub fn render_for_test(host: HtmlElement, methods_json: &str) -> Result<(), String> {
+    let parts = build(&host, "http://edge.invalid").ok_or("cannot build")?;
+    let resp: MethodsResponse = serde_json::from_str(methods_json).map_err(|e| e.to_string())?;
+    render_methods(&parts, &resp);
+    Ok(())
 }

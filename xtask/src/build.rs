@@ -89,9 +89,13 @@ fn build_widget(tools: &setup::Tools, release: bool) -> Result {
 /// Runs wasm-opt in place, skipping the work when the input is the same as last time.
 fn optimize(tools: &setup::Tools, wasm: &Path, level: &str, exceptions: bool) -> Result {
     let input = fs::read(wasm).map_err(|e| e.to_string())?;
-    let stamp = wasm.with_extension("wasm.opt-stamp");
+    // Cache next to the build output, never inside target/site (which is served).
+    let cache_dir = root().join("target/wasm-opt-cache");
+    fs::create_dir_all(&cache_dir).map_err(|e| e.to_string())?;
+    let name = wasm.file_name().expect("a file").to_string_lossy().to_string();
+    let stamp = cache_dir.join(format!("{name}.stamp"));
     let fingerprint = format!("{level}:{}:{:x}", input.len(), fnv1a(&input));
-    let cached = wasm.with_extension("wasm.opt-cache");
+    let cached = cache_dir.join(&name);
     if fs::read_to_string(&stamp).ok().as_deref() == Some(fingerprint.as_str()) && cached.exists() {
         fs::copy(&cached, wasm).map_err(|e| e.to_string())?;
         return Ok(());

@@ -1,0 +1,167 @@
+//! Arabic and English. The page decides: the element's own `lang`, else the nearest ancestor's,
+//! else the document's. Arabic is laid out right-to-left.
+
+use bawaba_core::method::PaymentMethod;
+
+/// A supported language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locale {
+    /// English, left-to-right.
+    En,
+    /// Arabic, right-to-left.
+    Ar,
+}
+
+impl Locale {
+    /// From a BCP 47 tag (`ar`, `ar-SA`, `en-US`); anything not Arabic is English.
+    pub fn from_tag(tag: &str) -> Self {
+        let primary = tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+        if primary == "ar" {
+            Locale::Ar
+        } else {
+            Locale::En
+        }
+    }
+
+    /// The tag sent to the edge.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::Ar => "ar",
+        }
+    }
+
+    /// `ltr` or `rtl`.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Locale::En => "ltr",
+            Locale::Ar => "rtl",
+        }
+    }
+
+    /// The strings.
+    pub fn text(self) -> &'static Text {
+        match self {
+            Locale::En => &EN,
+            Locale::Ar => &AR,
+        }
+    }
+}
+
+/// Every string the shopper sees.
+pub struct Text {
+    /// Above the method list.
+    pub choose: &'static str,
+    /// Before the amount.
+    pub pay_amount: &'static str,
+    /// The button.
+    pub pay: &'static str,
+    /// While loading methods.
+    pub loading: &'static str,
+    /// While creating the session.
+    pub redirecting: &'static str,
+    /// Under the button.
+    pub secure_note: &'static str,
+    /// No method available.
+    pub no_methods: &'static str,
+    /// No method chosen.
+    pub choose_first: &'static str,
+    /// The edge could not be reached.
+    pub network: &'static str,
+    /// The checkout expired.
+    pub expired: &'static str,
+    /// Anything else.
+    pub generic: &'static str,
+    /// The payment is already finished.
+    pub finished: &'static str,
+    /// The gateway is down.
+    pub gateway_down: &'static str,
+}
+
+const EN: Text = Text {
+    choose: "Choose how to pay",
+    pay_amount: "Total",
+    pay: "Pay now",
+    loading: "Loading payment methods…",
+    redirecting: "Taking you to the secure payment page…",
+    secure_note: "You enter your card details on the payment provider's secure page.",
+    no_methods: "No payment method is available for this order. Please contact the shop.",
+    choose_first: "Choose a payment method first.",
+    network: "We could not reach the payment service. Check your connection and try again.",
+    expired: "This checkout has expired. Reload the page to continue.",
+    generic: "The payment could not be started. Please try again or contact the shop.",
+    finished: "This order has already been paid or closed.",
+    gateway_down: "The payment provider is not responding. Please try again in a moment.",
+};
+
+const AR: Text = Text {
+    choose: "اختر طريقة الدفع",
+    pay_amount: "الإجمالي",
+    pay: "ادفع الآن",
+    loading: "جارٍ تحميل طرق الدفع…",
+    redirecting: "جارٍ نقلك إلى صفحة الدفع الآمنة…",
+    secure_note: "تُدخل بيانات بطاقتك في صفحة مزوّد الدفع الآمنة.",
+    no_methods: "لا تتوفر طريقة دفع لهذا الطلب. يرجى التواصل مع المتجر.",
+    choose_first: "اختر طريقة الدفع أولاً.",
+    network: "تعذّر الوصول إلى خدمة الدفع. تحقّق من اتصالك وحاول مرة أخرى.",
+    expired: "انتهت صلاحية صفحة الدفع. أعد تحميل الصفحة للمتابعة.",
+    generic: "تعذّر بدء الدفع. حاول مرة أخرى أو تواصل مع المتجر.",
+    finished: "تم دفع هذا الطلب أو إغلاقه مسبقاً.",
+    gateway_down: "مزوّد الدفع لا يستجيب. حاول مرة أخرى بعد قليل.",
+};
+
+/// The method's name as shoppers know it.
+pub fn method_label(method: PaymentMethod, locale: Locale) -> &'static str {
+    match (method, locale) {
+        (PaymentMethod::Mada, Locale::En) => "mada",
+        (PaymentMethod::Mada, Locale::Ar) => "مدى",
+        (PaymentMethod::Visa, _) => "Visa",
+        (PaymentMethod::Mastercard, _) => "Mastercard",
+        (PaymentMethod::Amex, Locale::En) => "American Express",
+        (PaymentMethod::Amex, Locale::Ar) => "أمريكان إكسبريس",
+        (PaymentMethod::Applepay, _) => "Apple Pay",
+        (PaymentMethod::Stcpay, Locale::En) => "STC Pay",
+        (PaymentMethod::Stcpay, Locale::Ar) => "STC Pay",
+    }
+}
+
+/// The message for an error code from the edge.
+pub fn error_message(code: &str, locale: Locale) -> &'static str {
+    let t = locale.text();
+    match code {
+        "intent_expired" => t.expired,
+        "payment_finished" => t.finished,
+        "gateway_unavailable" => t.gateway_down,
+        "network" => t.network,
+        _ => t.generic,
+    }
+}
+
+/// The currency's name for display (the ISO code in English, the Arabic name in Arabic).
+pub fn currency_label(code: &str, locale: Locale) -> &str {
+    match (code, locale) {
+        ("SAR", Locale::Ar) => "ر.س",
+        _ => code,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_tags_choose_the_locale() {
+        assert_eq!(Locale::from_tag("ar"), Locale::Ar);
+        assert_eq!(Locale::from_tag("ar-SA"), Locale::Ar);
+        assert_eq!(Locale::from_tag("ar_SA"), Locale::Ar);
+        assert_eq!(Locale::from_tag("en-US"), Locale::En);
+        assert_eq!(Locale::from_tag(""), Locale::En);
+        assert_eq!(Locale::Ar.dir(), "rtl");
+    }
+
+    #[test]
+    fn known_errors_have_their_own_message() {
+        assert_eq!(error_message("intent_expired", Locale::Ar), AR.expired);
+        assert_eq!(error_message("anything", Locale::En), EN.generic);
+    }
+}
