@@ -1,1 +1,41 @@
-//! Test harness.
+//! Test harness shared by the integration and end-to-end tests:
+//!
+//! - [`edge::Edge`] runs the real edge in local workerd (`wrangler dev`) on a free port, from
+//!   the release build that `cargo xtask test` made, with its own secrets and storage;
+//! - [`fake_shop::FakeShop`] is a controllable HTTP receiver on 127.0.0.1 that records what the
+//!   edge posts to a shop's `notify_url`;
+//! - [`http`] is a small blocking client that never follows redirects.
+
+pub mod edge;
+pub mod fake_shop;
+pub mod flows;
+pub mod http;
+
+/// The repository root.
+pub fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the workspace").to_path_buf()
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, or panics after `secs` with `what`.
+pub fn wait_for<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        if std::time::Instant::now() > deadline {
+            panic!("timed out after {secs} s waiting for {what}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

