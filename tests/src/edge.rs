@@ -4,10 +4,8 @@
 //! The config is the project's own `wrangler.toml` with three changes: no `[build]` (xtask
 //! already built), absolute paths to the build output, and the test's `[vars]`.
 
-use crate::{free_port, root, wait_for};
-use std::io::Write;
+use crate::{free_port, root, wait_for, Guarded};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Mutex;
 
 /// A shop registered on the edge.
@@ -43,7 +41,7 @@ pub struct Edge {
     pub webhook_secret: String,
     /// Where wrangler's output goes.
     pub log: PathBuf,
-    child: Mutex<Option<(Child, ChildStdin)>>,
+    process: Mutex<Guarded>,
 }
 
 fn random_hex() -> String {
@@ -103,38 +101,32 @@ impl Edge {
         let log = dir.join("wrangler.log");
         let wrangler = root.join("node_modules/wrangler/bin/wrangler.js");
         let path = format!("{}:{}", node_dir().display(), std::env::var("PATH").unwrap_or_default());
-        let script = format!(
-            "exec 3<&0; node '{wrangler}' dev -c '{config}' --ip 127.0.0.1 --port {port} --inspector-port {inspector} \
-             --persist-to '{state}' --show-interactive-dev-session=false </dev/null >'{log}' 2>&1 & \
-             read _ <&3; kill -TERM -$$",
+        let command_line = format!(
+            "node '{wrangler}' dev -c '{config}' --ip 127.0.0.1 --port {port} --inspector-port {inspector} \
+             --persist-to '{state}' --show-interactive-dev-session=false >'{log}' 2>&1",
             wrangler = wrangler.display(),
             config = dir.join("wrangler.toml").display(),
             inspector = free_port(),
             state = dir.join("state").display(),
             log = log.display(),
         );
-        let mut child = {
-            use std::os::unix::process::CommandExt;
-            Command::new("sh")
-                .args(["-c", &script])
-                .current_dir(&dir)
-                .env("PATH", path)
-                .env("WRANGLER_SEND_METRICS", "false")
-                .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
-                .env("CI", "1")
-                .stdin(Stdio::piped())
-                .process_group(0)
-                .spawn()
-                .expect("start wrangler")
-        };
-        let stdin = child.stdin.take().expect("piped stdin");
+        let process = Guarded::spawn(
+            &command_line,
+            &dir,
+            &[
+                ("PATH", path),
+                ("WRANGLER_SEND_METRICS", "false".into()),
+                ("CLOUDFLARE_CF_FETCH_ENABLED", "false".into()),
+                ("CI", "1".into()),
+            ],
+        );
         let edge = Edge {
             base: base.clone(),
             demo_secret,
             sandbox_key,
             webhook_secret,
             log: log.clone(),
-            child: Mutex::new(Some((child, stdin))),
+            process: Mutex::new(process),
         };
         let health = format!("{base}/v1/health");
         let started = std::time::Instant::now();
@@ -164,11 +156,7 @@ impl Edge {
 
     /// Stops the edge (the watchdog kills wrangler and workerd).
     pub fn stop(&self) {
-        if let Some((mut child, mut stdin)) = self.child.lock().unwrap().take() {
-            let _ = stdin.write_all(b"stop\n");
-            drop(stdin);
-            let _ = child.wait();
-        }
+        self.process.lock().unwrap().stop();
     }
 }
 

@@ -6,6 +6,7 @@
 //!   edge posts to a shop's `notify_url`;
 //! - [`http`] is a small blocking client that never follows redirects.
 
+pub mod browser;
 pub mod edge;
 pub mod fake_shop;
 pub mod flows;
@@ -37,5 +38,44 @@ pub fn wait_for<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) 
             panic!("timed out after {secs} s waiting for {what}");
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// A background process group that dies with the test process. Test binaries keep shared
+/// servers in statics, whose destructors never run; so each server runs under a tiny shell
+/// watchdog that waits on a pipe from this process and kills its whole process group when the
+/// pipe closes: on drop, on a normal exit, on a panic or a kill alike.
+pub struct Guarded {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+}
+
+impl Guarded {
+    /// Starts `command_line` (a shell command, run in the background under the watchdog).
+    pub fn spawn(command_line: &str, cwd: &std::path::Path, env: &[(&str, String)]) -> Guarded {
+        use std::os::unix::process::CommandExt;
+        let script = format!("exec 3<&0; {command_line} </dev/null & read _ <&3; kill -TERM -$$");
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args(["-c", &script]).current_dir(cwd).stdin(std::process::Stdio::piped()).process_group(0);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {command_line}: {e}"));
+        let stdin = child.stdin.take();
+        Guarded { child, stdin }
+    }
+
+    /// Stops the process group and waits for the watchdog.
+    pub fn stop(&mut self) {
+        if let Some(stdin) = self.stdin.take() {
+            drop(stdin);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
