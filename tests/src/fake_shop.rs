@@ -21,7 +21,10 @@ pub struct Received {
 impl Received {
     /// A header value.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == &name.to_ascii_lowercase()).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == &name.to_ascii_lowercase())
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -39,7 +42,11 @@ impl FakeShop {
     pub fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let origin = format!("http://{}", listener.local_addr().expect("addr"));
-        let shop = FakeShop { origin, received: Arc::default(), status: Arc::new(Mutex::new(200)) };
+        let shop = FakeShop {
+            origin,
+            received: Arc::default(),
+            status: Arc::new(Mutex::new(200)),
+        };
         let s = shop.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -77,11 +84,23 @@ impl FakeShop {
                 headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
             }
         }
-        let len = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+        let len = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
         let mut body = vec![0; len];
         let _ = reader.read_exact(&mut body);
         let status = *self.status.lock().unwrap();
-        self.received.lock().unwrap().push(Received { path, headers, body, answered: status });
-        let _ = write!(stream, "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        self.received.lock().unwrap().push(Received {
+            path,
+            headers,
+            body,
+            answered: status,
+        });
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+        );
     }
 }

@@ -95,7 +95,9 @@ struct Parts {
 #[wasm_bindgen]
 pub fn mount(host: HtmlElement, edge_base: String) {
     unmount(host.clone());
-    let Some(parts) = build(&host, &edge_base) else { return };
+    let Some(parts) = build(&host, &edge_base) else {
+        return;
+    };
     let listener = {
         let parts = parts.clone();
         Listener::new(parts.button.clone().as_ref(), "click", move |_| {
@@ -103,7 +105,14 @@ pub fn mount(host: HtmlElement, edge_base: String) {
             wasm_bindgen_futures::spawn_local(async move { pay(&parts).await });
         })
     };
-    MOUNTED.with(|m| m.borrow_mut().insert(key_of(&host), Mounted { _listeners: vec![listener] }));
+    MOUNTED.with(|m| {
+        m.borrow_mut().insert(
+            key_of(&host),
+            Mounted {
+                _listeners: vec![listener],
+            },
+        )
+    });
     wasm_bindgen_futures::spawn_local(async move { load_methods(&parts).await });
 }
 
@@ -118,14 +127,23 @@ fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
     let doc = web_sys::window()?.document()?;
     let root = match host.shadow_root() {
         Some(r) => r,
-        None => host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open)).ok()?,
+        None => host
+            .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
+            .ok()?,
     };
     root.set_inner_html("");
     let locale = detect_locale(host);
     let t = locale.text();
     let style = el(&doc, "style", "", STYLE);
     let container = el(&doc, "div", "bw", "");
-    attrs(&container, &[("dir", locale.dir()), ("lang", locale.tag()), ("part", "container")]);
+    attrs(
+        &container,
+        &[
+            ("dir", locale.dir()),
+            ("lang", locale.tag()),
+            ("part", "container"),
+        ],
+    );
     let total = el(&doc, "p", "total", "");
     let fieldset = el(&doc, "fieldset", "", "");
     let legend = el(&doc, "legend", "", t.choose);
@@ -151,8 +169,19 @@ fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
         .trim_end_matches('/')
         .to_string();
     let intent = host.get_attribute("intent").unwrap_or_default();
-    let parts =
-        Parts { host: host.clone(), doc, root, total, methods, button, status, error, locale, edge, intent };
+    let parts = Parts {
+        host: host.clone(),
+        doc,
+        root,
+        total,
+        methods,
+        button,
+        status,
+        error,
+        locale,
+        edge,
+        intent,
+    };
     set_state(&parts, "loading");
     Some(parts)
 }
@@ -197,22 +226,36 @@ enum CallError {
     Api(String, String),
 }
 
-async fn post<T: serde::de::DeserializeOwned>(url: &str, body: &serde_json::Value) -> Result<T, CallError> {
-    let req = gloo_net::http::Request::post(url).json(body).map_err(|_| CallError::Network)?;
+async fn post<T: serde::de::DeserializeOwned>(
+    url: &str,
+    body: &serde_json::Value,
+) -> Result<T, CallError> {
+    let req = gloo_net::http::Request::post(url)
+        .json(body)
+        .map_err(|_| CallError::Network)?;
     let resp = req.send().await.map_err(|_| CallError::Network)?;
     if resp.ok() {
-        resp.json::<T>().await.map_err(|e| CallError::Api("invalid_response".into(), e.to_string()))
+        resp.json::<T>()
+            .await
+            .map_err(|e| CallError::Api("invalid_response".into(), e.to_string()))
     } else {
         match resp.json::<ErrorBody>().await {
             Ok(b) => Err(CallError::Api(b.error.code, b.error.message)),
-            Err(_) => Err(CallError::Api(format!("http_{}", resp.status()), String::new())),
+            Err(_) => Err(CallError::Api(
+                format!("http_{}", resp.status()),
+                String::new(),
+            )),
         }
     }
 }
 
 async fn load_methods(parts: &Parts) {
     if parts.intent.is_empty() {
-        show_error(parts, "intent_missing", Some("the element has no intent attribute"));
+        show_error(
+            parts,
+            "intent_missing",
+            Some("the element has no intent attribute"),
+        );
         return;
     }
     let body = serde_json::json!({ "intent": parts.intent });
@@ -232,7 +275,11 @@ fn render_methods(parts: &Parts, resp: &MethodsResponse) {
         &parts.doc,
         "b",
         "",
-        &format!("{} {}", resp.amount_display, i18n::currency_label(&resp.currency, parts.locale)),
+        &format!(
+            "{} {}",
+            resp.amount_display,
+            i18n::currency_label(&resp.currency, parts.locale)
+        ),
     );
     attrs(&amount, &[("dir", "ltr")]);
     let _ = parts.total.append_with_node_2(&label, &amount);
@@ -247,11 +294,23 @@ fn render_methods(parts: &Parts, resp: &MethodsResponse) {
         let row = el(&parts.doc, "label", "method", "");
         attrs(&row, &[("data-method", code)]);
         let input = el(&parts.doc, "input", "", "");
-        attrs(&input, &[("type", "radio"), ("name", "bawaba-method"), ("value", code)]);
+        attrs(
+            &input,
+            &[
+                ("type", "radio"),
+                ("name", "bawaba-method"),
+                ("value", code),
+            ],
+        );
         if i == 0 {
             let _ = input.set_attribute("checked", "");
         }
-        let name = el(&parts.doc, "span", "", i18n::method_label(option.code, parts.locale));
+        let name = el(
+            &parts.doc,
+            "span",
+            "",
+            i18n::method_label(option.code, parts.locale),
+        );
         let _ = row.append_with_node_2(&input, &name);
         let _ = parts.methods.append_child(&row);
     }
@@ -261,7 +320,10 @@ fn render_methods(parts: &Parts, resp: &MethodsResponse) {
 }
 
 fn chosen_method(parts: &Parts) -> Option<String> {
-    let input = parts.root.query_selector("input[name=bawaba-method]:checked").ok()??;
+    let input = parts
+        .root
+        .query_selector("input[name=bawaba-method]:checked")
+        .ok()??;
     Some(input.dyn_into::<HtmlInputElement>().ok()?.value())
 }
 
@@ -270,18 +332,26 @@ async fn pay(parts: &Parts) {
         return; // a second click while the first is in flight
     }
     let Some(method) = chosen_method(parts) else {
-        parts.error.set_text_content(Some(parts.locale.text().choose_first));
+        parts
+            .error
+            .set_text_content(Some(parts.locale.text().choose_first));
         return;
     };
     parts.button.set_disabled(true);
     parts.error.set_text_content(Some(""));
-    parts.status.set_text_content(Some(parts.locale.text().redirecting));
+    parts
+        .status
+        .set_text_content(Some(parts.locale.text().redirecting));
     set_state(parts, "redirecting");
     let body = serde_json::json!({ "intent": parts.intent, "method": method, "locale": parts.locale.tag() });
     match post::<SessionView>(&format!("{}/v1/sessions", parts.edge), &body).await {
         Ok(session) => match session.next_action {
             NextAction::Redirect { url } => {
-                if dispatch(parts, "bawaba:redirect", &[("url", &url), ("session", &session.id)]) {
+                if dispatch(
+                    parts,
+                    "bawaba:redirect",
+                    &[("url", &url), ("session", &session.id)],
+                ) {
                     if let Some(w) = web_sys::window() {
                         let _ = w.location().assign(&url);
                     }

@@ -92,7 +92,11 @@ fn optimize(tools: &setup::Tools, wasm: &Path, level: &str, exceptions: bool) ->
     // Cache next to the build output, never inside target/site (which is served).
     let cache_dir = root().join("target/wasm-opt-cache");
     fs::create_dir_all(&cache_dir).map_err(|e| e.to_string())?;
-    let name = wasm.file_name().expect("a file").to_string_lossy().to_string();
+    let name = wasm
+        .file_name()
+        .expect("a file")
+        .to_string_lossy()
+        .to_string();
     let stamp = cache_dir.join(format!("{name}.stamp"));
     let fingerprint = format!("{level}:{}:{:x}", input.len(), fnv1a(&input));
     let cached = cache_dir.join(&name);

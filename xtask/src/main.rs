@@ -9,11 +9,13 @@
 //! - `build [--release]`: compile edge and widget to wasm and assemble `target/site` (wrangler's
 //!   build command).
 //! - `setup [--browser]`: only install the tools.
+//! - `vectors`: regenerate the protocol test vectors in `tests/vectors/`.
 
 mod bench;
 mod build;
 mod run;
 mod setup;
+mod vectors;
 
 use std::process::ExitCode;
 
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
         Some("demo") => run::demo(),
         Some("test") => run::test(&args[1..]),
         Some("bench") => bench::bench(),
+        Some("vectors") => vectors::write(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <demo | test | bench | build [--release] | setup [--browser]>"

@@ -1,7 +1,142 @@
-//! demo and test.
-pub fn demo() -> crate::Result {
-    Err("not yet".into())
+//! `cargo xtask demo` and `cargo xtask test`.
+
+use crate::{build, root, run_cmd, setup, step, Result};
+use std::process::Command;
+
+/// Wrangler's environment: no telemetry, no fetch of `request.cf` data (the network is closed).
+fn wrangler_env(cmd: &mut Command, tools: &setup::Tools) {
+    cmd.env("PATH", tools.path_env())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false");
 }
-pub fn test(_args: &[String]) -> crate::Result {
-    Err("not yet".into())
+
+fn random_hex() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").map_err(|e| e.to_string())?,
+        &mut bytes,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Creates `.dev.vars` (local secrets, git-ignored) with random values if it does not exist.
+fn ensure_dev_vars() -> Result {
+    let path = root().join(".dev.vars");
+    if path.exists() {
+        return Ok(());
+    }
+    step("creating .dev.vars with fresh local secrets (git-ignored)");
+    let text = format!(
+        "# Local secrets for `cargo xtask demo` (wrangler reads this file). Never commit it.\n\
+         SHOP_DEMO_SECRET={}\nSANDBOX_SECRET_KEY=sk_sandbox_{}\nSANDBOX_WEBHOOK_SECRET=whsec_{}\n",
+        random_hex()?,
+        random_hex()?,
+        random_hex()?
+    );
+    std::fs::write(path, text).map_err(|e| e.to_string())
+}
+
+/// `cargo xtask demo`.
+pub fn demo() -> Result {
+    let tools = setup::tools()?;
+    build::build(true)?;
+    ensure_dev_vars()?;
+    step("starting the edge in local workerd (wrangler dev); Ctrl-C stops everything");
+    eprintln!();
+    eprintln!("    Demo storefront:  http://127.0.0.1:8787/");
+    eprintln!("    Arabic:           http://127.0.0.1:8787/ar/");
+    eprintln!("    Edge health:      http://127.0.0.1:8787/v1/health");
+    eprintln!(
+        "    Test cards: 4464 0400 0000 0007 (mada, approves), 4000 0000 0000 0002 (declines),"
+    );
+    eprintln!("                4000 0000 0000 3220 (3-D Secure, code 123456); any future expiry, any CVC.");
+    eprintln!();
+    // Same process group as us: Ctrl-C reaches wrangler, which stops workerd itself.
+    let mut cmd = Command::new(&tools.node);
+    cmd.current_dir(root()).arg(&tools.wrangler).args([
+        "dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        "8787",
+        "--show-interactive-dev-session=false",
+    ]);
+    wrangler_env(&mut cmd, &tools);
+    run_cmd(&mut cmd)
+}
+
+/// `cargo xtask test [--no-browser]`.
+pub fn test(args: &[String]) -> Result {
+    let browser = !args.iter().any(|a| a == "--no-browser");
+    let tools = setup::tools()?;
+    if browser {
+        setup::ensure_browser()?;
+    }
+    let cargo = env!("CARGO");
+
+    step("checking formatting (cargo fmt --check)");
+    run_cmd(
+        Command::new(cargo)
+            .current_dir(root())
+            .args(["fmt", "--all", "--check"]),
+    )?;
+
+    step("clippy on every crate (warnings are errors)");
+    run_cmd(Command::new(cargo).current_dir(root()).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--quiet",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    step("native unit tests: core, edge, widget, xtask");
+    run_cmd(Command::new(cargo).current_dir(root()).args([
+        "test",
+        "-p",
+        "bawaba-core",
+        "-p",
+        "bawaba-edge",
+        "-p",
+        "bawaba-widget",
+        "-p",
+        "xtask",
+    ]))?;
+
+    build::build(true)?;
+
+    if browser {
+        step("widget tests in headless Chromium (wasm-bindgen-test)");
+        run_cmd(
+            Command::new(cargo)
+                .current_dir(root())
+                .args([
+                    "test",
+                    "-p",
+                    "bawaba-widget",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                ])
+                .env(
+                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                    &tools.wasm_bindgen_test_runner,
+                )
+                .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+                .env("WASM_BINDGEN_TEST_TIMEOUT", "60"),
+        )?;
+    }
+
+    step("integration tests against the edge in workerd, and the browser end-to-end test");
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root()).args(["test", "-p", "bawaba-tests"]);
+    if !browser {
+        cmd.args(["--test", "edge_api"]);
+    }
+    cmd.env("BAWABA_NODE_DIR", tools.node.parent().expect("node dir"));
+    run_cmd(&mut cmd)?;
+    step("all tests passed");
+    Ok(())
 }

@@ -1,0 +1,71 @@
+//! Checks every case in `tests/vectors/` (the files the Odoo addon checks too).
+
+use bawaba_core::intent::{self, ShopKey};
+use bawaba_core::signature;
+use serde_json::Value;
+
+fn load(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/vectors")
+        .join(name);
+    serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .expect("valid JSON")
+}
+
+#[test]
+fn intent_vectors() {
+    let v = load("intents.json");
+    let now = v["now"].as_i64().unwrap();
+    let shops = v["shops"].as_array().unwrap();
+    let cases = v["cases"].as_array().unwrap();
+    assert!(
+        cases.len() >= 10,
+        "the file lists every kind of invalid intent"
+    );
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let lookup = |iss: &str| {
+            shops.iter().find(|s| s["id"] == iss).map(|s| ShopKey {
+                secret: s["secret"].as_str().unwrap().as_bytes(),
+                origin: s["origin"].as_str().unwrap(),
+            })
+        };
+        let verdict = intent::verify(case["token"].as_str().unwrap(), lookup, now);
+        let expect = &case["expect"];
+        if expect["valid"].as_bool().unwrap() {
+            let ok = verdict.unwrap_or_else(|e| panic!("{name}: expected valid, got {}", e.code()));
+            assert_eq!(ok.claims.sub, expect["reference"], "{name}");
+            assert_eq!(ok.money.minor, expect["amount"].as_i64().unwrap(), "{name}");
+            assert_eq!(ok.money.currency.code(), expect["currency"], "{name}");
+        } else {
+            let err = verdict
+                .err()
+                .unwrap_or_else(|| panic!("{name}: expected {}, got valid", expect["error"]));
+            assert_eq!(err.code(), expect["error"], "{name}");
+        }
+    }
+}
+
+#[test]
+fn notification_signature_vectors() {
+    let v = load("notification_signatures.json");
+    let secret = v["secret"].as_str().unwrap().as_bytes();
+    let tolerance = v["tolerance_secs"].as_i64().unwrap();
+    for case in v["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let verdict = signature::verify(
+            secret,
+            case["header"].as_str(),
+            case["body"].as_str().unwrap().as_bytes(),
+            case["now"].as_i64().unwrap(),
+            tolerance,
+        );
+        let got = match verdict {
+            Ok(()) => "ok",
+            Err(e) => e.code(),
+        };
+        assert_eq!(got, case["expect"].as_str().unwrap(), "{name}");
+    }
+}

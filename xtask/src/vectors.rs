@@ -1,0 +1,223 @@
+//! `cargo xtask vectors`: writes the protocol test vectors in `tests/vectors/`. They are
+//! committed; the Rust core checks every case (`core/tests/vectors.rs`) and the Odoo addon
+//! checks the same files, so both sides of the contract agree byte for byte.
+//! Regenerate only when the contract changes; the output is deterministic.
+
+use crate::{root, step, Result};
+use bawaba_core::intent::{self, IntentClaims};
+use bawaba_core::signature;
+use serde_json::{json, Value};
+
+const NOW: i64 = 1_800_000_000;
+const SHOP_ID: &str = "vector-shop";
+const SHOP_ORIGIN: &str = "https://shop.example";
+const SECRET: &str = "vector-secret-not-for-production";
+
+fn claims() -> IntentClaims {
+    IntentClaims {
+        iss: SHOP_ID.into(),
+        aud: intent::AUDIENCE.into(),
+        sub: "S00042".into(),
+        iat: NOW - 60,
+        exp: NOW + 900,
+        amount: 10050,
+        currency: "SAR".into(),
+        methods: vec!["mada".into(), "visa".into(), "mastercard".into()],
+        return_url: format!("{SHOP_ORIGIN}/payment/status"),
+        notify_url: format!("{SHOP_ORIGIN}/payment/bawaba/webhook"),
+        locale: Some("ar".into()),
+        customer_name: Some("نورة الحربي".into()),
+        customer_email: Some("noura@example.com".into()),
+    }
+}
+
+fn with(f: impl Fn(&mut IntentClaims)) -> String {
+    let mut c = claims();
+    f(&mut c);
+    intent::sign(&c, SECRET.as_bytes())
+}
+
+fn invalid(name: &str, token: String, error: &str) -> Value {
+    json!({"name": name, "token": token, "expect": {"valid": false, "error": error}})
+}
+
+fn intents() -> Value {
+    let good = intent::sign(&claims(), SECRET.as_bytes());
+    let (head_payload, _) = good.rsplit_once('.').unwrap();
+    let cheap = with(|c| c.amount = 1);
+    let (cheap_head_payload, _) = cheap.rsplit_once('.').unwrap();
+    let (_, good_sig) = good.rsplit_once('.').unwrap();
+    let none_header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"; // {"alg":"none","typ":"JWT"}
+    let (_, payload_sig) = good.split_once('.').unwrap();
+    let cases = vec![
+        json!({"name": "valid", "token": good, "expect": {"valid": true, "reference": "S00042", "amount": 10050,
+               "currency": "SAR", "methods": ["mada", "visa", "mastercard"]}}),
+        invalid(
+            "tampered amount (payload of another intent, original signature)",
+            format!("{cheap_head_payload}.{good_sig}"),
+            "intent_invalid_signature",
+        ),
+        invalid(
+            "signed with another secret",
+            intent::sign(&claims(), b"another-secret"),
+            "intent_invalid_signature",
+        ),
+        invalid(
+            "signature removed",
+            format!("{head_payload}."),
+            "intent_invalid_signature",
+        ),
+        invalid(
+            "alg none",
+            format!("{none_header}.{payload_sig}"),
+            "intent_unsupported_algorithm",
+        ),
+        invalid(
+            "expired",
+            with(|c| {
+                c.iat = NOW - 1000;
+                c.exp = NOW - 100
+            }),
+            "intent_expired",
+        ),
+        invalid(
+            "issued in the future",
+            with(|c| {
+                c.iat = NOW + 600;
+                c.exp = NOW + 1200
+            }),
+            "intent_not_yet_valid",
+        ),
+        invalid(
+            "lives longer than 30 minutes",
+            with(|c| {
+                c.iat = NOW - 10;
+                c.exp = NOW + 1800
+            }),
+            "intent_lifetime_too_long",
+        ),
+        invalid(
+            "wrong audience",
+            with(|c| c.aud = "someone-else".into()),
+            "intent_wrong_audience",
+        ),
+        invalid(
+            "unknown shop",
+            with(|c| c.iss = "other-shop".into()),
+            "intent_unknown_shop",
+        ),
+        invalid("zero amount", with(|c| c.amount = 0), "amount_invalid"),
+        invalid(
+            "unknown currency",
+            with(|c| c.currency = "XXX".into()),
+            "currency_unsupported",
+        ),
+        invalid(
+            "notify_url on another origin",
+            with(|c| c.notify_url = "https://shop.example.attacker.net/x".into()),
+            "intent_url_not_allowed",
+        ),
+        invalid("not a JWT", "not-a-jwt".into(), "intent_malformed"),
+    ];
+    json!({
+        "description": "Intent JWTs (HS256). Verify each token with `shops` at unix time `now`; `expect` is the verdict and, when invalid, the error code.",
+        "now": NOW,
+        "shops": [{"id": SHOP_ID, "origin": SHOP_ORIGIN, "secret": SECRET}],
+        "cases": cases,
+    })
+}
+
+fn signatures() -> Value {
+    let body = r#"{"event_id":"evt_0001","type":"payment.succeeded","shop_id":"vector-shop","reference":"S00042","amount":10050,"currency":"SAR","gateway":"sandbox","gateway_payment_id":"sbx_1","method":"mada","card_brand":"mada","card_last4":"0007","created_at":1800000000}"#;
+    let good = signature::sign(SECRET.as_bytes(), NOW, body.as_bytes());
+    let v1 = good.split("v1=").nth(1).unwrap();
+    let case = |name: &str, header: Option<String>, body: &str, now: i64, expect: &str| json!({"name": name, "header": header, "body": body, "now": now, "expect": expect});
+    let cases = vec![
+        case("valid", Some(good.clone()), body, NOW, "ok"),
+        case(
+            "valid, 299 s later",
+            Some(good.clone()),
+            body,
+            NOW + 299,
+            "ok",
+        ),
+        case(
+            "valid with a second, rotated v1",
+            Some(format!("t={NOW},v1={},v1={v1}", "0".repeat(64))),
+            body,
+            NOW,
+            "ok",
+        ),
+        case("missing header", None, body, NOW, "signature_missing"),
+        case(
+            "not t=,v1=",
+            Some("sha256=abc".into()),
+            body,
+            NOW,
+            "signature_malformed",
+        ),
+        case(
+            "no v1",
+            Some(format!("t={NOW}")),
+            body,
+            NOW,
+            "signature_malformed",
+        ),
+        case(
+            "body changed",
+            Some(good.clone()),
+            &body.replace("10050", "10"),
+            NOW,
+            "signature_invalid",
+        ),
+        case(
+            "other secret",
+            Some(signature::sign(b"other-secret", NOW, body.as_bytes())),
+            body,
+            NOW,
+            "signature_invalid",
+        ),
+        case(
+            "timestamp changed",
+            Some(format!("t={},v1={v1}", NOW + 1)),
+            body,
+            NOW,
+            "signature_invalid",
+        ),
+        case(
+            "outdated (301 s)",
+            Some(good.clone()),
+            body,
+            NOW + 301,
+            "signature_expired",
+        ),
+        case(
+            "from the future (301 s)",
+            Some(good),
+            body,
+            NOW - 301,
+            "signature_expired",
+        ),
+    ];
+    json!({
+        "description": "Bawaba-Signature headers: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>. Verify `header` over the exact `body` bytes (UTF-8) at unix time `now` with a 300 s tolerance.",
+        "secret": SECRET,
+        "tolerance_secs": 300,
+        "cases": cases,
+    })
+}
+
+/// Writes the vectors.
+pub fn write() -> Result {
+    let dir = root().join("tests/vectors");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    for (name, value) in [
+        ("intents.json", intents()),
+        ("notification_signatures.json", signatures()),
+    ] {
+        step(&format!("writing tests/vectors/{name}"));
+        let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())? + "\n";
+        std::fs::write(dir.join(name), text).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
