@@ -322,9 +322,11 @@ mod tests {
         );
     }
 
+    type Mutation = Box<dyn Fn(&mut IntentClaims)>;
+
     #[test]
     fn each_claim_rule_has_its_code() {
-        let cases: Vec<(Box<dyn Fn(&mut IntentClaims)>, &str)> = vec![
+        let cases: Vec<(Mutation, &str)> = vec![
             (
                 Box::new(|c| c.aud = "other".into()),
                 "intent_wrong_audience",

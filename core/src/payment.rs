@@ -51,13 +51,13 @@ impl PaymentState {
     /// Whether moving from `self` to `next` is allowed.
     pub fn can_become(self, next: PaymentState) -> bool {
         use PaymentState::*;
-        match (self, next) {
-            (Created, Pending | Authorized | Paid | Failed | Canceled) => true,
-            (Pending, Authorized | Paid | Failed | Canceled) => true,
-            (Authorized, Paid | Voided | Failed | Canceled) => true,
-            (Paid, Refunded) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (Created, Pending | Authorized | Paid | Failed | Canceled)
+                | (Pending, Authorized | Paid | Failed | Canceled)
+                | (Authorized, Paid | Voided | Failed | Canceled)
+                | (Paid, Refunded)
+        )
     }
 
     /// Offers `next`; returns what to do. The caller stores the new state only on `Applied`.

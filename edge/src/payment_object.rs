@@ -38,7 +38,7 @@ pub enum Command {
     /// Start (or reuse) a gateway session for a verified intent and method.
     StartSession {
         /// The verified intent's claims.
-        claims: IntentClaims,
+        claims: Box<IntentClaims>,
         /// Chosen method.
         method: PaymentMethod,
         /// Page language.
@@ -248,7 +248,7 @@ async fn run(storage: Storage, env: Env, object_id: String, command: Command) ->
                 &storage,
                 &env,
                 &object_id,
-                claims,
+                *claims,
                 method,
                 &locale,
                 &edge_origin,

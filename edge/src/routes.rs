@@ -203,7 +203,7 @@ async fn create_session(req: &mut Request, env: &Env) -> Result<Response, ApiErr
     };
     let stub = payment_stub(env, &intent.claims.iss, &intent.claims.sub)?;
     let command = Command::StartSession {
-        claims: intent.claims.clone(),
+        claims: Box::new(intent.claims.clone()),
         method,
         locale: locale.to_string(),
         edge_origin: origin_of(req),

@@ -277,7 +277,7 @@ fn luhn_ok(number: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn expiry_ok(expiry: &str) -> bool {
