@@ -66,6 +66,52 @@ pub fn demo() -> Result {
     run_cmd(&mut cmd)
 }
 
+/// Test counts over several `cargo test` runs.
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+impl Tally {
+    /// Runs a `cargo test` command, echoing its output and adding up its `test result:` lines.
+    fn run(&mut self, cmd: &mut Command) -> Result {
+        use std::io::BufRead;
+        let shown = format!("{cmd:?}");
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {shown}: {e}"))?;
+        let stdout = child.stdout.take().expect("piped");
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.map_err(|e| e.to_string())?;
+            println!("{line}");
+            if let Some(rest) = line.trim().strip_prefix("test result: ") {
+                for part in rest.split(';') {
+                    let mut words = part.split_whitespace().rev();
+                    let (Some(kind), Some(n)) = (words.next(), words.next()) else {
+                        continue;
+                    };
+                    let n: u64 = n.parse().unwrap_or(0);
+                    match kind {
+                        "passed" => self.passed += n,
+                        "failed" => self.failed += n,
+                        "ignored" => self.ignored += n,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let status = child.wait().map_err(|e| e.to_string())?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{shown} failed ({status})"))
+        }
+    }
+}
+
 /// `cargo xtask test [--no-browser]`.
 pub fn test(args: &[String]) -> Result {
     let browser = !args.iter().any(|a| a == "--no-browser");
@@ -93,8 +139,9 @@ pub fn test(args: &[String]) -> Result {
         "warnings",
     ]))?;
 
+    let mut tally = Tally::default();
     step("native unit tests: core, edge, widget, xtask");
-    run_cmd(Command::new(cargo).current_dir(root()).args([
+    tally.run(Command::new(cargo).current_dir(root()).args([
         "test",
         "-p",
         "bawaba-core",
@@ -136,7 +183,12 @@ pub fn test(args: &[String]) -> Result {
         cmd.args(["--test", "edge_api"]);
     }
     cmd.env("BAWABA_NODE_DIR", tools.node.parent().expect("node dir"));
-    run_cmd(&mut cmd)?;
+    tally.run(&mut cmd)?;
     step("all tests passed");
+    // The closing line CI reads: every test of every runner above, added up.
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        tally.passed, tally.failed, tally.ignored
+    );
     Ok(())
 }
