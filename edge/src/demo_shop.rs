@@ -123,6 +123,7 @@ impl DemoShop {
             (Method::Post, ["checkout"]) => self.checkout(&mut req).await,
             (Method::Get, ["checkout", reference]) => self.checkout_page(reference).await,
             (Method::Post, ["notify"]) => self.notify(&mut req).await,
+            (Method::Get, ["orders"]) => self.orders_page().await,
             (Method::Get, ["orders", reference]) => self.order_page(reference).await,
             (Method::Get, ["api", "orders", reference]) => {
                 let order = self.load(reference).await?.ok_or(ApiError::NotFound)?;
@@ -237,6 +238,46 @@ impl DemoShop {
         ))
     }
 
+    /// Every order with its state and how many notifications it got: the shop's back office.
+    async fn orders_page(&self) -> Result<Response, ApiError> {
+        let options = worker::ListOptions::new().prefix("order:");
+        let map = self
+            .state
+            .storage()
+            .list_with_options(options)
+            .await
+            .map_err(internal)?;
+        let mut orders: Vec<Order> = Vec::new();
+        for value in map.values() {
+            let value = value.map_err(|_| internal("storage list"))?;
+            if let Ok(order) = serde_wasm_bindgen::from_value::<Order>(value) {
+                orders.push(order);
+            }
+        }
+        orders.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        let rows: String = orders
+            .iter()
+            .map(|o| {
+                format!(
+                    "<tr><td><a href=\"/demo/shop/orders/{r}\">{r}</a></td><td>{p}</td><td dir=\"ltr\">{a} {c}</td>\
+<td data-state=\"{s}\">{s}</td><td>{n}</td><td>{m}</td></tr>",
+                    r = escape_html(&o.reference),
+                    p = escape_html(product_name(&o.product, false)),
+                    a = money(o).to_major_string(),
+                    c = escape_html(&o.currency),
+                    s = escape_html(&o.state),
+                    n = o.notifications.len(),
+                    m = escape_html(o.payment_method.as_deref().or(o.message.as_deref()).unwrap_or("")),
+                )
+            })
+            .collect();
+        let body = format!(
+            "<h1>Orders</h1><table id=\"orders\"><thead><tr><th>Order</th><th>Product</th><th>Amount</th>\
+<th>State</th><th>Notifications</th><th>Payment</th></tr></thead><tbody>{rows}</tbody></table>"
+        );
+        Ok(html(200, page(false, "Orders", &body, false)))
+    }
+
     async fn order_page(&self, reference: &str) -> Result<Response, ApiError> {
         let order = self.load(reference).await?.ok_or(ApiError::NotFound)?;
         let ar = order.lang == "ar";
@@ -274,7 +315,7 @@ impl DemoShop {
         let body = format!(
             "<h1>{title} {reference}</h1><p id=\"order-state\" data-state=\"{state}\" role=\"status\">{state_text}</p>{message}\
 <h2>{notif_title}</h2><ul id=\"notifications\" data-count=\"{count}\">{rows}</ul>\
-<p><a href=\"/{home}\">{again}</a></p>",
+<p><a href=\"/{home}\">{again}</a> · <a href=\"/demo/shop/orders\">{all}</a></p>",
             title = if ar { "الطلب" } else { "Order" },
             reference = escape_html(&order.reference),
             state = escape_html(&order.state),
@@ -287,6 +328,7 @@ impl DemoShop {
             count = order.notifications.len(),
             home = if ar { "ar/" } else { "" },
             again = if ar { "العودة إلى المتجر" } else { "Back to the shop" },
+            all = if ar { "كل الطلبات" } else { "All orders" },
         );
         Ok(html(
             200,

@@ -15,13 +15,14 @@
 mod dom;
 pub mod i18n;
 
-use bawaba_core::api::{ErrorBody, MethodsResponse, NextAction, SessionView};
+use bawaba_core::method::PaymentMethod;
 use dom::{attrs, el, Listener};
 use i18n::Locale;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{Document, Element, HtmlButtonElement, HtmlElement, HtmlInputElement, ShadowRoot};
 
 /// The widget's styles. Logical properties only (`inline`, `block`), so Arabic lays itself out.
@@ -226,25 +227,54 @@ enum CallError {
     Api(String, String),
 }
 
-async fn post<T: serde::de::DeserializeOwned>(
-    url: &str,
-    body: &serde_json::Value,
-) -> Result<T, CallError> {
-    let req = gloo_net::http::Request::post(url)
-        .json(body)
+/// Reads a string at `path` in a parsed JSON value.
+fn field(value: &JsValue, path: &[&str]) -> Option<String> {
+    let mut v = value.clone();
+    for key in path {
+        v = js_sys::Reflect::get(&v, &JsValue::from_str(key)).ok()?;
+    }
+    v.as_string()
+}
+
+/// POSTs JSON and returns the parsed answer. JSON goes through the browser's own `JSON`
+/// (no serde in the widget: every kilobyte here is downloaded by every shopper).
+async fn post(url: &str, fields: &[(&str, &str)]) -> Result<JsValue, CallError> {
+    let body = js_sys::Object::new();
+    for (k, v) in fields {
+        let _ = js_sys::Reflect::set(&body, &JsValue::from_str(k), &JsValue::from_str(v));
+    }
+    let body = js_sys::JSON::stringify(&body).map_err(|_| CallError::Network)?;
+    let headers = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&headers, &"Content-Type".into(), &"application/json".into());
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&body);
+    init.set_headers(&headers);
+    let window = web_sys::window().ok_or(CallError::Network)?;
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(|_| CallError::Network)?
+        .dyn_into()
         .map_err(|_| CallError::Network)?;
-    let resp = req.send().await.map_err(|_| CallError::Network)?;
-    if resp.ok() {
-        resp.json::<T>()
-            .await
-            .map_err(|e| CallError::Api("invalid_response".into(), e.to_string()))
-    } else {
-        match resp.json::<ErrorBody>().await {
-            Ok(b) => Err(CallError::Api(b.error.code, b.error.message)),
-            Err(_) => Err(CallError::Api(
-                format!("http_{}", resp.status()),
-                String::new(),
-            )),
+    let json = match resp.json() {
+        Ok(p) => JsFuture::from(p).await.ok(),
+        Err(_) => None,
+    };
+    match (resp.ok(), json) {
+        (true, Some(json)) => Ok(json),
+        (true, None) => Err(CallError::Api("invalid_response".into(), String::new())),
+        (false, json) => {
+            let json = json.unwrap_or(JsValue::NULL);
+            match field(&json, &["error", "code"]) {
+                Some(code) => Err(CallError::Api(
+                    code,
+                    field(&json, &["error", "message"]).unwrap_or_default(),
+                )),
+                None => Err(CallError::Api(
+                    format!("http_{}", resp.status()),
+                    String::new(),
+                )),
+            }
         }
     }
 }
@@ -258,39 +288,47 @@ async fn load_methods(parts: &Parts) {
         );
         return;
     }
-    let body = serde_json::json!({ "intent": parts.intent });
-    match post::<MethodsResponse>(&format!("{}/v1/methods", parts.edge), &body).await {
+    match post(
+        &format!("{}/v1/methods", parts.edge),
+        &[("intent", &parts.intent)],
+    )
+    .await
+    {
         Ok(resp) => render_methods(parts, &resp),
         Err(CallError::Network) => show_error(parts, "network", None),
         Err(CallError::Api(code, message)) => show_error(parts, &code, Some(&message)),
     }
 }
 
-/// Fills the method list; the first method (mada when allowed) is preselected.
-fn render_methods(parts: &Parts, resp: &MethodsResponse) {
+/// Fills the method list from a `/v1/methods` answer; the first method (mada when allowed) is
+/// preselected. Unknown method codes from a newer edge are skipped, not shown raw.
+fn render_methods(parts: &Parts, resp: &JsValue) {
     let t = parts.locale.text();
     parts.total.set_text_content(None);
     let label = el(&parts.doc, "span", "", t.pay_amount);
-    let amount = el(
-        &parts.doc,
-        "b",
-        "",
-        &format!(
-            "{} {}",
-            resp.amount_display,
-            i18n::currency_label(&resp.currency, parts.locale)
-        ),
+    let currency = field(resp, &["currency"]).unwrap_or_default();
+    let amount_text = format!(
+        "{} {}",
+        field(resp, &["amount_display"]).unwrap_or_default(),
+        i18n::currency_label(&currency, parts.locale)
     );
+    let amount = el(&parts.doc, "b", "", &amount_text);
     attrs(&amount, &[("dir", "ltr")]);
     let _ = parts.total.append_with_node_2(&label, &amount);
     parts.methods.set_text_content(None);
-    if resp.methods.is_empty() {
+    let list = js_sys::Reflect::get(resp, &"methods".into()).unwrap_or(JsValue::UNDEFINED);
+    let methods: Vec<PaymentMethod> = js_sys::Array::from(&list)
+        .iter()
+        .filter_map(|m| field(&m, &["code"]))
+        .filter_map(|code| PaymentMethod::from_code(&code))
+        .collect();
+    if methods.is_empty() {
         show_error(parts, "no_methods", None);
         parts.error.set_text_content(Some(t.no_methods));
         return;
     }
-    for (i, option) in resp.methods.iter().enumerate() {
-        let code = option.code.code();
+    for (i, method) in methods.iter().enumerate() {
+        let code = method.code();
         let row = el(&parts.doc, "label", "method", "");
         attrs(&row, &[("data-method", code)]);
         let input = el(&parts.doc, "input", "", "");
@@ -309,7 +347,7 @@ fn render_methods(parts: &Parts, resp: &MethodsResponse) {
             &parts.doc,
             "span",
             "",
-            i18n::method_label(option.code, parts.locale),
+            i18n::method_label(*method, parts.locale),
         );
         let _ = row.append_with_node_2(&input, &name);
         let _ = parts.methods.append_child(&row);
@@ -343,24 +381,33 @@ async fn pay(parts: &Parts) {
         .status
         .set_text_content(Some(parts.locale.text().redirecting));
     set_state(parts, "redirecting");
-    let body = serde_json::json!({ "intent": parts.intent, "method": method, "locale": parts.locale.tag() });
-    match post::<SessionView>(&format!("{}/v1/sessions", parts.edge), &body).await {
-        Ok(session) => match session.next_action {
-            NextAction::Redirect { url } => {
-                if dispatch(
-                    parts,
-                    "bawaba:redirect",
-                    &[("url", &url), ("session", &session.id)],
-                ) {
-                    if let Some(w) = web_sys::window() {
-                        let _ = w.location().assign(&url);
-                    }
+    let fields = [
+        ("intent", parts.intent.as_str()),
+        ("method", method.as_str()),
+        ("locale", parts.locale.tag()),
+    ];
+    match post(&format!("{}/v1/sessions", parts.edge), &fields).await {
+        Ok(session) => {
+            let action = field(&session, &["next_action", "type"]).unwrap_or_default();
+            let target = if action == "redirect" {
+                field(&session, &["next_action", "url"])
+            } else {
+                field(&session, &["return_url"])
+            };
+            let Some(url) = target else {
+                parts.button.set_disabled(false);
+                show_error(parts, "invalid_response", None);
+                return;
+            };
+            let id = field(&session, &["id"]).unwrap_or_default();
+            if action != "redirect"
+                || dispatch(parts, "bawaba:redirect", &[("url", &url), ("session", &id)])
+            {
+                if let Some(w) = web_sys::window() {
+                    let _ = w.location().assign(&url);
                 }
             }
-            NextAction::None => {
-                let _ = web_sys::window().map(|w| w.location().assign(&session.return_url));
-            }
-        },
+        }
         Err(CallError::Network) => {
             parts.button.set_disabled(false);
             show_error(parts, "network", None);
@@ -376,7 +423,7 @@ async fn pay(parts: &Parts) {
 #[doc(hidden)]
 pub fn render_for_test(host: HtmlElement, methods_json: &str) -> Result<(), String> {
     let parts = build(&host, "http://edge.invalid").ok_or("cannot build")?;
-    let resp: MethodsResponse = serde_json::from_str(methods_json).map_err(|e| e.to_string())?;
+    let resp = js_sys::JSON::parse(methods_json).map_err(|_| "not JSON".to_string())?;
     render_methods(&parts, &resp);
     Ok(())
 }
