@@ -254,7 +254,7 @@ impl DemoShop {
                 orders.push(order);
             }
         }
-        orders.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        orders.sort_by_key(|o| std::cmp::Reverse(o.created_at));
         let rows: String = orders
             .iter()
             .map(|o| {
