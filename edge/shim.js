@@ -7,8 +7,12 @@ export default class Entrypoint extends WorkerEntrypoint {
   fetch(request) {
     return exports.fetch.call(this, request, this.env, this.ctx);
   }
+  scheduled(event) {
+    return exports.scheduled.call(this, event, this.env, this.ctx);
+  }
 }
 
 export const PaymentObject = exports.PaymentObject;
 export const SandboxGateway = exports.SandboxGateway;
 export const DemoShop = exports.DemoShop;
+export const Ledger = exports.Ledger;

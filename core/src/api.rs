@@ -56,9 +56,7 @@ impl ApiError {
             ApiError::InvalidRequest(_) => 400,
             ApiError::BodyTooLarge => 413,
             ApiError::Intent(
-                IntentError::AmountInvalid
-                | IntentError::CurrencyUnsupported(_)
-                | IntentError::UrlNotAllowed(_),
+                IntentError::AmountInvalid | IntentError::CurrencyUnsupported(_) | IntentError::UrlNotAllowed(_),
             ) => 422,
             ApiError::Intent(_) => 401,
             ApiError::UnknownMethod(_) | ApiError::MethodNotAllowed(_) => 422,
@@ -93,12 +91,7 @@ impl ApiError {
 
     /// The body: `{"error":{"code":"...","message":"..."}}`.
     pub fn body(&self) -> ErrorBody {
-        ErrorBody {
-            error: ErrorDetail {
-                code: self.code().to_string(),
-                message: self.to_string(),
-            },
-        }
+        ErrorBody { error: ErrorDetail { code: self.code().to_string(), message: self.to_string() } }
     }
 }
 
@@ -116,9 +109,7 @@ impl fmt::Display for ApiError {
             }
             ApiError::SessionNotFound => f.write_str("no payment session has this id"),
             ApiError::NotFound => f.write_str("no such route"),
-            ApiError::HttpMethodNotAllowed => {
-                f.write_str("this route does not accept that HTTP method")
-            }
+            ApiError::HttpMethodNotAllowed => f.write_str("this route does not accept that HTTP method"),
             ApiError::Unauthorized { message, .. } => f.write_str(message),
             ApiError::PaymentFinished(s) => write!(f, "this payment is already {}", s.as_str()),
             ApiError::GatewayUnavailable(why) => {
@@ -237,6 +228,43 @@ pub struct SessionView {
     /// Why it failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<crate::notification::ErrorInfo>,
+    /// How the result notification to the shop is doing (absent until there is one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryView>,
+}
+
+/// Where a notification to the shop stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Written, first attempt not made or not answered yet.
+    Pending,
+    /// At least one attempt failed; retrying.
+    Failing,
+    /// The shop answered 2xx.
+    Delivered,
+    /// Retried for the whole delivery window (72 h) without a 2xx; kept for the operator.
+    Failed,
+}
+
+/// The latest notification's delivery, as `GET /v1/sessions/{id}` and `/v1/deliveries` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    /// The event.
+    pub event_id: String,
+    /// The event type.
+    #[serde(rename = "type")]
+    pub event_type: crate::notification::EventType,
+    /// State.
+    pub state: DeliveryState,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Last failure, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Next attempt (unix ms), if one is scheduled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at_ms: Option<i64>,
 }
 
 #[cfg(test)]
@@ -246,24 +274,15 @@ mod tests {
     #[test]
     fn intent_errors_split_between_401_and_422() {
         assert_eq!(ApiError::Intent(IntentError::Expired).status(), 401);
-        assert_eq!(
-            ApiError::Intent(IntentError::InvalidSignature).status(),
-            401
-        );
+        assert_eq!(ApiError::Intent(IntentError::InvalidSignature).status(), 401);
         assert_eq!(ApiError::Intent(IntentError::AmountInvalid).status(), 422);
-        assert_eq!(
-            ApiError::Intent(IntentError::CurrencyUnsupported("X".into())).status(),
-            422
-        );
+        assert_eq!(ApiError::Intent(IntentError::CurrencyUnsupported("X".into())).status(), 422);
     }
 
     #[test]
     fn body_has_the_stable_shape() {
         let json = serde_json::to_value(ApiError::SessionNotFound.body()).unwrap();
         assert_eq!(json["error"]["code"], "session_not_found");
-        assert!(json["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("session"));
+        assert!(json["error"]["message"].as_str().unwrap().contains("session"));
     }
 }

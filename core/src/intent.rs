@@ -117,19 +117,13 @@ impl fmt::Display for IntentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             IntentError::Malformed => f.write_str("the intent is not a well-formed JWT"),
-            IntentError::UnsupportedAlgorithm => {
-                f.write_str("the intent must be signed with HS256")
-            }
-            IntentError::UnknownShop => {
-                f.write_str("the intent's issuer is not a shop known to this edge")
-            }
+            IntentError::UnsupportedAlgorithm => f.write_str("the intent must be signed with HS256"),
+            IntentError::UnknownShop => f.write_str("the intent's issuer is not a shop known to this edge"),
             IntentError::InvalidSignature => f.write_str("the intent's signature does not match"),
             IntentError::InvalidClaims(why) => write!(f, "the intent's claims are invalid: {why}"),
             IntentError::WrongAudience => write!(f, "the intent's audience must be \"{AUDIENCE}\""),
             IntentError::Expired => f.write_str("the intent has expired; reload the checkout page"),
-            IntentError::NotYetValid => {
-                f.write_str("the intent was issued in the future; check the shop's clock")
-            }
+            IntentError::NotYetValid => f.write_str("the intent was issued in the future; check the shop's clock"),
             IntentError::LifetimeTooLong => f.write_str("the intent may live at most 30 minutes"),
             IntentError::AmountInvalid => f.write_str("the amount must be greater than zero"),
             IntentError::CurrencyUnsupported(c) => write!(f, "currency {c:?} is not supported"),
@@ -173,26 +167,18 @@ pub fn verify<'a>(
     now: i64,
 ) -> Result<VerifiedIntent, IntentError> {
     let mut parts = token.trim().split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(IntentError::Malformed);
     };
-    let header: Header = b64::decode(h)
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(IntentError::Malformed)?;
+    let header: Header = b64::decode(h).and_then(|b| serde_json::from_slice(&b).ok()).ok_or(IntentError::Malformed)?;
     if header.alg != "HS256" {
         return Err(IntentError::UnsupportedAlgorithm);
     }
     let payload = b64::decode(p).ok_or(IntentError::Malformed)?;
     let signature = b64::decode(s).ok_or(IntentError::Malformed)?;
     // Only `iss` is read before the signature is checked, to choose the key.
-    let untrusted: serde_json::Value =
-        serde_json::from_slice(&payload).map_err(|_| IntentError::Malformed)?;
-    let iss = untrusted
-        .get("iss")
-        .and_then(|v| v.as_str())
-        .ok_or(IntentError::UnknownShop)?;
+    let untrusted: serde_json::Value = serde_json::from_slice(&payload).map_err(|_| IntentError::Malformed)?;
+    let iss = untrusted.get("iss").and_then(|v| v.as_str()).ok_or(IntentError::UnknownShop)?;
     let shop = lookup(iss).ok_or(IntentError::UnknownShop)?;
     let expected = hmac_sha256(shop.secret, format!("{h}.{p}").as_bytes());
     if !constant_time_eq(&signature, &expected) {
@@ -213,12 +199,10 @@ pub fn verify<'a>(
         return Err(IntentError::LifetimeTooLong);
     }
     if claims.sub.is_empty() || claims.sub.len() > 128 {
-        return Err(IntentError::InvalidClaims(
-            "sub must be 1 to 128 characters".into(),
-        ));
+        return Err(IntentError::InvalidClaims("sub must be 1 to 128 characters".into()));
     }
-    let currency = Currency::parse(&claims.currency)
-        .map_err(|_| IntentError::CurrencyUnsupported(claims.currency.clone()))?;
+    let currency =
+        Currency::parse(&claims.currency).map_err(|_| IntentError::CurrencyUnsupported(claims.currency.clone()))?;
     if claims.amount <= 0 {
         return Err(IntentError::AmountInvalid);
     }
@@ -228,19 +212,11 @@ pub fn verify<'a>(
     if !is_http_url(&claims.return_url) {
         return Err(IntentError::UrlNotAllowed("return_url"));
     }
-    let mut methods: Vec<PaymentMethod> = claims
-        .methods
-        .iter()
-        .filter_map(|m| PaymentMethod::from_code(m))
-        .collect();
+    let mut methods: Vec<PaymentMethod> = claims.methods.iter().filter_map(|m| PaymentMethod::from_code(m)).collect();
     methods.sort_by_key(|m| m.display_rank());
     methods.dedup();
     let money = Money::new(claims.amount, currency);
-    Ok(VerifiedIntent {
-        claims,
-        money,
-        methods,
-    })
+    Ok(VerifiedIntent { claims, money, methods })
 }
 
 fn is_http_url(url: &str) -> bool {
@@ -252,10 +228,7 @@ fn is_http_url(url: &str) -> bool {
 pub fn same_origin(url: &str, origin: &str) -> bool {
     let origin = origin.trim_end_matches('/');
     match url.strip_prefix(origin) {
-        Some(rest) => {
-            is_http_url(origin)
-                && (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
-        }
+        Some(rest) => is_http_url(origin) && (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?')),
         None => false,
     }
 }
@@ -286,10 +259,7 @@ mod tests {
     }
 
     fn lookup(iss: &str) -> Option<ShopKey<'static>> {
-        (iss == "demo").then_some(ShopKey {
-            secret: SECRET,
-            origin: "https://shop.example",
-        })
+        (iss == "demo").then_some(ShopKey { secret: SECRET, origin: "https://shop.example" })
     }
 
     fn check(c: &IntentClaims) -> Result<VerifiedIntent, IntentError> {
@@ -312,14 +282,8 @@ mod tests {
         c.amount = 1;
         let forged = b64::encode(&serde_json::to_vec(&c).unwrap());
         parts[1] = &forged;
-        assert_eq!(
-            verify(&parts.join("."), lookup, NOW),
-            Err(IntentError::InvalidSignature)
-        );
-        assert_eq!(
-            verify(&sign(&claims(), b"wrong"), lookup, NOW),
-            Err(IntentError::InvalidSignature)
-        );
+        assert_eq!(verify(&parts.join("."), lookup, NOW), Err(IntentError::InvalidSignature));
+        assert_eq!(verify(&sign(&claims(), b"wrong"), lookup, NOW), Err(IntentError::InvalidSignature));
     }
 
     type Mutation = Box<dyn Fn(&mut IntentClaims)>;
@@ -327,31 +291,16 @@ mod tests {
     #[test]
     fn each_claim_rule_has_its_code() {
         let cases: Vec<(Mutation, &str)> = vec![
-            (
-                Box::new(|c| c.aud = "other".into()),
-                "intent_wrong_audience",
-            ),
+            (Box::new(|c| c.aud = "other".into()), "intent_wrong_audience"),
             (Box::new(|c| c.exp = NOW - 1), "intent_expired"),
             (Box::new(|c| c.iat = NOW + 600), "intent_not_yet_valid"),
-            (
-                Box::new(|c| c.exp = c.iat + MAX_LIFETIME_SECS + 1),
-                "intent_lifetime_too_long",
-            ),
+            (Box::new(|c| c.exp = c.iat + MAX_LIFETIME_SECS + 1), "intent_lifetime_too_long"),
             (Box::new(|c| c.iss = "nobody".into()), "intent_unknown_shop"),
             (Box::new(|c| c.amount = 0), "amount_invalid"),
             (Box::new(|c| c.amount = -5), "amount_invalid"),
-            (
-                Box::new(|c| c.currency = "XYZ".into()),
-                "currency_unsupported",
-            ),
-            (
-                Box::new(|c| c.notify_url = "https://shop.example.evil.com/x".into()),
-                "intent_url_not_allowed",
-            ),
-            (
-                Box::new(|c| c.return_url = "javascript:alert(1)".into()),
-                "intent_url_not_allowed",
-            ),
+            (Box::new(|c| c.currency = "XYZ".into()), "currency_unsupported"),
+            (Box::new(|c| c.notify_url = "https://shop.example.evil.com/x".into()), "intent_url_not_allowed"),
+            (Box::new(|c| c.return_url = "javascript:alert(1)".into()), "intent_url_not_allowed"),
         ];
         for (mutate, code) in cases {
             let mut c = claims();
@@ -367,24 +316,15 @@ mod tests {
         let token = sign(&claims(), SECRET);
         let (_, rest) = token.split_once('.').unwrap();
         let none = format!("{}.{rest}", b64::encode(br#"{"alg":"none"}"#));
-        assert_eq!(
-            verify(&none, lookup, NOW),
-            Err(IntentError::UnsupportedAlgorithm)
-        );
+        assert_eq!(verify(&none, lookup, NOW), Err(IntentError::UnsupportedAlgorithm));
     }
 
     #[test]
     fn same_origin_is_exact() {
         assert!(same_origin("https://a.example/x", "https://a.example"));
         assert!(same_origin("https://a.example", "https://a.example/"));
-        assert!(!same_origin(
-            "https://a.example.evil/x",
-            "https://a.example"
-        ));
-        assert!(!same_origin(
-            "https://a.example:8443/x",
-            "https://a.example"
-        ));
+        assert!(!same_origin("https://a.example.evil/x", "https://a.example"));
+        assert!(!same_origin("https://a.example:8443/x", "https://a.example"));
         assert!(!same_origin("http://a.example/x", "https://a.example"));
     }
 }

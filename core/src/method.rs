@@ -52,21 +52,12 @@ impl PaymentMethod {
 
     /// Position in [`Self::DISPLAY_ORDER`].
     pub fn display_rank(self) -> usize {
-        Self::DISPLAY_ORDER
-            .iter()
-            .position(|m| *m == self)
-            .expect("every method is listed")
+        Self::DISPLAY_ORDER.iter().position(|m| *m == self).expect("every method is listed")
     }
 
     /// Whether the method is a card typed on a hosted page.
     pub fn is_card(self) -> bool {
-        matches!(
-            self,
-            PaymentMethod::Mada
-                | PaymentMethod::Visa
-                | PaymentMethod::Mastercard
-                | PaymentMethod::Amex
-        )
+        matches!(self, PaymentMethod::Mada | PaymentMethod::Visa | PaymentMethod::Mastercard | PaymentMethod::Amex)
     }
 }
 
@@ -78,10 +69,7 @@ mod tests {
     fn codes_round_trip_and_mada_comes_first() {
         for m in PaymentMethod::DISPLAY_ORDER {
             assert_eq!(PaymentMethod::from_code(m.code()), Some(m));
-            assert_eq!(
-                serde_json::to_string(&m).unwrap(),
-                format!("\"{}\"", m.code())
-            );
+            assert_eq!(serde_json::to_string(&m).unwrap(), format!("\"{}\"", m.code()));
         }
         assert_eq!(PaymentMethod::DISPLAY_ORDER[0], PaymentMethod::Mada);
         assert_eq!(PaymentMethod::from_code("bitcoin"), None);

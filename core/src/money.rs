@@ -74,10 +74,7 @@ impl Currency {
             .find(|(c, _)| *c == code)
             .map(|(c, e)| {
                 let b = c.as_bytes();
-                Currency {
-                    code: [b[0], b[1], b[2]],
-                    exponent: *e,
-                }
+                Currency { code: [b[0], b[1], b[2]], exponent: *e }
             })
             .ok_or_else(|| MoneyError::UnknownCurrency(code.to_string()))
     }
@@ -137,12 +134,7 @@ impl Money {
             return format!("{sign}{abs}");
         }
         let scale = 10u64.pow(exp);
-        format!(
-            "{sign}{}.{:0width$}",
-            abs / scale,
-            abs % scale,
-            width = exp as usize
-        )
+        format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = exp as usize)
     }
 
     /// Parses a major-unit decimal ("100.5", "100.50", "1.500") into minor units.
@@ -167,24 +159,16 @@ impl Money {
         let exp = currency.exponent as usize;
         let significant = frac_part.trim_end_matches('0');
         if significant.len() > exp {
-            return Err(MoneyError::TooPrecise {
-                amount: text.to_string(),
-                exponent: currency.exponent,
-            });
+            return Err(MoneyError::TooPrecise { amount: text.to_string(), exponent: currency.exponent });
         }
         let mut minor: i64 = int_part.parse().map_err(|_| MoneyError::Overflow)?;
-        minor = minor
-            .checked_mul(10i64.pow(exp as u32))
-            .ok_or(MoneyError::Overflow)?;
+        minor = minor.checked_mul(10i64.pow(exp as u32)).ok_or(MoneyError::Overflow)?;
         if !significant.is_empty() {
             let padded = format!("{significant:0<exp$}");
             let frac: i64 = padded.parse().map_err(|_| malformed())?;
             minor = minor.checked_add(frac).ok_or(MoneyError::Overflow)?;
         }
-        Ok(Money {
-            minor: if negative { -minor } else { minor },
-            currency,
-        })
+        Ok(Money { minor: if negative { -minor } else { minor }, currency })
     }
 }
 
@@ -201,10 +185,7 @@ mod tests {
         assert_eq!(cur("SAR").exponent(), 2);
         assert_eq!(cur("KWD").exponent(), 3);
         assert_eq!(cur("JPY").exponent(), 0);
-        assert!(matches!(
-            Currency::parse("XYZ"),
-            Err(MoneyError::UnknownCurrency(_))
-        ));
+        assert!(matches!(Currency::parse("XYZ"), Err(MoneyError::UnknownCurrency(_))));
         assert!(Currency::parse("sar").is_err(), "codes are upper case");
     }
 
@@ -219,33 +200,15 @@ mod tests {
 
     #[test]
     fn parses_major_units_without_rounding() {
-        assert_eq!(
-            Money::from_major_str("100.5", cur("SAR")).unwrap().minor,
-            10050
-        );
-        assert_eq!(
-            Money::from_major_str("100.500", cur("SAR")).unwrap().minor,
-            10050
-        );
-        assert_eq!(
-            Money::from_major_str("1.234", cur("KWD")).unwrap().minor,
-            1234
-        );
+        assert_eq!(Money::from_major_str("100.5", cur("SAR")).unwrap().minor, 10050);
+        assert_eq!(Money::from_major_str("100.500", cur("SAR")).unwrap().minor, 10050);
+        assert_eq!(Money::from_major_str("1.234", cur("KWD")).unwrap().minor, 1234);
         assert_eq!(Money::from_major_str("12", cur("JPY")).unwrap().minor, 12);
-        assert!(matches!(
-            Money::from_major_str("1.005", cur("SAR")),
-            Err(MoneyError::TooPrecise { .. })
-        ));
+        assert!(matches!(Money::from_major_str("1.005", cur("SAR")), Err(MoneyError::TooPrecise { .. })));
         for bad in ["", ".5", "1.", "1,00", "abc", "1e3", "+1", "1.2.3"] {
-            assert!(
-                Money::from_major_str(bad, cur("SAR")).is_err(),
-                "{bad:?} must be refused"
-            );
+            assert!(Money::from_major_str(bad, cur("SAR")).is_err(), "{bad:?} must be refused");
         }
-        assert_eq!(
-            Money::from_major_str("99999999999999999999", cur("SAR")),
-            Err(MoneyError::Overflow)
-        );
+        assert_eq!(Money::from_major_str("99999999999999999999", cur("SAR")), Err(MoneyError::Overflow));
     }
 
     #[test]
@@ -253,10 +216,7 @@ mod tests {
         for (code, _) in CURRENCIES {
             for minor in [0, 1, 9, 10, 99, 100, 12345, 987654321] {
                 let m = Money::new(minor, cur(code));
-                assert_eq!(
-                    Money::from_major_str(&m.to_major_string(), m.currency),
-                    Ok(m)
-                );
+                assert_eq!(Money::from_major_str(&m.to_major_string(), m.currency), Ok(m));
             }
         }
     }

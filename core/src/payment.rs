@@ -39,13 +39,8 @@ pub enum Transition {
 impl PaymentState {
     /// Whether no further payment outcome can change this state.
     pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            PaymentState::Failed
-                | PaymentState::Canceled
-                | PaymentState::Refunded
-                | PaymentState::Voided
-        ) || self == PaymentState::Paid
+        matches!(self, PaymentState::Failed | PaymentState::Canceled | PaymentState::Refunded | PaymentState::Voided)
+            || self == PaymentState::Paid
     }
 
     /// Whether moving from `self` to `next` is allowed.
@@ -91,9 +86,7 @@ mod tests {
     use super::PaymentState::*;
     use super::*;
 
-    const ALL: [PaymentState; 8] = [
-        Created, Pending, Authorized, Paid, Failed, Canceled, Refunded, Voided,
-    ];
+    const ALL: [PaymentState; 8] = [Created, Pending, Authorized, Paid, Failed, Canceled, Refunded, Voided];
 
     #[test]
     fn terminal_states_are_never_left_for_another_outcome() {
@@ -104,11 +97,7 @@ mod tests {
         }
         for to in ALL {
             let allowed = to == Refunded;
-            assert_eq!(
-                Paid.offer(to) == Transition::Applied,
-                allowed,
-                "paid -> {to:?}"
-            );
+            assert_eq!(Paid.offer(to) == Transition::Applied, allowed, "paid -> {to:?}");
         }
     }
 

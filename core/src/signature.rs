@@ -42,9 +42,7 @@ impl fmt::Display for SignatureError {
         f.write_str(match self {
             SignatureError::Missing => "the Bawaba-Signature header is missing",
             SignatureError::Malformed => "the Bawaba-Signature header is not t=<unix>,v1=<hex>",
-            SignatureError::TimestampOutOfTolerance => {
-                "the signature timestamp is outside the 300 s tolerance"
-            }
+            SignatureError::TimestampOutOfTolerance => "the signature timestamp is outside the 300 s tolerance",
             SignatureError::Mismatch => "the signature does not match the body",
         })
     }
@@ -54,10 +52,7 @@ impl std::error::Error for SignatureError {}
 
 /// Builds the header value for `body` signed at `timestamp`.
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    format!(
-        "t={timestamp},v1={}",
-        hex::encode(mac(secret, timestamp, body))
-    )
+    format!("t={timestamp},v1={}", hex::encode(mac(secret, timestamp, body)))
 }
 
 fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> [u8; 32] {
@@ -77,25 +72,13 @@ pub fn verify(
     now: i64,
     tolerance_secs: i64,
 ) -> Result<(), SignatureError> {
-    let header = header
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .ok_or(SignatureError::Missing)?;
+    let header = header.map(str::trim).filter(|h| !h.is_empty()).ok_or(SignatureError::Missing)?;
     let mut timestamp = None;
     let mut candidates = Vec::new();
     for part in header.split(',') {
-        let (key, value) = part
-            .trim()
-            .split_once('=')
-            .ok_or(SignatureError::Malformed)?;
+        let (key, value) = part.trim().split_once('=').ok_or(SignatureError::Malformed)?;
         match key {
-            "t" => {
-                timestamp = Some(
-                    value
-                        .parse::<i64>()
-                        .map_err(|_| SignatureError::Malformed)?,
-                )
-            }
+            "t" => timestamp = Some(value.parse::<i64>().map_err(|_| SignatureError::Malformed)?),
             "v1" => candidates.push(hex::decode(value).map_err(|_| SignatureError::Malformed)?),
             _ => {} // unknown schemes are ignored so that a v2 can be added without breaking v1 receivers
         }
@@ -125,43 +108,19 @@ mod tests {
     #[test]
     fn a_signed_body_verifies() {
         let h = sign(SECRET, NOW, b"{\"a\":1}");
-        assert_eq!(
-            verify(SECRET, Some(&h), b"{\"a\":1}", NOW + 10, 300),
-            Ok(())
-        );
+        assert_eq!(verify(SECRET, Some(&h), b"{\"a\":1}", NOW + 10, 300), Ok(()));
     }
 
     #[test]
     fn each_kind_of_bad_signature_has_its_own_error() {
         let h = sign(SECRET, NOW, b"body");
-        assert_eq!(
-            verify(SECRET, None, b"body", NOW, 300),
-            Err(SignatureError::Missing)
-        );
-        assert_eq!(
-            verify(SECRET, Some("garbage"), b"body", NOW, 300),
-            Err(SignatureError::Malformed)
-        );
-        assert_eq!(
-            verify(SECRET, Some("t=1"), b"body", NOW, 300),
-            Err(SignatureError::Malformed)
-        );
-        assert_eq!(
-            verify(SECRET, Some(&h), b"body!", NOW, 300),
-            Err(SignatureError::Mismatch)
-        );
-        assert_eq!(
-            verify(b"other", Some(&h), b"body", NOW, 300),
-            Err(SignatureError::Mismatch)
-        );
-        assert_eq!(
-            verify(SECRET, Some(&h), b"body", NOW + 301, 300),
-            Err(SignatureError::TimestampOutOfTolerance)
-        );
-        assert_eq!(
-            verify(SECRET, Some(&h), b"body", NOW - 301, 300),
-            Err(SignatureError::TimestampOutOfTolerance)
-        );
+        assert_eq!(verify(SECRET, None, b"body", NOW, 300), Err(SignatureError::Missing));
+        assert_eq!(verify(SECRET, Some("garbage"), b"body", NOW, 300), Err(SignatureError::Malformed));
+        assert_eq!(verify(SECRET, Some("t=1"), b"body", NOW, 300), Err(SignatureError::Malformed));
+        assert_eq!(verify(SECRET, Some(&h), b"body!", NOW, 300), Err(SignatureError::Mismatch));
+        assert_eq!(verify(b"other", Some(&h), b"body", NOW, 300), Err(SignatureError::Mismatch));
+        assert_eq!(verify(SECRET, Some(&h), b"body", NOW + 301, 300), Err(SignatureError::TimestampOutOfTolerance));
+        assert_eq!(verify(SECRET, Some(&h), b"body", NOW - 301, 300), Err(SignatureError::TimestampOutOfTolerance));
     }
 
     #[test]

@@ -5,13 +5,9 @@ use bawaba_core::signature;
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/vectors")
-        .join(name);
-    serde_json::from_str(
-        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .expect("valid JSON")
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .expect("valid JSON")
 }
 
 #[test]
@@ -20,10 +16,7 @@ fn intent_vectors() {
     let now = v["now"].as_i64().unwrap();
     let shops = v["shops"].as_array().unwrap();
     let cases = v["cases"].as_array().unwrap();
-    assert!(
-        cases.len() >= 10,
-        "the file lists every kind of invalid intent"
-    );
+    assert!(cases.len() >= 10, "the file lists every kind of invalid intent");
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let lookup = |iss: &str| {
@@ -40,9 +33,7 @@ fn intent_vectors() {
             assert_eq!(ok.money.minor, expect["amount"].as_i64().unwrap(), "{name}");
             assert_eq!(ok.money.currency.code(), expect["currency"], "{name}");
         } else {
-            let err = verdict
-                .err()
-                .unwrap_or_else(|| panic!("{name}: expected {}, got valid", expect["error"]));
+            let err = verdict.err().unwrap_or_else(|| panic!("{name}: expected {}, got valid", expect["error"]));
             assert_eq!(err.code(), expect["error"], "{name}");
         }
     }

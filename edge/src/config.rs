@@ -59,28 +59,25 @@ pub fn required(env: &Env, name: &str) -> Result<String, ApiError> {
 
 /// Reads a boolean flag (`true`/`1`/`on`).
 pub fn flag(env: &Env, name: &str) -> bool {
-    matches!(
-        setting(env, name).as_deref().map(str::trim),
-        Some("true" | "1" | "on" | "yes")
-    )
+    matches!(setting(env, name).as_deref().map(str::trim), Some("true" | "1" | "on" | "yes"))
 }
 
 /// Reads an integer setting with a default.
 pub fn int(env: &Env, name: &str, default: i64) -> Result<i64, ApiError> {
     match setting(env, name) {
         None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| {
-            ApiError::Misconfigured(format!("setting {name} must be an integer, not {v:?}"))
-        }),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::Misconfigured(format!("setting {name} must be an integer, not {v:?}"))),
     }
 }
 
 /// All shops.
 pub fn shops(env: &Env) -> Result<Vec<ShopEntry>, ApiError> {
     let raw = required(env, "BAWABA_SHOPS")?;
-    serde_json::from_str(&raw).map_err(|e| {
-        ApiError::Misconfigured(format!("setting BAWABA_SHOPS is not valid JSON: {e}"))
-    })
+    serde_json::from_str(&raw)
+        .map_err(|e| ApiError::Misconfigured(format!("setting BAWABA_SHOPS is not valid JSON: {e}")))
 }
 
 /// One shop with its key, or `None` if unknown.
@@ -89,11 +86,7 @@ pub fn shop(env: &Env, id: &str) -> Result<Option<Shop>, ApiError> {
         return Ok(None);
     };
     let secret = required(env, &entry.secret)?;
-    Ok(Some(Shop {
-        id: entry.id,
-        origin: entry.origin,
-        secret: Secret::new(secret),
-    }))
+    Ok(Some(Shop { id: entry.id, origin: entry.origin, secret: Secret::new(secret) }))
 }
 
 /// The sandbox connector's settings, if the sandbox is on. `edge_origin` is this edge's

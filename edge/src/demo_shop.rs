@@ -103,17 +103,12 @@ fn order_key(reference: &str) -> String {
 impl DemoShop {
     fn shop(&self) -> Result<config::Shop, ApiError> {
         let id = config::setting(&self.env, "DEMO_SHOP_ID").unwrap_or_else(|| "demo".into());
-        config::shop(&self.env, &id)?.ok_or_else(|| {
-            ApiError::Misconfigured(format!("DEMO_SHOP_ID {id:?} is not in BAWABA_SHOPS"))
-        })
+        config::shop(&self.env, &id)?
+            .ok_or_else(|| ApiError::Misconfigured(format!("DEMO_SHOP_ID {id:?} is not in BAWABA_SHOPS")))
     }
 
     async fn load(&self, reference: &str) -> Result<Option<Order>, ApiError> {
-        self.state
-            .storage()
-            .get(&order_key(reference))
-            .await
-            .map_err(internal)
+        self.state.storage().get(&order_key(reference)).await.map_err(internal)
     }
 
     async fn route(&self, mut req: Request) -> Result<Response, ApiError> {
@@ -130,17 +125,8 @@ impl DemoShop {
                 Ok(json(200, &order))
             }
             (Method::Get, ["api", "stats"]) => {
-                let rejected: u32 = self
-                    .state
-                    .storage()
-                    .get("rejected")
-                    .await
-                    .map_err(internal)?
-                    .unwrap_or(0);
-                Ok(json(
-                    200,
-                    &serde_json::json!({ "rejected_notifications": rejected }),
-                ))
+                let rejected: u32 = self.state.storage().get("rejected").await.map_err(internal)?.unwrap_or(0);
+                Ok(json(200, &serde_json::json!({ "rejected_notifications": rejected })))
             }
             _ => Err(ApiError::NotFound),
         }
@@ -154,15 +140,11 @@ impl DemoShop {
             lang: Option<String>,
         }
         let body = read_body(req).await?;
-        let form: Form = serde_urlencoded::from_bytes(&body)
-            .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
-        let (product, _, _, price) =
-            PRODUCTS
-                .iter()
-                .find(|p| p.0 == form.product)
-                .ok_or_else(|| {
-                    ApiError::InvalidRequest(format!("unknown product {:?}", form.product))
-                })?;
+        let form: Form = serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+        let (product, _, _, price) = PRODUCTS
+            .iter()
+            .find(|p| p.0 == form.product)
+            .ok_or_else(|| ApiError::InvalidRequest(format!("unknown product {:?}", form.product)))?;
         let storage = self.state.storage();
         let counter: u32 = storage.get("counter").await.map_err(internal)?.unwrap_or(0) + 1;
         storage.put("counter", counter).await.map_err(internal)?;
@@ -173,21 +155,14 @@ impl DemoShop {
             product: product.to_string(),
             amount: *price,
             currency: "SAR".into(),
-            lang: if form.lang.as_deref() == Some("ar") {
-                "ar".into()
-            } else {
-                "en".into()
-            },
+            lang: if form.lang.as_deref() == Some("ar") { "ar".into() } else { "en".into() },
             state: "pending".into(),
             message: None,
             payment_method: None,
             notifications: Vec::new(),
             created_at: now_secs(),
         };
-        storage
-            .put(&order_key(&reference), &order)
-            .await
-            .map_err(internal)?;
+        storage.put(&order_key(&reference), &order).await.map_err(internal)?;
         Ok(see_other(&format!("/demo/shop/checkout/{reference}")))
     }
 
@@ -205,13 +180,7 @@ impl DemoShop {
             exp: now + 15 * 60,
             amount: order.amount,
             currency: order.currency.clone(),
-            methods: vec![
-                "mada".into(),
-                "visa".into(),
-                "mastercard".into(),
-                "applepay".into(),
-                "stcpay".into(),
-            ],
+            methods: vec!["mada".into(), "visa".into(), "mastercard".into(), "applepay".into(), "stcpay".into()],
             return_url: format!("{origin}/demo/shop/orders/{}", order.reference),
             notify_url: format!("{origin}/demo/shop/notify"),
             locale: Some(order.lang.clone()),
@@ -232,21 +201,13 @@ impl DemoShop {
             amount = money(&order).to_major_string(),
             currency = escape_html(&order.currency),
         );
-        Ok(html(
-            200,
-            page(ar, if ar { "الدفع" } else { "Checkout" }, &body, false),
-        ))
+        Ok(html(200, page(ar, if ar { "الدفع" } else { "Checkout" }, &body, false)))
     }
 
     /// Every order with its state and how many notifications it got: the shop's back office.
     async fn orders_page(&self) -> Result<Response, ApiError> {
         let options = worker::ListOptions::new().prefix("order:");
-        let map = self
-            .state
-            .storage()
-            .list_with_options(options)
-            .await
-            .map_err(internal)?;
+        let map = self.state.storage().list_with_options(options).await.map_err(internal)?;
         let mut orders: Vec<Order> = Vec::new();
         for value in map.values() {
             let value = value.map_err(|_| internal("storage list"))?;
@@ -255,31 +216,51 @@ impl DemoShop {
             }
         }
         orders.sort_by_key(|o| std::cmp::Reverse(o.created_at));
+        let mut deliveries = Vec::new();
+        for o in &orders {
+            deliveries.push(self.delivery_of(&o.reference).await);
+        }
         let rows: String = orders
             .iter()
-            .map(|o| {
+            .zip(&deliveries)
+            .map(|(o, d)| {
                 format!(
                     "<tr><td><a href=\"/demo/shop/orders/{r}\">{r}</a></td><td>{p}</td><td dir=\"ltr\">{a} {c}</td>\
-<td data-state=\"{s}\">{s}</td><td>{n}</td><td>{m}</td></tr>",
+<td data-state=\"{s}\">{s}</td><td>{n}</td><td>{d}</td><td>{m}</td></tr>",
                     r = escape_html(&o.reference),
                     p = escape_html(product_name(&o.product, false)),
                     a = money(o).to_major_string(),
                     c = escape_html(&o.currency),
                     s = escape_html(&o.state),
                     n = o.notifications.len(),
+                    d = d
+                        .as_ref()
+                        .map(|d| format!("{:?} ({} attempt(s))", d.state, d.attempts).to_lowercase())
+                        .unwrap_or_default(),
                     m = escape_html(o.payment_method.as_deref().or(o.message.as_deref()).unwrap_or("")),
                 )
             })
             .collect();
         let body = format!(
             "<h1>Orders</h1><table id=\"orders\"><thead><tr><th>Order</th><th>Product</th><th>Amount</th>\
-<th>State</th><th>Notifications</th><th>Payment</th></tr></thead><tbody>{rows}</tbody></table>"
+<th>State</th><th>Notifications</th><th>Delivery</th><th>Payment</th></tr></thead><tbody>{rows}</tbody></table>"
         );
         Ok(html(200, page(false, "Orders", &body, false)))
     }
 
+    /// The edge's own view of the order's latest notification (the demo runs in the same worker,
+    /// so it asks the payment object directly; a real shop would call `GET /v1/payments/{ref}`).
+    async fn delivery_of(&self, reference: &str) -> Option<bawaba_core::api::DeliveryView> {
+        let shop = self.shop().ok()?;
+        let stub = crate::payment_object::stub_by_name(&self.env, &shop.id, reference).ok()?;
+        let mut resp = crate::payment_object::send(&stub, &crate::payment_object::Command::Inspect).await.ok()?;
+        let inspection: crate::payment_object::Inspection = resp.json().await.ok()?;
+        inspection.outbox.last().map(|e| e.view())
+    }
+
     async fn order_page(&self, reference: &str) -> Result<Response, ApiError> {
         let order = self.load(reference).await?.ok_or(ApiError::NotFound)?;
+        let delivery = self.delivery_of(reference).await;
         let ar = order.lang == "ar";
         let state_text = match (order.state.as_str(), ar) {
             ("paid", false) => "Paid. Thank you!",
@@ -304,17 +285,13 @@ impl DemoShop {
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_string))
                         .unwrap_or_default(),
-                    if n.verified {
-                        "signature verified"
-                    } else {
-                        "unverified"
-                    }
+                    if n.verified { "signature verified" } else { "unverified" }
                 )
             })
             .collect();
         let body = format!(
             "<h1>{title} {reference}</h1><p id=\"order-state\" data-state=\"{state}\" role=\"status\">{state_text}</p>{message}\
-<h2>{notif_title}</h2><ul id=\"notifications\" data-count=\"{count}\">{rows}</ul>\
+<h2>{notif_title}</h2><ul id=\"notifications\" data-count=\"{count}\">{rows}</ul>{delivery}\
 <p><a href=\"/{home}\">{again}</a> · <a href=\"/demo/shop/orders\">{all}</a></p>",
             title = if ar { "الطلب" } else { "Order" },
             reference = escape_html(&order.reference),
@@ -326,14 +303,12 @@ impl DemoShop {
                 .unwrap_or_default(),
             notif_title = if ar { "الإشعارات الواردة من بوابة" } else { "Notifications received from Bawaba" },
             count = order.notifications.len(),
+            delivery = delivery_html(delivery.as_ref(), ar),
             home = if ar { "ar/" } else { "" },
             again = if ar { "العودة إلى المتجر" } else { "Back to the shop" },
             all = if ar { "كل الطلبات" } else { "All orders" },
         );
-        Ok(html(
-            200,
-            page(ar, &order.reference, &body, order.state == "pending"),
-        ))
+        Ok(html(200, page(ar, &order.reference, &body, order.state == "pending")))
     }
 
     /// The `notify_url`: exactly what Odoo's controller does, in Rust.
@@ -350,22 +325,11 @@ impl DemoShop {
             signature::DEFAULT_TOLERANCE_SECS,
         );
         if let Err(e) = verified {
-            let rejected: u32 = storage
-                .get("rejected")
-                .await
-                .map_err(internal)?
-                .unwrap_or(0);
-            storage
-                .put("rejected", rejected + 1)
-                .await
-                .map_err(internal)?;
-            return Err(ApiError::Unauthorized {
-                code: e.code(),
-                message: e.to_string(),
-            });
+            let rejected: u32 = storage.get("rejected").await.map_err(internal)?.unwrap_or(0);
+            storage.put("rejected", rejected + 1).await.map_err(internal)?;
+            return Err(ApiError::Unauthorized { code: e.code(), message: e.to_string() });
         }
-        let n: Notification =
-            serde_json::from_slice(&body).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+        let n: Notification = serde_json::from_slice(&body).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
         if n.shop_id != shop.id {
             return Err(ApiError::Unauthorized {
                 code: "shop_mismatch",
@@ -374,16 +338,9 @@ impl DemoShop {
         }
         let Some(mut order) = self.load(&n.reference).await? else {
             worker::console_warn!("demo shop: notification for unknown order {}", n.reference);
-            return Ok(json(
-                200,
-                &serde_json::json!({"received": true, "known": false}),
-            ));
+            return Ok(json(200, &serde_json::json!({"received": true, "known": false})));
         };
-        if let Some(seen) = order
-            .notifications
-            .iter_mut()
-            .find(|r| r.event_id == n.event_id)
-        {
+        if let Some(seen) = order.notifications.iter_mut().find(|r| r.event_id == n.event_id) {
             seen.duplicates += 1;
         } else {
             order.notifications.push(Received {
@@ -395,10 +352,7 @@ impl DemoShop {
             });
             if n.amount != order.amount || n.currency != order.currency {
                 order.state = "error".into();
-                order.message = Some(format!(
-                    "amount {} {} does not match the order",
-                    n.amount, n.currency
-                ));
+                order.message = Some(format!("amount {} {} does not match the order", n.amount, n.currency));
             } else if order.state == "pending" || order.state == "authorized" {
                 order.state = match n.event_type {
                     EventType::PaymentSucceeded => "paid",
@@ -415,30 +369,40 @@ impl DemoShop {
                 });
             }
         }
-        storage
-            .put(&order_key(&order.reference), &order)
-            .await
-            .map_err(internal)?;
-        Ok(json(
-            200,
-            &serde_json::json!({"received": true, "known": true}),
-        ))
+        storage.put(&order_key(&order.reference), &order).await.map_err(internal)?;
+        Ok(json(200, &serde_json::json!({"received": true, "known": true})))
     }
 }
 
-fn money(order: &Order) -> Money {
-    Money::new(
-        order.amount,
-        Currency::parse(&order.currency).unwrap_or_else(|_| Currency::parse("SAR").expect("SAR")),
+fn delivery_html(d: Option<&bawaba_core::api::DeliveryView>, ar: bool) -> String {
+    use bawaba_core::api::DeliveryState;
+    let Some(d) = d else { return String::new() };
+    let state = match (d.state, ar) {
+        (DeliveryState::Delivered, false) => "delivered",
+        (DeliveryState::Delivered, true) => "تم التسليم",
+        (DeliveryState::Pending, false) => "waiting for the first attempt",
+        (DeliveryState::Pending, true) => "بانتظار المحاولة الأولى",
+        (DeliveryState::Failing, false) => "failing, retrying",
+        (DeliveryState::Failing, true) => "متعثر، وجارٍ إعادة المحاولة",
+        (DeliveryState::Failed, false) => "gave up after 72 h",
+        (DeliveryState::Failed, true) => "توقفت المحاولات بعد 72 ساعة",
+    };
+    format!(
+        "<p id=\"delivery\" data-state=\"{code}\">{label}: {state} · {attempts} {attempts_label}{error}</p>",
+        code = format!("{:?}", d.state).to_lowercase(),
+        label = if ar { "تسليم الإشعار من بوابة" } else { "Edge delivery" },
+        attempts = d.attempts,
+        attempts_label = if ar { "محاولة" } else { "attempt(s)" },
+        error = d.last_error.as_ref().map(|e| format!(" · {}", escape_html(e))).unwrap_or_default(),
     )
 }
 
+fn money(order: &Order) -> Money {
+    Money::new(order.amount, Currency::parse(&order.currency).unwrap_or_else(|_| Currency::parse("SAR").expect("SAR")))
+}
+
 fn product_name(id: &str, ar: bool) -> &'static str {
-    PRODUCTS
-        .iter()
-        .find(|p| p.0 == id)
-        .map(|p| if ar { p.2 } else { p.1 })
-        .unwrap_or("")
+    PRODUCTS.iter().find(|p| p.0 == id).map(|p| if ar { p.2 } else { p.1 }).unwrap_or("")
 }
 
 fn page(ar: bool, title: &str, body: &str, refresh: bool) -> String {

@@ -10,11 +10,9 @@ pub fn response(err: &ApiError) -> Response {
     if status >= 500 {
         worker::console_error!("{} {}: {}", status, err.code(), err);
     }
-    let body = serde_json::to_string(&err.body()).unwrap_or_else(|_| {
-        r#"{"error":{"code":"internal_error","message":"internal error"}}"#.to_string()
-    });
-    let mut resp =
-        Response::ok(body).unwrap_or_else(|_| Response::empty().expect("empty response"));
+    let body = serde_json::to_string(&err.body())
+        .unwrap_or_else(|_| r#"{"error":{"code":"internal_error","message":"internal error"}}"#.to_string());
+    let mut resp = Response::ok(body).unwrap_or_else(|_| Response::empty().expect("empty response"));
     let _ = resp.headers_mut().set("Content-Type", "application/json");
     resp.with_status(status)
 }

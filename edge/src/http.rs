@@ -12,9 +12,7 @@ pub const TIMEOUT_MS: u64 = 15_000;
 pub async fn send(req: &HttpRequest) -> Result<HttpResponse, GatewayError> {
     let headers = Headers::new();
     for (k, v) in &req.headers {
-        headers
-            .set(k, v)
-            .map_err(|e| GatewayError::InvalidResponse(format!("bad header {k}: {e}")))?;
+        headers.set(k, v).map_err(|e| GatewayError::InvalidResponse(format!("bad header {k}: {e}")))?;
     }
     let mut init = RequestInit::new();
     init.with_method(match req.method {
@@ -25,25 +23,30 @@ pub async fn send(req: &HttpRequest) -> Result<HttpResponse, GatewayError> {
     if let Some(body) = &req.body {
         init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
     }
-    let request = Request::new_with_init(&req.url, &init)
-        .map_err(|e| GatewayError::Unreachable(e.to_string()))?;
+    let request = Request::new_with_init(&req.url, &init).map_err(|e| GatewayError::Unreachable(e.to_string()))?;
     send_request(request).await
 }
 
 /// Sends a prepared request with the same timeout rule as [`send`].
 pub async fn send_request(request: Request) -> Result<HttpResponse, GatewayError> {
+    send_request_within(request, TIMEOUT_MS).await
+}
+
+/// Sends a prepared request, giving up after `timeout_ms`.
+pub async fn send_request_within(request: Request, timeout_ms: u64) -> Result<HttpResponse, GatewayError> {
     let controller = AbortController::default();
     let signal = controller.signal();
     let fetch = Fetch::Request(request);
-    let timeout = worker::Delay::from(std::time::Duration::from_millis(TIMEOUT_MS));
+    let timeout = worker::Delay::from(std::time::Duration::from_millis(timeout_ms));
     let sent = fetch.send_with_signal(&signal);
-    futures_select(sent, timeout, controller).await
+    futures_select(sent, timeout, controller, timeout_ms).await
 }
 
 async fn futures_select(
     sent: impl std::future::Future<Output = worker::Result<worker::Response>>,
     timeout: worker::Delay,
     controller: AbortController,
+    timeout_ms: u64,
 ) -> Result<HttpResponse, GatewayError> {
     use std::future::Future;
     use std::pin::pin;
@@ -65,17 +68,11 @@ async fn futures_select(
     })
     .await;
     match outcome {
-        None => Err(GatewayError::Unreachable(format!(
-            "no answer within {} s",
-            TIMEOUT_MS / 1000
-        ))),
+        None => Err(GatewayError::Unreachable(format!("no answer within {timeout_ms} ms"))),
         Some(Err(e)) => Err(GatewayError::Unreachable(e.to_string())),
         Some(Ok(mut resp)) => {
             let status = resp.status_code();
-            let body = resp
-                .bytes()
-                .await
-                .map_err(|e| GatewayError::Unreachable(e.to_string()))?;
+            let body = resp.bytes().await.map_err(|e| GatewayError::Unreachable(e.to_string()))?;
             Ok(HttpResponse { status, body })
         }
     }

@@ -3,15 +3,19 @@
 //!
 //! Every command runs inside `blockConcurrencyWhile`, so commands on one payment never
 //! interleave: a double click yields one gateway session, and the browser return racing the
-//! webhook yields one transition and one notification. Notifications are written to storage in
-//! the same step as the transition, before any attempt to send them; an alarm retries them with
-//! exponential backoff until the shop answers 2xx.
+//! webhook yields one transition and one notification. A notification is written to storage in
+//! the same write as its transition, before any attempt to send it; the object's alarm retries
+//! it with exponential backoff and jitter until the shop answers 2xx, for 72 hours. The same
+//! alarm reconciles a payment left pending: it asks the gateway, so a lost webhook or a closed
+//! tab costs minutes, not money. The shop's ledger (`ledger.rs`) indexes what is pending or
+//! failing, for the cron sweep and for `GET /v1/deliveries`.
 
 use crate::config;
 use crate::error::{internal, response};
-use crate::util::{now_millis, now_secs, random_id};
-use bawaba_core::api::{ApiError, NextAction, SessionView};
-use bawaba_core::gateway::{self, sandbox, GatewayError};
+use crate::ledger;
+use crate::util::{now_millis, now_secs, random_id, set_alarm_at};
+use bawaba_core::api::{ApiError, DeliveryState, DeliveryView, NextAction, SessionView};
+use bawaba_core::gateway::{self, sandbox, GatewayError, GatewayPayment};
 use bawaba_core::intent::IntentClaims;
 use bawaba_core::method::PaymentMethod;
 use bawaba_core::money::{Currency, Money};
@@ -19,19 +23,12 @@ use bawaba_core::notification::{ErrorInfo, EventType, Notification};
 use bawaba_core::payment::{PaymentState, Transition};
 use bawaba_core::signature;
 use serde::{Deserialize, Serialize};
-use worker::{
-    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State, Storage,
-};
+use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State, Storage};
 
 /// Binding name in wrangler.toml.
 pub const BINDING: &str = "PAYMENTS";
 
-/// Notifications are retried for this long before being marked failed (72 hours).
-pub const DELIVERY_WINDOW_MS: i64 = 72 * 3600 * 1000;
-/// Longest wait between two attempts.
-pub const MAX_RETRY_DELAY_MS: i64 = 3600 * 1000;
-
-/// Commands the worker sends to a payment object.
+/// Commands the worker (and the cron) send to a payment object.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
@@ -51,14 +48,12 @@ pub enum Command {
         /// Session id.
         session_id: String,
     },
-    /// Ask the gateway for the truth and apply it (after a return or a webhook).
+    /// Ask the gateway for the truth and apply it (after a return).
     Confirm {
         /// Session id.
         session_id: String,
-        /// `return` or `webhook`: recorded in the history.
+        /// `return`: recorded in the history.
         source: String,
-        /// This edge's origin.
-        edge_origin: String,
     },
     /// Same as `Confirm`, found by the gateway's payment id (webhooks carry no session id).
     ConfirmGatewayPayment {
@@ -66,10 +61,10 @@ pub enum Command {
         gateway_payment_id: String,
         /// `webhook`.
         source: String,
-        /// This edge's origin.
-        edge_origin: String,
     },
-    /// Full record, for the operator and the demo.
+    /// Ask the gateway about every open session (the cron's sweep, and the object's own alarm).
+    Reconcile,
+    /// Full record, for the operator and the tests.
     Inspect,
 }
 
@@ -97,7 +92,7 @@ pub struct SessionRecord {
 pub struct HistoryEntry {
     /// Unix seconds.
     pub at: i64,
-    /// What reported it (`session`, `return`, `webhook`).
+    /// What reported it (`session`, `return`, `webhook`, `reconciliation`, `expiry`).
     pub source: String,
     /// State before.
     pub from: PaymentState,
@@ -114,6 +109,10 @@ pub struct PaymentRecord {
     pub shop_id: String,
     /// Intent claims, as first accepted.
     pub claims: IntentClaims,
+    /// This edge's origin when the payment started (the cron has no request to take it from).
+    pub edge_origin: String,
+    /// Unix seconds.
+    pub created_at: i64,
     /// Current state.
     pub state: PaymentState,
     /// Sessions, oldest first.
@@ -124,6 +123,8 @@ pub struct PaymentRecord {
     pub card_last4: Option<String>,
     /// Failure reason.
     pub error: Option<ErrorInfo>,
+    /// When to ask the gateway next if still undecided (unix ms).
+    pub reconcile_at_ms: Option<i64>,
     /// History.
     pub history: Vec<HistoryEntry>,
 }
@@ -133,6 +134,8 @@ pub struct PaymentRecord {
 pub struct OutboxEntry {
     /// The event id (stable across retries).
     pub event_id: String,
+    /// The event type.
+    pub event_type: EventType,
     /// Exact body sent (signed afresh at each attempt, with a new timestamp).
     pub body: String,
     /// Target.
@@ -152,6 +155,29 @@ pub struct OutboxEntry {
     pub failed: bool,
 }
 
+impl OutboxEntry {
+    /// The delivery as the API shows it.
+    pub fn view(&self) -> DeliveryView {
+        let state = if self.delivered_at_ms.is_some() {
+            DeliveryState::Delivered
+        } else if self.failed {
+            DeliveryState::Failed
+        } else if self.attempts > 0 {
+            DeliveryState::Failing
+        } else {
+            DeliveryState::Pending
+        };
+        DeliveryView {
+            event_id: self.event_id.clone(),
+            event_type: self.event_type,
+            state,
+            attempts: self.attempts,
+            last_error: self.last_error.clone(),
+            next_attempt_at_ms: self.next_attempt_at_ms,
+        }
+    }
+}
+
 /// What `Inspect` returns.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Inspection {
@@ -163,6 +189,37 @@ pub struct Inspection {
 
 const KEY_PAYMENT: &str = "payment";
 const KEY_OUTBOX: &str = "outbox";
+
+/// Timing settings, read once per command. Defaults are production values; tests shorten them.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// First retry delay (`NOTIFY_RETRY_BASE_MS`, 30 s).
+    pub retry_base_ms: i64,
+    /// Longest delay between attempts (`NOTIFY_RETRY_MAX_MS`, 1 h).
+    pub retry_max_ms: i64,
+    /// How long the shop may take to answer (`NOTIFY_TIMEOUT_MS`, 10 s).
+    pub notify_timeout_ms: u64,
+    /// How long to keep retrying (`NOTIFY_GIVE_UP_AFTER_SECS`, 72 h).
+    pub give_up_after_ms: i64,
+    /// Ask the gateway after this long without a result (`RECONCILE_AFTER_SECS`, 5 min).
+    pub reconcile_after_ms: i64,
+    /// Close a payment still undecided after this long (`PAYMENT_EXPIRES_AFTER_SECS`, 2 h).
+    pub expire_after_ms: i64,
+}
+
+impl Timing {
+    /// Reads the settings.
+    pub fn from_env(env: &Env) -> Result<Timing, ApiError> {
+        Ok(Timing {
+            retry_base_ms: config::int(env, "NOTIFY_RETRY_BASE_MS", 30_000)?.max(1),
+            retry_max_ms: config::int(env, "NOTIFY_RETRY_MAX_MS", 3_600_000)?.max(1),
+            notify_timeout_ms: config::int(env, "NOTIFY_TIMEOUT_MS", 10_000)?.max(1) as u64,
+            give_up_after_ms: config::int(env, "NOTIFY_GIVE_UP_AFTER_SECS", 72 * 3600)? * 1000,
+            reconcile_after_ms: config::int(env, "RECONCILE_AFTER_SECS", 300)? * 1000,
+            expire_after_ms: config::int(env, "PAYMENT_EXPIRES_AFTER_SECS", 2 * 3600)? * 1000,
+        })
+    }
+}
 
 /// The Durable Object.
 #[durable_object]
@@ -181,29 +238,74 @@ impl DurableObject for PaymentObject {
             Ok(c) => c,
             Err(e) => return Ok(response(&ApiError::Internal(format!("bad command: {e}")))),
         };
+        let timing = match Timing::from_env(&self.env) {
+            Ok(t) => t,
+            Err(e) => return Ok(response(&e)),
+        };
+        let outcome = self.run_gated(command, timing).await;
+        match outcome {
+            Ok((view, deliver_now)) => {
+                if deliver_now {
+                    // The event is already stored; this first attempt saves the shop a wait.
+                    deliver_due(&self.state, &self.env, timing).await;
+                }
+                self.sync_ledger().await;
+                Ok(crate::util::json(200, &view))
+            }
+            Err(e) => Ok(response(&e)),
+        }
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        let Ok(timing) = Timing::from_env(&self.env) else { return Response::ok("misconfigured") };
+        deliver_due(&self.state, &self.env, timing).await;
+        let due = load(&self.state.storage())
+            .await
+            .ok()
+            .flatten()
+            .and_then(|r| r.reconcile_at_ms)
+            .is_some_and(|t| t <= now_millis());
+        if due {
+            if let Ok((_, created_event)) = self.run_gated(Command::Reconcile, timing).await {
+                if created_event {
+                    deliver_due(&self.state, &self.env, timing).await;
+                }
+            }
+        }
+        self.sync_ledger().await;
+        reschedule(&self.state.storage()).await;
+        Response::ok("ok")
+    }
+}
+
+impl PaymentObject {
+    async fn run_gated(&self, command: Command, timing: Timing) -> Result<(serde_json::Value, bool), ApiError> {
         let storage = self.state.storage();
         let env = self.env.clone();
         let object_id = self.state.id().to_string();
         let outcome = self
             .state
-            .block_concurrency_while(async move { Ok(run(storage, env, object_id, command).await) })
+            .block_concurrency_while(async move { Ok(run(storage, env, object_id, command, timing).await) })
             .await;
-        match outcome {
-            Ok(Ok((view, deliver_now))) => {
-                if deliver_now {
-                    // The event is already stored; this first attempt saves the shop a wait.
-                    deliver_due(&self.state, &self.env).await;
-                }
-                Ok(crate::util::json(200, &view))
-            }
-            Ok(Err(e)) => Ok(response(&e)),
-            Err(e) => Ok(response(&internal(e))),
-        }
+        outcome.map_err(internal)?
     }
 
-    async fn alarm(&self) -> worker::Result<Response> {
-        deliver_due(&self.state, &self.env).await;
-        Response::ok("ok")
+    /// Tells the shop's ledger where this payment and its latest notification stand.
+    async fn sync_ledger(&self) {
+        let storage = self.state.storage();
+        let Ok(Some(record)) = load(&storage).await else { return };
+        let outbox = load_outbox(&storage).await.unwrap_or_default();
+        let entry = ledger::Entry {
+            reference: record.claims.sub.clone(),
+            object_id: self.state.id().to_string(),
+            state: record.state,
+            updated_at_ms: now_millis(),
+            reconcile_at_ms: record.reconcile_at_ms,
+            delivery: outbox.last().map(OutboxEntry::view),
+        };
+        if let Err(e) = ledger::upsert(&self.env, &record.shop_id, &entry).await {
+            worker::console_error!("ledger update for {}:{} failed: {e}", record.shop_id, record.claims.sub);
+        }
     }
 }
 
@@ -216,9 +318,7 @@ pub fn session_id(object_id: &str, n: usize) -> String {
 pub fn object_id_of(session_id: &str) -> Option<&str> {
     let rest = session_id.strip_prefix("ps_")?;
     let (object, n) = rest.rsplit_once('_')?;
-    let valid = object.len() == 64
-        && object.bytes().all(|b| b.is_ascii_hexdigit())
-        && n.parse::<u32>().is_ok();
+    let valid = object.len() == 64 && object.bytes().all(|b| b.is_ascii_hexdigit()) && n.parse::<u32>().is_ok();
     valid.then_some(object)
 }
 
@@ -227,74 +327,53 @@ async fn load(storage: &Storage) -> Result<Option<PaymentRecord>, ApiError> {
 }
 
 async fn load_outbox(storage: &Storage) -> Result<Vec<OutboxEntry>, ApiError> {
-    Ok(storage
-        .get(KEY_OUTBOX)
-        .await
-        .map_err(internal)?
-        .unwrap_or_default())
+    Ok(storage.get(KEY_OUTBOX).await.map_err(internal)?.unwrap_or_default())
+}
+
+/// The alarm serves both the outbox and reconciliation: it is set to whichever comes first.
+async fn reschedule(storage: &Storage) {
+    let outbox = load_outbox(storage).await.unwrap_or_default();
+    let reconcile = load(storage).await.ok().flatten().and_then(|r| r.reconcile_at_ms);
+    let next = outbox.iter().filter_map(|e| e.next_attempt_at_ms).chain(reconcile).min();
+    let result = match next {
+        Some(t) => set_alarm_at(storage, t).await,
+        None => storage.delete_alarm().await,
+    };
+    if let Err(e) = result {
+        worker::console_error!("cannot set the payment's alarm: {e}");
+    }
 }
 
 type RunResult = Result<(serde_json::Value, bool), ApiError>;
 
-async fn run(storage: Storage, env: Env, object_id: String, command: Command) -> RunResult {
+async fn run(storage: Storage, env: Env, object_id: String, command: Command, timing: Timing) -> RunResult {
     match command {
-        Command::StartSession {
-            claims,
-            method,
-            locale,
-            edge_origin,
-        } => {
-            let view = start_session(
-                &storage,
-                &env,
-                &object_id,
-                *claims,
-                method,
-                &locale,
-                &edge_origin,
-            )
-            .await?;
+        Command::StartSession { claims, method, locale, edge_origin } => {
+            let view =
+                start_session(&storage, &env, &object_id, *claims, method, &locale, &edge_origin, timing).await?;
             Ok((to_value(&view)?, false))
         }
         Command::GetSession { session_id } => {
             let record = load(&storage).await?.ok_or(ApiError::SessionNotFound)?;
-            let session = record
-                .sessions
-                .iter()
-                .find(|s| s.id == session_id)
-                .ok_or(ApiError::SessionNotFound)?;
-            Ok((to_value(&view_of(&record, session))?, false))
+            let session = record.sessions.iter().find(|s| s.id == session_id).ok_or(ApiError::SessionNotFound)?;
+            let outbox = load_outbox(&storage).await?;
+            Ok((to_value(&view_of(&record, session, &outbox))?, false))
         }
-        Command::Confirm {
-            session_id,
-            source,
-            edge_origin,
-        } => {
-            let (view, created_event) =
-                confirm(&storage, &env, &session_id, &source, &edge_origin).await?;
+        Command::Confirm { session_id, source } => {
+            let (view, created_event) = confirm(&storage, &env, Some(&session_id), None, &source, timing).await?;
             Ok((to_value(&view)?, created_event))
         }
-        Command::ConfirmGatewayPayment {
-            gateway_payment_id,
-            source,
-            edge_origin,
-        } => {
-            let record = load(&storage).await?.ok_or(ApiError::SessionNotFound)?;
-            let session_id = record
-                .sessions
-                .iter()
-                .find(|s| s.gateway_payment_id == gateway_payment_id)
-                .map(|s| s.id.clone())
-                .ok_or(ApiError::SessionNotFound)?;
+        Command::ConfirmGatewayPayment { gateway_payment_id, source } => {
             let (view, created_event) =
-                confirm(&storage, &env, &session_id, &source, &edge_origin).await?;
+                confirm(&storage, &env, None, Some(&gateway_payment_id), &source, timing).await?;
             Ok((to_value(&view)?, created_event))
+        }
+        Command::Reconcile => {
+            let created_event = reconcile(&storage, &env, timing).await?;
+            Ok((serde_json::json!({ "reconciled": true }), created_event))
         }
         Command::Inspect => {
-            let inspection = Inspection {
-                payment: load(&storage).await?,
-                outbox: load_outbox(&storage).await?,
-            };
+            let inspection = Inspection { payment: load(&storage).await?, outbox: load_outbox(&storage).await? };
             Ok((to_value(&inspection)?, false))
         }
     }
@@ -305,12 +384,11 @@ fn to_value<T: Serialize>(v: &T) -> Result<serde_json::Value, ApiError> {
 }
 
 fn money_of(claims: &IntentClaims) -> Result<Money, ApiError> {
-    let currency =
-        Currency::parse(&claims.currency).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let currency = Currency::parse(&claims.currency).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Money::new(claims.amount, currency))
 }
 
-fn view_of(record: &PaymentRecord, session: &SessionRecord) -> SessionView {
+fn view_of(record: &PaymentRecord, session: &SessionRecord, outbox: &[OutboxEntry]) -> SessionView {
     let open = !record.state.is_terminal() && !session.superseded;
     SessionView {
         id: session.id.clone(),
@@ -321,14 +399,9 @@ fn view_of(record: &PaymentRecord, session: &SessionRecord) -> SessionView {
         amount: record.claims.amount,
         currency: record.claims.currency.clone(),
         return_url: record.claims.return_url.clone(),
-        next_action: if open {
-            NextAction::Redirect {
-                url: session.redirect_url.clone(),
-            }
-        } else {
-            NextAction::None
-        },
+        next_action: if open { NextAction::Redirect { url: session.redirect_url.clone() } } else { NextAction::None },
         error: record.error.clone(),
+        delivery: outbox.last().map(OutboxEntry::view),
     }
 }
 
@@ -338,6 +411,19 @@ fn gateway_reference(record: &PaymentRecord) -> String {
     format!("{}:{}", record.shop_id, record.claims.sub)
 }
 
+fn sandbox_config(env: &Env, record: &PaymentRecord) -> Result<sandbox::Config, ApiError> {
+    config::sandbox(env, &record.edge_origin)?
+        .ok_or_else(|| ApiError::Misconfigured("the sandbox gateway is off".into()))
+}
+
+fn gateway_error(e: GatewayError) -> ApiError {
+    match e {
+        GatewayError::Unreachable(why) => ApiError::GatewayUnavailable(why),
+        other => ApiError::GatewayRejected(other.to_string()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn start_session(
     storage: &Storage,
     env: &Env,
@@ -346,6 +432,7 @@ async fn start_session(
     method: PaymentMethod,
     locale: &str,
     edge_origin: &str,
+    timing: Timing,
 ) -> Result<SessionView, ApiError> {
     let mut record = match load(storage).await? {
         Some(r) => {
@@ -360,30 +447,37 @@ async fn start_session(
         None => PaymentRecord {
             shop_id: claims.iss.clone(),
             claims: claims.clone(),
+            edge_origin: edge_origin.to_string(),
+            created_at: now_secs(),
             state: PaymentState::Created,
             sessions: Vec::new(),
             card_brand: None,
             card_last4: None,
             error: None,
+            reconcile_at_ms: None,
             history: Vec::new(),
         },
     };
+    let outbox = load_outbox(storage).await?;
     if record.state.is_terminal() {
         return Err(ApiError::PaymentFinished(record.state));
     }
-    if let Some(existing) = record
-        .sessions
-        .iter()
-        .find(|s| !s.superseded && s.method == method)
-    {
-        return Ok(view_of(&record, existing));
+    if let Some(existing) = record.sessions.iter().find(|s| !s.superseded && s.method == method) {
+        return Ok(view_of(&record, existing, &outbox));
     }
-    // A different method supersedes the open session rather than running two charges side by side.
-    for s in record.sessions.iter_mut() {
+    let cfg =
+        config::sandbox(env, edge_origin)?.ok_or_else(|| ApiError::MethodNotAllowed(method.code().to_string()))?;
+    // A different method supersedes the open session rather than running two charges side by
+    // side: its page is closed at the gateway, so an old tab cannot pay it.
+    for s in record.sessions.iter_mut().filter(|s| !s.superseded) {
         s.superseded = true;
+        match crate::http::send(&sandbox::build_cancel_payment(&cfg, &s.gateway_payment_id)).await {
+            Ok(resp) if resp.status < 300 => {}
+            other => {
+                worker::console_warn!("could not close superseded session {}: {:?}", s.id, other.map(|r| r.status))
+            }
+        }
     }
-    let cfg = config::sandbox(env, edge_origin)?
-        .ok_or_else(|| ApiError::MethodNotAllowed(method.code().to_string()))?;
     let id = session_id(object_id, record.sessions.len());
     let reference = gateway_reference(&record);
     let return_url = format!("{edge_origin}/v1/return/sandbox/{id}");
@@ -412,16 +506,11 @@ async fn start_session(
         superseded: false,
     });
     offer(&mut record, PaymentState::Pending, "session");
+    record.reconcile_at_ms = Some(now_millis() + timing.reconcile_after_ms);
     storage.put(KEY_PAYMENT, &record).await.map_err(internal)?;
+    reschedule(storage).await;
     let session = record.sessions.last().expect("just pushed");
-    Ok(view_of(&record, session))
-}
-
-fn gateway_error(e: GatewayError) -> ApiError {
-    match e {
-        GatewayError::Unreachable(why) => ApiError::GatewayUnavailable(why),
-        other => ApiError::GatewayRejected(other.to_string()),
-    }
+    Ok(view_of(&record, session, &outbox))
 }
 
 fn offer(record: &mut PaymentRecord, next: PaymentState, source: &str) -> Transition {
@@ -445,121 +534,185 @@ fn offer(record: &mut PaymentRecord, next: PaymentState, source: &str) -> Transi
     outcome
 }
 
+/// Asks the gateway for one session's payment and checks it against the intent. A result for
+/// another amount, currency or reference is a failure, never a success.
+async fn ask_gateway(
+    env: &Env,
+    record: &PaymentRecord,
+    session: &SessionRecord,
+) -> Result<(PaymentState, Option<ErrorInfo>, Option<GatewayPayment>), ApiError> {
+    let cfg = sandbox_config(env, record)?;
+    let resp = crate::http::send(&sandbox::build_fetch_payment(&cfg, &session.gateway_payment_id))
+        .await
+        .map_err(gateway_error)?;
+    let payment = sandbox::parse_fetch_payment(&resp).map_err(gateway_error)?;
+    match gateway::check_matches(&payment, &money_of(&record.claims)?, &gateway_reference(record)) {
+        Ok(()) => Ok((payment.state, payment.error.clone(), Some(payment))),
+        Err(mismatch) => Ok((
+            PaymentState::Failed,
+            Some(ErrorInfo { code: "amount_mismatch".into(), message: mismatch.to_string() }),
+            None,
+        )),
+    }
+}
+
+/// Applies what the gateway said about `session`. Success counts from any session (the money
+/// was taken, even on a superseded page); a failure only from the current one, since the
+/// shopper may still pay with the method they switched to.
+async fn apply(
+    storage: &Storage,
+    record: &mut PaymentRecord,
+    session: &SessionRecord,
+    observed: (PaymentState, Option<ErrorInfo>, Option<GatewayPayment>),
+    source: &str,
+    timing: Timing,
+) -> Result<bool, ApiError> {
+    let (next, error, payment) = observed;
+    let counts = !session.superseded || matches!(next, PaymentState::Paid | PaymentState::Authorized);
+    if !counts || next == PaymentState::Pending || next == PaymentState::Created {
+        return Ok(false);
+    }
+    if offer(record, next, source) != Transition::Applied {
+        storage.put(KEY_PAYMENT, &*record).await.map_err(internal)?;
+        return Ok(false);
+    }
+    record.error = error;
+    if let Some(p) = payment {
+        record.card_brand = p.card_brand.or(record.card_brand.take());
+        record.card_last4 = p.card_last4.or(record.card_last4.take());
+    }
+    if record.state.is_terminal() {
+        record.reconcile_at_ms = None;
+    }
+    let Some(event_type) = EventType::for_state(next) else {
+        storage.put(KEY_PAYMENT, &*record).await.map_err(internal)?;
+        return Ok(false);
+    };
+    let notification = Notification {
+        event_id: random_id("evt_"),
+        event_type,
+        shop_id: record.shop_id.clone(),
+        reference: record.claims.sub.clone(),
+        amount: record.claims.amount,
+        currency: record.claims.currency.clone(),
+        gateway: session.gateway.clone(),
+        gateway_payment_id: session.gateway_payment_id.clone(),
+        method: session.method.code().to_string(),
+        card_brand: record.card_brand.clone(),
+        card_last4: record.card_last4.clone(),
+        error: record.error.clone(),
+        created_at: now_secs(),
+    };
+    let mut outbox = load_outbox(storage).await?;
+    let now = now_millis();
+    outbox.push(OutboxEntry {
+        event_id: notification.event_id.clone(),
+        event_type,
+        body: serde_json::to_string(&notification).map_err(internal)?,
+        notify_url: record.claims.notify_url.clone(),
+        attempts: 0,
+        created_at_ms: now,
+        next_attempt_at_ms: Some(now),
+        delivered_at_ms: None,
+        last_error: None,
+        failed: false,
+    });
+    // Payment and outbox in one write: no transition without its notification.
+    let both = js_sys::Object::new();
+    let set = |key: &str, value: wasm_bindgen::JsValue| js_sys::Reflect::set(&both, &key.into(), &value);
+    set(KEY_PAYMENT, serde_wasm_bindgen::to_value(&*record).map_err(internal)?).map_err(|_| internal("set"))?;
+    set(KEY_OUTBOX, serde_wasm_bindgen::to_value(&outbox).map_err(internal)?).map_err(|_| internal("set"))?;
+    storage.put_multiple_raw(both).await.map_err(internal)?;
+    // Safety net: if the immediate attempt never completes, the alarm retries.
+    set_alarm_at(storage, now + timing.retry_base_ms).await.map_err(internal)?;
+    Ok(true)
+}
+
 async fn confirm(
     storage: &Storage,
     env: &Env,
-    session_id: &str,
+    session_id: Option<&str>,
+    gateway_payment_id: Option<&str>,
     source: &str,
-    edge_origin: &str,
+    timing: Timing,
 ) -> Result<(SessionView, bool), ApiError> {
     let mut record = load(storage).await?.ok_or(ApiError::SessionNotFound)?;
     let session = record
         .sessions
         .iter()
-        .find(|s| s.id == session_id)
+        .find(|s| Some(s.id.as_str()) == session_id || Some(s.gateway_payment_id.as_str()) == gateway_payment_id)
         .cloned()
         .ok_or(ApiError::SessionNotFound)?;
-    if record.state.is_terminal() || session.superseded {
-        return Ok((view_of(&record, &session), false));
+    let mut created_event = false;
+    if !record.state.is_terminal() {
+        let observed = ask_gateway(env, &record, &session).await?;
+        created_event = apply(storage, &mut record, &session, observed, source, timing).await?;
     }
-    let cfg = config::sandbox(env, edge_origin)?
-        .ok_or_else(|| ApiError::Misconfigured("the sandbox gateway is off".into()))?;
-    let resp = crate::http::send(&sandbox::build_fetch_payment(
-        &cfg,
-        &session.gateway_payment_id,
-    ))
-    .await
-    .map_err(gateway_error)?;
-    let expected = money_of(&record.claims)?;
-    let (next, error) = match sandbox::parse_fetch_payment(&resp) {
-        Ok(payment) => {
-            match gateway::check_matches(&payment, &expected, &gateway_reference(&record)) {
-                Ok(()) => {
-                    record.card_brand = payment.card_brand.clone().or(record.card_brand.take());
-                    record.card_last4 = payment.card_last4.clone().or(record.card_last4.take());
-                    (payment.state, payment.error)
+    let outbox = load_outbox(storage).await?;
+    Ok((view_of(&record, &session, &outbox), created_event))
+}
+
+/// Asks the gateway about every session of an undecided payment, newest first; closes the
+/// payment as canceled once it has been undecided for longer than the expiry.
+async fn reconcile(storage: &Storage, env: &Env, timing: Timing) -> Result<bool, ApiError> {
+    let Some(mut record) = load(storage).await? else { return Ok(false) };
+    if record.state.is_terminal() {
+        record.reconcile_at_ms = None;
+        storage.put(KEY_PAYMENT, &record).await.map_err(internal)?;
+        return Ok(false);
+    }
+    let sessions: Vec<SessionRecord> = record.sessions.iter().rev().cloned().collect();
+    for session in &sessions {
+        match ask_gateway(env, &record, session).await {
+            Ok(observed) => {
+                if apply(storage, &mut record, session, observed, "reconciliation", timing).await? {
+                    return Ok(true);
                 }
-                // A result for another amount or reference is a failure, never a success.
-                Err(mismatch) => (
-                    PaymentState::Failed,
-                    Some(ErrorInfo {
-                        code: "amount_mismatch".into(),
-                        message: mismatch.to_string(),
-                    }),
-                ),
+            }
+            Err(e) => worker::console_warn!("reconciliation of {}: {e}", session.id),
+        }
+    }
+    let now = now_millis();
+    if now - record.created_at * 1000 >= timing.expire_after_ms {
+        // Nobody paid in time: close the gateway pages and tell the shop.
+        if let Ok(cfg) = sandbox_config(env, &record) {
+            for s in &sessions {
+                let _ = crate::http::send(&sandbox::build_cancel_payment(&cfg, &s.gateway_payment_id)).await;
             }
         }
-        Err(GatewayError::Unreachable(why)) => return Err(ApiError::GatewayUnavailable(why)),
-        Err(other) => return Err(ApiError::GatewayRejected(other.to_string())),
-    };
-    let transition = offer(&mut record, next, source);
-    let mut created_event = false;
-    if transition == Transition::Applied {
-        record.error = error;
-        if let Some(event_type) =
-            EventType::for_state(next).filter(|_| next != PaymentState::Pending)
-        {
-            let notification = Notification {
-                event_id: random_id("evt_"),
-                event_type,
-                shop_id: record.shop_id.clone(),
-                reference: record.claims.sub.clone(),
-                amount: record.claims.amount,
-                currency: record.claims.currency.clone(),
-                gateway: session.gateway.clone(),
-                gateway_payment_id: session.gateway_payment_id.clone(),
-                method: session.method.code().to_string(),
-                card_brand: record.card_brand.clone(),
-                card_last4: record.card_last4.clone(),
-                error: record.error.clone(),
-                created_at: now_secs(),
-            };
-            let mut outbox = load_outbox(storage).await?;
-            let now = now_millis();
-            outbox.push(OutboxEntry {
-                event_id: notification.event_id.clone(),
-                body: serde_json::to_string(&notification).map_err(internal)?,
-                notify_url: record.claims.notify_url.clone(),
-                attempts: 0,
-                created_at_ms: now,
-                next_attempt_at_ms: Some(now),
-                delivered_at_ms: None,
-                last_error: None,
-                failed: false,
-            });
-            // Payment and outbox are written together: no transition without its notification.
-            let both = js_sys::Object::new();
-            let set = |key: &str, value: wasm_bindgen::JsValue| {
-                js_sys::Reflect::set(&both, &key.into(), &value)
-            };
-            set(
-                KEY_PAYMENT,
-                serde_wasm_bindgen::to_value(&record).map_err(internal)?,
-            )
-            .map_err(|_| internal("set"))?;
-            set(
-                KEY_OUTBOX,
-                serde_wasm_bindgen::to_value(&outbox).map_err(internal)?,
-            )
-            .map_err(|_| internal("set"))?;
-            storage.put_multiple_raw(both).await.map_err(internal)?;
-            // Safety net: if the immediate attempt never completes, the alarm retries.
-            let base = config::int(env, "NOTIFY_RETRY_BASE_MS", 30_000)?;
-            crate::util::set_alarm_at(storage, now + base)
-                .await
-                .map_err(internal)?;
-            created_event = true;
-        } else {
-            storage.put(KEY_PAYMENT, &record).await.map_err(internal)?;
+        // A page paid in the last moment wins over the expiry.
+        for session in &sessions {
+            if let Ok(observed) = ask_gateway(env, &record, session).await {
+                if observed.0 == PaymentState::Paid
+                    && apply(storage, &mut record, session, observed, "reconciliation", timing).await?
+                {
+                    return Ok(true);
+                }
+            }
         }
-    } else {
-        storage.put(KEY_PAYMENT, &record).await.map_err(internal)?;
+        if let Some(current) = sessions.first() {
+            let expired =
+                ErrorInfo { code: "expired".into(), message: "The payment was not completed in time.".into() };
+            return apply(
+                storage,
+                &mut record,
+                current,
+                (PaymentState::Canceled, Some(expired), None),
+                "expiry",
+                timing,
+            )
+            .await;
+        }
     }
-    Ok((view_of(&record, &session), created_event))
+    // Still undecided: ask again later, backing off to the retry cap.
+    let waited = now - record.created_at * 1000;
+    record.reconcile_at_ms = Some(now + timing.reconcile_after_ms.max(waited / 4).min(timing.retry_max_ms.max(1000)));
+    storage.put(KEY_PAYMENT, &record).await.map_err(internal)?;
+    Ok(false)
 }
 
 /// Sends every due outbox entry once, records the outcome, and sets the alarm for the next one.
-async fn deliver_due(state: &State, env: &Env) {
+async fn deliver_due(state: &State, env: &Env, timing: Timing) {
     let storage = state.storage();
     let outbox = match load_outbox(&storage).await {
         Ok(o) => o,
@@ -569,28 +722,16 @@ async fn deliver_due(state: &State, env: &Env) {
         }
     };
     let now = now_millis();
-    let due: Vec<OutboxEntry> = outbox
-        .iter()
-        .filter(|e| e.next_attempt_at_ms.is_some_and(|t| t <= now))
-        .cloned()
-        .collect();
+    let due: Vec<OutboxEntry> =
+        outbox.iter().filter(|e| e.next_attempt_at_ms.is_some_and(|t| t <= now)).cloned().collect();
     if due.is_empty() {
         return;
     }
-    let shop = match record_shop(&storage, env).await {
-        Some(s) => s,
-        None => return,
-    };
+    let Some(shop) = record_shop(&storage, env).await else { return };
     let mut results = Vec::new();
     for entry in &due {
-        results.push((
-            entry.event_id.clone(),
-            post_notification(&shop.secret, entry).await,
-        ));
+        results.push((entry.event_id.clone(), post_notification(&shop.secret, entry, timing.notify_timeout_ms).await));
     }
-    let base = config::int(env, "NOTIFY_RETRY_BASE_MS", 30_000)
-        .unwrap_or(30_000)
-        .max(1);
     let storage2 = state.storage();
     // Apply the results under the gate so no concurrent command sees a half-written outbox.
     let _ = state
@@ -598,9 +739,7 @@ async fn deliver_due(state: &State, env: &Env) {
             let mut outbox = load_outbox(&storage2).await.unwrap_or_default();
             let now = now_millis();
             for (event_id, result) in results {
-                let Some(entry) = outbox.iter_mut().find(|e| e.event_id == event_id) else {
-                    continue;
-                };
+                let Some(entry) = outbox.iter_mut().find(|e| e.event_id == event_id) else { continue };
                 if entry.delivered_at_ms.is_some() {
                     continue;
                 }
@@ -613,31 +752,27 @@ async fn deliver_due(state: &State, env: &Env) {
                     }
                     Err(why) => {
                         entry.last_error = Some(why);
-                        if now - entry.created_at_ms > DELIVERY_WINDOW_MS {
+                        if now - entry.created_at_ms >= timing.give_up_after_ms {
                             entry.failed = true;
                             entry.next_attempt_at_ms = None;
                         } else {
-                            entry.next_attempt_at_ms =
-                                Some(now + retry_delay_ms(base, entry.attempts));
+                            let delay = retry_delay_ms(timing.retry_base_ms, timing.retry_max_ms, entry.attempts);
+                            entry.next_attempt_at_ms = Some(now + delay);
                         }
                     }
                 }
             }
-            let next = outbox.iter().filter_map(|e| e.next_attempt_at_ms).min();
             storage2.put(KEY_OUTBOX, &outbox).await?;
-            match next {
-                Some(t) => crate::util::set_alarm_at(&storage2, t).await?,
-                None => storage2.delete_alarm().await?,
-            }
+            reschedule(&storage2).await;
             Ok(())
         })
         .await;
 }
 
-/// Exponential backoff with ±20 % jitter, capped at an hour.
-pub fn retry_delay_ms(base: i64, attempts: u32) -> i64 {
-    let exp = base.saturating_mul(1i64 << attempts.saturating_sub(1).min(20));
-    let capped = exp.min(MAX_RETRY_DELAY_MS);
+/// Exponential backoff with ±20 % jitter, capped: 30 s, 1 min, 2 min, … 1 h with the defaults.
+pub fn retry_delay_ms(base: i64, max: i64, attempts: u32) -> i64 {
+    let exp = base.saturating_mul(1i64 << attempts.saturating_sub(1).min(30));
+    let capped = exp.min(max);
     let mut b = [0u8; 1];
     let _ = getrandom::getrandom(&mut b);
     let jitter = (b[0] as i64 - 128) * capped / 640; // within ±20 %
@@ -649,11 +784,7 @@ async fn record_shop(storage: &Storage, env: &Env) -> Option<config::Shop> {
     match config::shop(env, &record.shop_id) {
         Ok(Some(shop)) => Some(shop),
         other => {
-            worker::console_error!(
-                "cannot deliver for shop {}: {:?}",
-                record.shop_id,
-                other.err()
-            );
+            worker::console_error!("cannot deliver for shop {}: {:?}", record.shop_id, other.err());
             None
         }
     }
@@ -662,32 +793,43 @@ async fn record_shop(storage: &Storage, env: &Env) -> Option<config::Shop> {
 async fn post_notification(
     secret: &bawaba_core::secret::Secret,
     entry: &OutboxEntry,
+    timeout_ms: u64,
 ) -> Result<(), String> {
-    let header = signature::sign(
-        secret.expose().as_bytes(),
-        now_secs(),
-        entry.body.as_bytes(),
-    );
+    let header = signature::sign(secret.expose().as_bytes(), now_secs(), entry.body.as_bytes());
     let headers = worker::Headers::new();
-    headers
-        .set("Content-Type", "application/json")
-        .map_err(|e| e.to_string())?;
-    headers
-        .set(signature::HEADER, &header)
-        .map_err(|e| e.to_string())?;
+    headers.set("Content-Type", "application/json").map_err(|e| e.to_string())?;
+    headers.set(signature::HEADER, &header).map_err(|e| e.to_string())?;
     let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(wasm_bindgen::JsValue::from_str(&entry.body)));
+    init.with_method(Method::Post).with_headers(headers).with_body(Some(wasm_bindgen::JsValue::from_str(&entry.body)));
     let req = Request::new_with_init(&entry.notify_url, &init).map_err(|e| e.to_string())?;
-    let resp = crate::http::send_request(req)
-        .await
-        .map_err(|e| e.to_string())?;
+    let resp = crate::http::send_request_within(req, timeout_ms).await.map_err(|e| e.to_string())?;
     if (200..300).contains(&resp.status) {
         Ok(())
     } else {
         Err(format!("the shop answered HTTP {}", resp.status))
     }
+}
+
+/// The stub of the payment object `<shop id>:<reference>`.
+pub fn stub_by_name(env: &Env, shop_id: &str, reference: &str) -> Result<worker::Stub, ApiError> {
+    let ns = env.durable_object(BINDING).map_err(internal)?;
+    ns.id_from_name(&format!("{shop_id}:{reference}")).and_then(|id| id.get_stub()).map_err(internal)
+}
+
+/// The stub of a payment object by its hex id; `SessionNotFound` for an id that is not ours.
+pub fn stub_by_id(env: &Env, object_id: &str) -> Result<worker::Stub, ApiError> {
+    let ns = env.durable_object(BINDING).map_err(internal)?;
+    let id = ns.id_from_string(object_id).map_err(|_| ApiError::SessionNotFound)?;
+    id.get_stub().map_err(internal)
+}
+
+/// Sends a command and returns the object's response as-is (errors included).
+pub async fn send(stub: &worker::Stub, command: &Command) -> Result<Response, ApiError> {
+    let body = serde_json::to_string(command).map_err(internal)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
+    let req = Request::new_with_init("https://payment.internal/", &init).map_err(internal)?;
+    stub.fetch_with_request(req).await.map_err(internal)
 }
 
 #[cfg(test)]
@@ -701,5 +843,14 @@ mod tests {
         assert_eq!(object_id_of("ps_xyz_1"), None);
         assert_eq!(object_id_of("nope"), None);
         assert_eq!(object_id_of(&format!("ps_{}_x", "a".repeat(64))), None);
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_with_bounded_jitter() {
+        for attempts in 1..=12 {
+            let expected = (30_000i64 << (attempts - 1)).min(3_600_000);
+            let d = retry_delay_ms(30_000, 3_600_000, attempts);
+            assert!(d >= expected * 8 / 10 && d <= expected * 12 / 10, "attempt {attempts}: {d} vs {expected}");
+        }
     }
 }

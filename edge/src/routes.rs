@@ -4,14 +4,12 @@ use crate::config;
 use crate::error::{internal, response};
 use crate::payment_object::{self, Command};
 use crate::util::{json, now_secs, origin_of, query_escape, read_body, read_json, see_other};
-use bawaba_core::api::{
-    ApiError, MethodOption, MethodsRequest, MethodsResponse, SessionRequest, SessionView,
-};
+use bawaba_core::api::{ApiError, MethodOption, MethodsRequest, MethodsResponse, SessionRequest, SessionView};
 use bawaba_core::gateway::sandbox;
 use bawaba_core::intent::{self, ShopKey, VerifiedIntent};
 use bawaba_core::method::PaymentMethod;
 use std::cell::OnceCell;
-use worker::{Env, Method, Request, RequestInit, Response};
+use worker::{Env, Method, Request, Response};
 
 /// The version reported by `/v1/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -44,17 +42,11 @@ fn with_cors(mut resp: Response) -> Response {
 
 async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let path = req.path();
-    let segments: Vec<String> = path
-        .trim_matches('/')
-        .split('/')
-        .map(str::to_string)
-        .collect();
+    let segments: Vec<String> = path.trim_matches('/').split('/').map(str::to_string).collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let method = req.method();
     match segs.as_slice() {
-        ["v1", ..] if method == Method::Options => {
-            Ok(Response::empty().map_err(internal)?.with_status(204))
-        }
+        ["v1", ..] if method == Method::Options => Ok(Response::empty().map_err(internal)?.with_status(204)),
         ["v1", "health"] => {
             only(&method, Method::Get)?;
             health(env)
@@ -75,18 +67,22 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             if method != Method::Get && method != Method::Post {
                 return Err(ApiError::HttpMethodNotAllowed);
             }
-            browser_return(&req, env, session_id).await
+            browser_return(env, session_id).await
+        }
+        ["v1", "payments", reference] => {
+            only(&method, Method::Get)?;
+            inspect_payment(&req, env, reference).await
+        }
+        ["v1", "deliveries"] => {
+            only(&method, Method::Get)?;
+            deliveries(&req, env).await
         }
         ["v1", "webhooks", "sandbox"] => {
             only(&method, Method::Post)?;
             sandbox_webhook(&mut req, env).await
         }
-        ["sandbox", ..] if config::flag(env, "SANDBOX_ENABLED") => {
-            forward_to_sandbox(req, env).await
-        }
-        ["demo", "shop", ..] if config::flag(env, "DEMO_SHOP_ENABLED") => {
-            crate::demo_shop::handle(req, env).await
-        }
+        ["sandbox", ..] if config::flag(env, "SANDBOX_ENABLED") => forward_to_sandbox(req, env).await,
+        ["demo", "shop", ..] if config::flag(env, "DEMO_SHOP_ENABLED") => crate::demo_shop::handle(req, env).await,
         _ => Err(ApiError::NotFound),
     }
 }
@@ -119,10 +115,7 @@ pub fn verify_intent(env: &Env, token: &str) -> Result<VerifiedIntent, ApiError>
         |iss| match config::shop(env, iss) {
             Ok(Some(shop)) => {
                 let shop = shop_cell.get_or_init(|| shop);
-                Some(ShopKey {
-                    secret: shop.secret.expose().as_bytes(),
-                    origin: &shop.origin,
-                })
+                Some(ShopKey { secret: shop.secret.expose().as_bytes(), origin: &shop.origin })
             }
             Ok(None) => None,
             Err(e) => {
@@ -145,10 +138,7 @@ fn available_methods(env: &Env, intent: &VerifiedIntent) -> Vec<MethodOption> {
         .methods
         .iter()
         .filter(|m| sandbox_on && sandbox::CAPABILITIES.serves(**m, intent.money.currency.code()))
-        .map(|m| MethodOption {
-            code: *m,
-            gateway: sandbox::CODE.to_string(),
-        })
+        .map(|m| MethodOption { code: *m, gateway: sandbox::CODE.to_string() })
         .collect()
 }
 
@@ -168,33 +158,18 @@ async fn methods(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
 }
 
 fn payment_stub(env: &Env, shop_id: &str, reference: &str) -> Result<worker::Stub, ApiError> {
-    let ns = env
-        .durable_object(payment_object::BINDING)
-        .map_err(internal)?;
-    ns.id_from_name(&format!("{shop_id}:{reference}"))
-        .and_then(|id| id.get_stub())
-        .map_err(internal)
+    payment_object::stub_by_name(env, shop_id, reference)
 }
 
-/// Sends a command to a payment object and returns its response as-is (errors included).
 async fn send_command(stub: &worker::Stub, command: &Command) -> Result<Response, ApiError> {
-    let body = serde_json::to_string(command).map_err(internal)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
-    let req = Request::new_with_init("https://payment.internal/", &init).map_err(internal)?;
-    stub.fetch_with_request(req).await.map_err(internal)
+    payment_object::send(stub, command).await
 }
 
 async fn create_session(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let body: SessionRequest = read_json(req).await?;
     let intent = verify_intent(env, &body.intent)?;
-    let method = PaymentMethod::from_code(&body.method)
-        .ok_or_else(|| ApiError::UnknownMethod(body.method.clone()))?;
-    if !available_methods(env, &intent)
-        .iter()
-        .any(|m| m.code == method)
-    {
+    let method = PaymentMethod::from_code(&body.method).ok_or_else(|| ApiError::UnknownMethod(body.method.clone()))?;
+    if !available_methods(env, &intent).iter().any(|m| m.code == method) {
         return Err(ApiError::MethodNotAllowed(body.method));
     }
     let locale = match body.locale.as_deref().or(intent.claims.locale.as_deref()) {
@@ -213,56 +188,30 @@ async fn create_session(req: &mut Request, env: &Env) -> Result<Response, ApiErr
 
 fn stub_for_session(env: &Env, session_id: &str) -> Result<worker::Stub, ApiError> {
     let object_id = payment_object::object_id_of(session_id).ok_or(ApiError::SessionNotFound)?;
-    let ns = env
-        .durable_object(payment_object::BINDING)
-        .map_err(internal)?;
-    let id = ns
-        .id_from_string(object_id)
-        .map_err(|_| ApiError::SessionNotFound)?;
-    id.get_stub().map_err(internal)
+    payment_object::stub_by_id(env, object_id)
 }
 
 async fn get_session(env: &Env, session_id: &str) -> Result<Response, ApiError> {
     let stub = stub_for_session(env, session_id)?;
-    send_command(
-        &stub,
-        &Command::GetSession {
-            session_id: session_id.to_string(),
-        },
-    )
-    .await
+    send_command(&stub, &Command::GetSession { session_id: session_id.to_string() }).await
 }
 
 /// The shopper is back from the gateway. The return is only a hint: the payment object asks
 /// the gateway for the truth, then the shopper goes on to the shop, whatever the answer.
-async fn browser_return(req: &Request, env: &Env, session_id: &str) -> Result<Response, ApiError> {
+async fn browser_return(env: &Env, session_id: &str) -> Result<Response, ApiError> {
     let stub = stub_for_session(env, session_id)?;
-    let confirm = Command::Confirm {
-        session_id: session_id.to_string(),
-        source: "return".into(),
-        edge_origin: origin_of(req),
-    };
+    let confirm = Command::Confirm { session_id: session_id.to_string(), source: "return".into() };
     let mut resp = send_command(&stub, &confirm).await?;
     if resp.status_code() != 200 {
         // The gateway could not confirm now (outage): the webhook or reconciliation will. The
         // shopper still goes back to the shop, which shows the payment as pending.
-        resp = send_command(
-            &stub,
-            &Command::GetSession {
-                session_id: session_id.to_string(),
-            },
-        )
-        .await?;
+        resp = send_command(&stub, &Command::GetSession { session_id: session_id.to_string() }).await?;
         if resp.status_code() != 200 {
             return Err(ApiError::SessionNotFound);
         }
     }
     let view: SessionView = resp.json().await.map_err(internal)?;
-    let separator = if view.return_url.contains('?') {
-        '&'
-    } else {
-        '?'
-    };
+    let separator = if view.return_url.contains('?') { '&' } else { '?' };
     let location = format!(
         "{}{separator}reference={}&status={}",
         view.return_url,
@@ -276,57 +225,113 @@ async fn sandbox_webhook(req: &mut Request, env: &Env) -> Result<Response, ApiEr
     let body = read_body(req).await?;
     let cfg = config::sandbox(env, &origin_of(req))?.ok_or(ApiError::NotFound)?;
     let header = req.headers().get(sandbox::webhook::HEADER).ok().flatten();
-    let event = sandbox::webhook::verify(
-        cfg.webhook_secret.expose().as_bytes(),
-        header.as_deref(),
-        &body,
-        now_secs(),
-    )
-    .map_err(|e| match e {
-        sandbox::webhook::WebhookError::Signature(s) => ApiError::Unauthorized {
-            code: s.code(),
-            message: s.to_string(),
-        },
-        sandbox::webhook::WebhookError::Body(why) => ApiError::InvalidRequest(why),
-    })?;
+    let event = sandbox::webhook::verify(cfg.webhook_secret.expose().as_bytes(), header.as_deref(), &body, now_secs())
+        .map_err(|e| match e {
+            sandbox::webhook::WebhookError::Signature(s) => {
+                ApiError::Unauthorized { code: s.code(), message: s.to_string() }
+            }
+            sandbox::webhook::WebhookError::Body(why) => ApiError::InvalidRequest(why),
+        })?;
     // The gateway reference is `<shop id>:<reference>`, which is also the payment object's name.
     let Some((shop_id, reference)) = event.data.reference.split_once(':') else {
-        worker::console_warn!(
-            "sandbox webhook for unknown reference {:?}",
-            event.data.reference
-        );
-        return Ok(json(
-            200,
-            &serde_json::json!({"received": true, "known": false}),
-        ));
+        worker::console_warn!("sandbox webhook for unknown reference {:?}", event.data.reference);
+        return Ok(json(200, &serde_json::json!({"received": true, "known": false})));
     };
     let stub = payment_stub(env, shop_id, reference)?;
-    let command = Command::ConfirmGatewayPayment {
-        gateway_payment_id: event.data.id.clone(),
-        source: "webhook".into(),
-        edge_origin: origin_of(req),
-    };
+    let command =
+        Command::ConfirmGatewayPayment { gateway_payment_id: event.data.id.clone(), source: "webhook".into() };
     let resp = send_command(&stub, &command).await?;
     match resp.status_code() {
-        200 => Ok(json(
-            200,
-            &serde_json::json!({"received": true, "known": true}),
-        )),
+        200 => Ok(json(200, &serde_json::json!({"received": true, "known": true}))),
         // Unknown payment: acknowledge, so the gateway stops retrying something we will never know.
-        404 => Ok(json(
-            200,
-            &serde_json::json!({"received": true, "known": false}),
-        )),
+        404 => Ok(json(200, &serde_json::json!({"received": true, "known": false}))),
         _ => Ok(resp),
     }
 }
 
 async fn forward_to_sandbox(req: Request, env: &Env) -> Result<Response, ApiError> {
-    let ns = env
-        .durable_object(crate::sandbox_object::BINDING)
-        .map_err(internal)?;
-    let stub = ns
-        .get_by_name(crate::sandbox_object::INSTANCE)
-        .map_err(internal)?;
+    let ns = env.durable_object(crate::sandbox_object::BINDING).map_err(internal)?;
+    let stub = ns.get_by_name(crate::sandbox_object::INSTANCE).map_err(internal)?;
     stub.fetch_with_request(req).await.map_err(internal)
+}
+
+/// Verifies a signed shop → edge call: `Bawaba-Shop: <id>` and `Bawaba-Signature` over the
+/// body, or for a GET over its path and query (`/v1/deliveries?state=failing`).
+pub fn verify_shop_call(req: &Request, env: &Env, signed: &[u8]) -> Result<crate::config::Shop, ApiError> {
+    let unauthorized = |code: &'static str, message: &str| ApiError::Unauthorized { code, message: message.into() };
+    let shop_id = req
+        .headers()
+        .get("Bawaba-Shop")
+        .ok()
+        .flatten()
+        .ok_or_else(|| unauthorized("shop_missing", "the Bawaba-Shop header is missing"))?;
+    let shop = config::shop(env, &shop_id)?.ok_or_else(|| unauthorized("shop_unknown", "no shop has this id"))?;
+    let header = req.headers().get(bawaba_core::signature::HEADER).ok().flatten();
+    bawaba_core::signature::verify(
+        shop.secret.expose().as_bytes(),
+        header.as_deref(),
+        signed,
+        now_secs(),
+        bawaba_core::signature::DEFAULT_TOLERANCE_SECS,
+    )
+    .map_err(|e| ApiError::Unauthorized { code: e.code(), message: e.to_string() })?;
+    Ok(shop)
+}
+
+/// `GET /v1/deliveries?state=failing|failed|pending|undelivered`: the shop's notifications that
+/// have not reached it, for the operator.
+async fn deliveries(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    use bawaba_core::api::DeliveryState;
+    let (url, signed) = path_and_query(req)?;
+    let shop = verify_shop_call(req, env, signed.as_bytes())?;
+    let state = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.to_string());
+    let states = match state.as_deref().unwrap_or("undelivered") {
+        "failing" => vec![DeliveryState::Failing],
+        "failed" => vec![DeliveryState::Failed],
+        "pending" => vec![DeliveryState::Pending],
+        "undelivered" => vec![DeliveryState::Pending, DeliveryState::Failing, DeliveryState::Failed],
+        other => {
+            return Err(ApiError::InvalidRequest(format!(
+                "state must be failing, failed, pending or undelivered, not {other:?}"
+            )))
+        }
+    };
+    let entries = crate::ledger::deliveries(env, &shop.id, states).await?;
+    let list: Vec<serde_json::Value> = entries
+        .into_iter()
+        .map(|e| serde_json::json!({ "reference": e.reference, "payment_state": e.state, "delivery": e.delivery }))
+        .collect();
+    Ok(json(200, &serde_json::json!({ "deliveries": list })))
+}
+
+fn path_and_query(req: &Request) -> Result<(worker::Url, String), ApiError> {
+    let url = req.url().map_err(internal)?;
+    let signed = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    Ok((url, signed))
+}
+
+/// `GET /v1/payments/{reference}` (signed): the payment's record, history and outbox, for the
+/// operator looking into one order.
+async fn inspect_payment(req: &Request, env: &Env, reference: &str) -> Result<Response, ApiError> {
+    let (_, signed) = path_and_query(req)?;
+    let shop = verify_shop_call(req, env, signed.as_bytes())?;
+    let reference = urlencoding_decode(reference);
+    let stub = payment_stub(env, &shop.id, &reference)?;
+    let mut resp = send_command(&stub, &Command::Inspect).await?;
+    let inspection: serde_json::Value = resp.json().await.map_err(internal)?;
+    if inspection["payment"].is_null() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(json(200, &inspection))
+}
+
+fn urlencoding_decode(segment: &str) -> String {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={segment}"))
+        .ok()
+        .and_then(|mut v| v.pop())
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| segment.to_string())
 }

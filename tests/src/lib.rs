@@ -14,26 +14,17 @@ pub mod http;
 
 /// The repository root.
 pub fn root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is in the workspace")
-        .to_path_buf()
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the workspace").to_path_buf()
 }
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 /// Unix seconds.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
 }
 
 /// Polls `check` every 100 ms until it returns `Some`, or panics after `secs` with `what`.
@@ -65,16 +56,11 @@ impl Guarded {
         use std::os::unix::process::CommandExt;
         let script = format!("exec 3<&0; {command_line} </dev/null & read _ <&3; kill -TERM -$$");
         let mut cmd = std::process::Command::new("sh");
-        cmd.args(["-c", &script])
-            .current_dir(cwd)
-            .stdin(std::process::Stdio::piped())
-            .process_group(0);
+        cmd.args(["-c", &script]).current_dir(cwd).stdin(std::process::Stdio::piped()).process_group(0);
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {command_line}: {e}"));
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {command_line}: {e}"));
         let stdin = child.stdin.take();
         Guarded { child, stdin }
     }

@@ -60,132 +60,56 @@ async fn buy(p: Purchase) {
     wait_url(&c, "/demo/shop/checkout/").await;
 
     let widget = wait_css(&c, "bawaba-checkout[data-state=ready]").await;
-    let html_dir = c
-        .find(Locator::Css("html"))
-        .await
-        .unwrap()
-        .attr("dir")
-        .await
-        .unwrap();
-    assert_eq!(
-        html_dir.as_deref(),
-        Some(if p.lang == "ar" { "rtl" } else { "ltr" })
-    );
-    let shadow = widget
-        .shadow_root()
-        .await
-        .expect("the widget has a shadow root");
-    let container = shadow
-        .find(Locator::Css(".bw"))
-        .await
-        .expect("widget container");
-    assert_eq!(
-        container.attr("dir").await.unwrap().as_deref(),
-        Some(if p.lang == "ar" { "rtl" } else { "ltr" })
-    );
+    let html_dir = c.find(Locator::Css("html")).await.unwrap().attr("dir").await.unwrap();
+    assert_eq!(html_dir.as_deref(), Some(if p.lang == "ar" { "rtl" } else { "ltr" }));
+    let shadow = widget.shadow_root().await.expect("the widget has a shadow root");
+    let container = shadow.find(Locator::Css(".bw")).await.expect("widget container");
+    assert_eq!(container.attr("dir").await.unwrap().as_deref(), Some(if p.lang == "ar" { "rtl" } else { "ltr" }));
     let rows = shadow.find_all(Locator::Css("label.method")).await.unwrap();
     let mut order = Vec::new();
     for r in &rows {
         order.push(r.attr("data-method").await.unwrap().unwrap_or_default());
     }
-    assert_eq!(
-        order,
-        ["mada", "visa", "mastercard"],
-        "methods in the edge's order, mada first"
-    );
+    assert_eq!(order, ["mada", "visa", "mastercard"], "methods in the edge's order, mada first");
     if let Some(name) = p.screenshot {
         let png = c.screenshot().await.expect("screenshot");
         let dir = bawaba_tests::root().join("docs/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(name), png).unwrap();
     }
-    shadow
-        .find(Locator::Css(&format!("input[value={}]", p.method)))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    shadow
-        .find(Locator::Css("button.pay"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    shadow.find(Locator::Css(&format!("input[value={}]", p.method))).await.unwrap().click().await.unwrap();
+    shadow.find(Locator::Css("button.pay")).await.unwrap().click().await.unwrap();
 
     wait_url(&c, "/sandbox/pay/").await;
-    wait_css(&c, "#number")
-        .await
-        .send_keys(p.card)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#expiry"))
-        .await
-        .unwrap()
-        .send_keys("12/34")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#cvc"))
-        .await
-        .unwrap()
-        .send_keys("123")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#pay"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    wait_css(&c, "#number").await.send_keys(p.card).await.unwrap();
+    c.find(Locator::Css("#expiry")).await.unwrap().send_keys("12/34").await.unwrap();
+    c.find(Locator::Css("#cvc")).await.unwrap().send_keys("123").await.unwrap();
+    c.find(Locator::Css("#pay")).await.unwrap().click().await.unwrap();
     if let Some(code) = p.challenge {
         wait_css(&c, "#code").await.send_keys(code).await.unwrap();
-        c.find(Locator::Css("#verify"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        c.find(Locator::Css("#verify")).await.unwrap().click().await.unwrap();
     }
 
     let order_url = wait_url(&c, "/demo/shop/orders/").await;
-    assert!(
-        order_url.contains(&format!("status={}", p.expect)),
-        "{order_url}"
-    );
+    assert!(order_url.contains(&format!("status={}", p.expect)), "{order_url}");
     let state = wait_css(&c, &format!("#order-state[data-state={}]", p.expect)).await;
     assert!(!state.text().await.unwrap().is_empty());
-    let reference = order_url
-        .split("/demo/shop/orders/")
-        .nth(1)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
+    // The demo shows how the edge's notification to the shop went.
+    c.refresh().await.unwrap();
+    wait_css(&c, "#delivery[data-state=delivered]").await;
+    let reference = order_url.split("/demo/shop/orders/").nth(1).unwrap().split('?').next().unwrap().to_string();
     c.close().await.ok();
 
     // What the shop received: give the sandbox's webhook time to arrive too, then count.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let order = http::get(&edge.url(&format!("/demo/shop/api/orders/{reference}"))).json();
     let notifications = order["notifications"].as_array().unwrap();
-    assert_eq!(
-        notifications.len(),
-        1,
-        "exactly one notification per payment: {order}"
-    );
+    assert_eq!(notifications.len(), 1, "exactly one notification per payment: {order}");
     assert_eq!(notifications[0]["verified"], true);
-    let expected_type = if p.expect == "paid" {
-        "payment.succeeded"
-    } else {
-        "payment.failed"
-    };
+    let expected_type = if p.expect == "paid" { "payment.succeeded" } else { "payment.failed" };
     assert_eq!(notifications[0]["type"], expected_type);
     let stats = http::get(&edge.url("/demo/shop/api/stats")).json();
-    assert_eq!(
-        stats["rejected_notifications"], 0,
-        "no notification failed verification"
-    );
+    assert_eq!(stats["rejected_notifications"], 0, "no notification failed verification");
 }
 
 #[tokio::test(flavor = "multi_thread")]

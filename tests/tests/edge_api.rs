@@ -20,15 +20,8 @@ fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let shop = FakeShop::start();
-        let config = ShopConfig {
-            id: "acme".into(),
-            origin: shop.origin.clone(),
-            secret: "acme-secret-0123".into(),
-        };
-        let edge = Edge::start(EdgeOptions {
-            shops: vec![config.clone()],
-            vars: vec![],
-        });
+        let config = ShopConfig { id: "acme".into(), origin: shop.origin.clone(), secret: "acme-secret-0123".into() };
+        let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars: vec![] });
         World { edge, shop, config }
     })
 }
@@ -76,18 +69,9 @@ fn every_bad_input_gets_a_4xx_json_error_with_a_code() {
         f(&mut c);
         sign(&w.config, &c)
     };
-    let other_shop = ShopConfig {
-        id: "ghost".into(),
-        ..w.config.clone()
-    };
+    let other_shop = ShopConfig { id: "ghost".into(), ..w.config.clone() };
     // Tampered: the payload of an intent for 0.01 SAR with the signature of the real one.
-    let cheap = bawaba_core::intent::sign(
-        &bawaba_core::intent::IntentClaims {
-            amount: 1,
-            ..good.clone()
-        },
-        b"x",
-    );
+    let cheap = bawaba_core::intent::sign(&bawaba_core::intent::IntentClaims { amount: 1, ..good.clone() }, b"x");
     let (cheap_payload, _) = cheap.rsplit_once('.').unwrap();
     let (_, real_signature) = intent.rsplit_once('.').unwrap();
     let tampered = format!("{cheap_payload}.{real_signature}");
@@ -95,55 +79,28 @@ fn every_bad_input_gets_a_4xx_json_error_with_a_code() {
     let sessions = w.edge.url("/v1/sessions");
     let methods = w.edge.url("/v1/methods");
     let cases: Vec<(&str, http::Reply, u16, &str)> = vec![
-        (
-            "malformed JSON",
-            http::post(&sessions, "application/json", b"{not json"),
-            400,
-            "invalid_request",
-        ),
-        (
-            "empty body",
-            http::post(&sessions, "application/json", b""),
-            400,
-            "invalid_request",
-        ),
+        ("malformed JSON", http::post(&sessions, "application/json", b"{not json"), 400, "invalid_request"),
+        ("empty body", http::post(&sessions, "application/json", b""), 400, "invalid_request"),
         (
             "wrong types",
             http::post_json(&sessions, &serde_json::json!({"intent": 5, "method": []})),
             400,
             "invalid_request",
         ),
-        (
-            "missing field",
-            http::post_json(&sessions, &serde_json::json!({"intent": intent})),
-            400,
-            "invalid_request",
-        ),
+        ("missing field", http::post_json(&sessions, &serde_json::json!({"intent": intent})), 400, "invalid_request"),
         (
             "unknown field",
-            http::post_json(
-                &methods,
-                &serde_json::json!({"intent": intent, "amount": 1}),
-            ),
+            http::post_json(&methods, &serde_json::json!({"intent": intent, "amount": 1})),
             400,
             "invalid_request",
         ),
         (
             "oversized body",
-            http::post(
-                &sessions,
-                "application/json",
-                format!("{{\"intent\":\"{big}\"}}").as_bytes(),
-            ),
+            http::post(&sessions, "application/json", format!("{{\"intent\":\"{big}\"}}").as_bytes()),
             413,
             "body_too_large",
         ),
-        (
-            "unknown method",
-            flows::start_session(&w.edge, &intent, "bitcoin"),
-            422,
-            "method_unknown",
-        ),
+        ("unknown method", flows::start_session(&w.edge, &intent, "bitcoin"), 422, "method_unknown"),
         (
             "method the intent does not allow",
             flows::start_session(&w.edge, &with(&|c| c.methods = vec!["visa".into()]), "mada"),
@@ -152,11 +109,7 @@ fn every_bad_input_gets_a_4xx_json_error_with_a_code() {
         ),
         (
             "method no gateway serves",
-            flows::start_session(
-                &w.edge,
-                &with(&|c| c.methods.push("stcpay".into())),
-                "stcpay",
-            ),
+            flows::start_session(&w.edge, &with(&|c| c.methods.push("stcpay".into())), "stcpay"),
             422,
             "method_not_allowed",
         ),
@@ -166,31 +119,12 @@ fn every_bad_input_gets_a_4xx_json_error_with_a_code() {
             422,
             "currency_unsupported",
         ),
-        (
-            "zero amount",
-            flows::start_session(&w.edge, &with(&|c| c.amount = 0), "mada"),
-            422,
-            "amount_invalid",
-        ),
-        (
-            "negative amount",
-            flows::start_session(&w.edge, &with(&|c| c.amount = -100), "mada"),
-            422,
-            "amount_invalid",
-        ),
-        (
-            "tampered intent",
-            flows::start_session(&w.edge, &tampered, "mada"),
-            401,
-            "intent_invalid_signature",
-        ),
+        ("zero amount", flows::start_session(&w.edge, &with(&|c| c.amount = 0), "mada"), 422, "amount_invalid"),
+        ("negative amount", flows::start_session(&w.edge, &with(&|c| c.amount = -100), "mada"), 422, "amount_invalid"),
+        ("tampered intent", flows::start_session(&w.edge, &tampered, "mada"), 401, "intent_invalid_signature"),
         (
             "wrong secret",
-            flows::start_session(
-                &w.edge,
-                &bawaba_core::intent::sign(&good, b"not-the-secret"),
-                "mada",
-            ),
+            flows::start_session(&w.edge, &bawaba_core::intent::sign(&good, b"not-the-secret"), "mada"),
             401,
             "intent_invalid_signature",
         ),
@@ -215,63 +149,27 @@ fn every_bad_input_gets_a_4xx_json_error_with_a_code() {
         ),
         (
             "unknown shop",
-            flows::start_session(
-                &w.edge,
-                &sign(&other_shop, &claims(&other_shop, "x", 100)),
-                "mada",
-            ),
+            flows::start_session(&w.edge, &sign(&other_shop, &claims(&other_shop, "x", 100)), "mada"),
             401,
             "intent_unknown_shop",
         ),
-        (
-            "not a JWT",
-            flows::start_session(&w.edge, "hello", "mada"),
-            401,
-            "intent_malformed",
-        ),
+        ("not a JWT", flows::start_session(&w.edge, "hello", "mada"), 401, "intent_malformed"),
         (
             "notify_url off the shop's origin",
-            flows::start_session(
-                &w.edge,
-                &with(&|c| c.notify_url = "https://evil.example/n".into()),
-                "mada",
-            ),
+            flows::start_session(&w.edge, &with(&|c| c.notify_url = "https://evil.example/n".into()), "mada"),
             422,
             "intent_url_not_allowed",
         ),
-        (
-            "unknown session id",
-            http::get(&w.edge.url("/v1/sessions/ps_nope")),
-            404,
-            "session_not_found",
-        ),
+        ("unknown session id", http::get(&w.edge.url("/v1/sessions/ps_nope")), 404, "session_not_found"),
         (
             "well-formed unknown session id",
-            http::get(
-                &w.edge
-                    .url(&format!("/v1/sessions/ps_{}_0", "ab".repeat(32))),
-            ),
+            http::get(&w.edge.url(&format!("/v1/sessions/ps_{}_0", "ab".repeat(32)))),
             404,
             "session_not_found",
         ),
-        (
-            "unknown route",
-            http::get(&w.edge.url("/v1/nothing")),
-            404,
-            "not_found",
-        ),
-        (
-            "wrong HTTP method",
-            http::request("DELETE", &w.edge.url("/v1/sessions")),
-            405,
-            "http_method_not_allowed",
-        ),
-        (
-            "GET on a POST route",
-            http::get(&w.edge.url("/v1/methods")),
-            405,
-            "http_method_not_allowed",
-        ),
+        ("unknown route", http::get(&w.edge.url("/v1/nothing")), 404, "not_found"),
+        ("wrong HTTP method", http::request("DELETE", &w.edge.url("/v1/sessions")), 405, "http_method_not_allowed"),
+        ("GET on a POST route", http::get(&w.edge.url("/v1/methods")), 405, "http_method_not_allowed"),
         (
             "return for an unknown session",
             http::get(&w.edge.url("/v1/return/sandbox/ps_nope")),
@@ -281,61 +179,31 @@ fn every_bad_input_gets_a_4xx_json_error_with_a_code() {
     ];
     let mut failures = Vec::new();
     for (what, reply, status, code) in cases {
-        let is_json = reply
-            .content_type
-            .as_deref()
-            .is_some_and(|c| c.starts_with("application/json"));
+        let is_json = reply.content_type.as_deref().is_some_and(|c| c.starts_with("application/json"));
         let got_code = serde_json::from_str::<serde_json::Value>(&reply.body)
             .ok()
             .and_then(|v| v["error"]["code"].as_str().map(str::to_string))
             .unwrap_or_default();
         let message_ok = serde_json::from_str::<serde_json::Value>(&reply.body)
             .ok()
-            .is_some_and(|v| {
-                v["error"]["message"]
-                    .as_str()
-                    .is_some_and(|m| !m.is_empty())
-            });
+            .is_some_and(|v| v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
         if reply.status != status || got_code != code || !is_json || !message_ok {
-            failures.push(format!(
-                "{what}: expected {status} {code}, got {} {}",
-                reply.status, reply.body
-            ));
+            failures.push(format!("{what}: expected {status} {code}, got {} {}", reply.status, reply.body));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "bad inputs not handled:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "bad inputs not handled:\n{}", failures.join("\n"));
 }
 
 #[test]
 fn methods_come_in_display_order_with_mada_first() {
     let w = world();
     let mut c = claims(&w.config, &reference("order"), 4550);
-    c.methods = vec![
-        "mastercard".into(),
-        "visa".into(),
-        "mada".into(),
-        "applepay".into(),
-    ];
-    let r = http::post_json(
-        &w.edge.url("/v1/methods"),
-        &serde_json::json!({"intent": sign(&w.config, &c)}),
-    );
+    c.methods = vec!["mastercard".into(), "visa".into(), "mada".into(), "applepay".into()];
+    let r = http::post_json(&w.edge.url("/v1/methods"), &serde_json::json!({"intent": sign(&w.config, &c)}));
     assert_eq!(r.status, 200, "{}", r.body);
-    let codes: Vec<String> = r.json()["methods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["code"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(
-        codes,
-        ["mada", "visa", "mastercard"],
-        "applepay has no gateway in the sandbox"
-    );
+    let codes: Vec<String> =
+        r.json()["methods"].as_array().unwrap().iter().map(|m| m["code"].as_str().unwrap().to_string()).collect();
+    assert_eq!(codes, ["mada", "visa", "mastercard"], "applepay has no gateway in the sandbox");
     assert_eq!(r.json()["amount_display"], "45.50");
 }
 
@@ -346,31 +214,12 @@ fn sessions_are_idempotent_per_intent_and_method() {
     let first = flows::start_session(&w.edge, &intent, "mada");
     let again = flows::start_session(&w.edge, &intent, "mada");
     assert_eq!(first.status, 200, "{}", first.body);
-    assert_eq!(
-        first.json()["id"],
-        again.json()["id"],
-        "a double click must reuse the session"
-    );
-    assert_eq!(
-        flows::hosted_url(&first),
-        flows::hosted_url(&again),
-        "one gateway session"
-    );
+    assert_eq!(first.json()["id"], again.json()["id"], "a double click must reuse the session");
+    assert_eq!(flows::hosted_url(&first), flows::hosted_url(&again), "one gateway session");
     let visa = flows::start_session(&w.edge, &intent, "visa");
-    assert_ne!(
-        visa.json()["id"],
-        first.json()["id"],
-        "another method gets its own session"
-    );
-    let old = http::get(&w.edge.url(&format!(
-        "/v1/sessions/{}",
-        first.json()["id"].as_str().unwrap()
-    )));
-    assert_eq!(
-        old.json()["next_action"]["type"],
-        "none",
-        "the superseded session can no longer be paid"
-    );
+    assert_ne!(visa.json()["id"], first.json()["id"], "another method gets its own session");
+    let old = http::get(&w.edge.url(&format!("/v1/sessions/{}", first.json()["id"].as_str().unwrap())));
+    assert_eq!(old.json()["next_action"]["type"], "none", "the superseded session can no longer be paid");
     // The same reference with another amount is refused, not silently merged.
     let other = sign(&w.config, &{
         let mut c = claims(&w.config, first.json()["reference"].as_str().unwrap(), 9999);
@@ -387,28 +236,16 @@ fn an_approved_card_pays_and_notifies_the_shop_exactly_once() {
     let back = flows::pay(&w.edge, &w.config, &r, 4550, "mada", "4464040000000007");
     assert_eq!(back.status, 303);
     let to_shop = back.location.unwrap();
-    assert!(
-        to_shop.starts_with(&format!("{}/return?", w.config.origin)),
-        "{to_shop}"
-    );
+    assert!(to_shop.starts_with(&format!("{}/return?", w.config.origin)), "{to_shop}");
     assert!(to_shop.contains("status=paid"), "{to_shop}");
     // The sandbox webhook follows the return; wait until it has been processed too.
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let got = notifications_for(w, &r);
     assert_eq!(got.len(), 1, "exactly one notification: {got:?}");
     let n = &got[0];
-    assert_eq!(
-        serde_json::to_value(n.event_type).unwrap(),
-        "payment.succeeded"
-    );
-    assert_eq!(
-        (n.amount, n.currency.as_str(), n.method.as_str()),
-        (4550, "SAR", "mada")
-    );
-    assert_eq!(
-        (n.gateway.as_str(), n.shop_id.as_str()),
-        ("sandbox", "acme")
-    );
+    assert_eq!(serde_json::to_value(n.event_type).unwrap(), "payment.succeeded");
+    assert_eq!((n.amount, n.currency.as_str(), n.method.as_str()), (4550, "SAR", "mada"));
+    assert_eq!((n.gateway.as_str(), n.shop_id.as_str()), ("sandbox", "acme"));
     assert_eq!(n.card_last4.as_deref(), Some("0007"));
     assert_eq!(n.card_brand.as_deref(), Some("mada"));
     assert!(n.event_id.starts_with("evt_"));
@@ -424,21 +261,11 @@ fn a_declined_card_fails_with_the_reason() {
         let n = notifications_for(w, &r);
         (!n.is_empty()).then_some(n)
     });
-    assert_eq!(
-        serde_json::to_value(got[0].event_type).unwrap(),
-        "payment.failed"
-    );
+    assert_eq!(serde_json::to_value(got[0].event_type).unwrap(), "payment.failed");
     assert_eq!(got[0].error.as_ref().unwrap().code, "insufficient_funds");
     // A failed payment cannot be restarted under the same reference.
-    let again = flows::start_session(
-        &w.edge,
-        &sign(&w.config, &claims(&w.config, &r, 1000)),
-        "visa",
-    );
-    assert_eq!(
-        (again.status, again.error_code().as_str()),
-        (409, "payment_finished")
-    );
+    let again = flows::start_session(&w.edge, &sign(&w.config, &claims(&w.config, &r, 1000)), "visa");
+    assert_eq!((again.status, again.error_code().as_str()), (409, "payment_finished"));
 }
 
 #[test]
@@ -451,24 +278,13 @@ fn three_d_secure_challenge_passes_with_the_code_and_fails_without() {
         let url = flows::hosted_url(&session);
         let challenge = flows::submit_card(&url, "4000000000003220");
         assert_eq!(challenge.status, 200);
-        assert!(
-            challenge.body.contains("challenge-form"),
-            "a challenge page: {}",
-            challenge.body
-        );
-        let before = http::get(&w.edge.url(&format!(
-            "/v1/sessions/{}",
-            session.json()["id"].as_str().unwrap()
-        )));
+        assert!(challenge.body.contains("challenge-form"), "a challenge page: {}", challenge.body);
+        let before = http::get(&w.edge.url(&format!("/v1/sessions/{}", session.json()["id"].as_str().unwrap())));
         assert_eq!(before.json()["status"], "pending");
         let done = flows::submit_challenge(&url, code);
         assert_eq!(done.status, 303);
         let back = http::get(done.location.as_deref().unwrap());
-        assert!(back
-            .location
-            .as_deref()
-            .unwrap()
-            .contains(&format!("status={expected}")));
+        assert!(back.location.as_deref().unwrap().contains(&format!("status={expected}")));
     }
 }
 
@@ -502,24 +318,11 @@ fn webhooks_must_carry_a_valid_signature() {
     let cases = [
         (None, "signature_missing"),
         (Some("nonsense".to_string()), "signature_malformed"),
-        (
-            Some(sandbox::webhook::sign(b"wrong-secret", now, body)),
-            "signature_invalid",
-        ),
-        (
-            Some(sandbox::webhook::sign(
-                w.edge.webhook_secret.as_bytes(),
-                now - 3600,
-                body,
-            )),
-            "signature_expired",
-        ),
+        (Some(sandbox::webhook::sign(b"wrong-secret", now, body)), "signature_invalid"),
+        (Some(sandbox::webhook::sign(w.edge.webhook_secret.as_bytes(), now - 3600, body)), "signature_expired"),
     ];
     for (header, code) in cases {
-        let headers: Vec<(&str, &str)> = header
-            .iter()
-            .map(|h| (sandbox::webhook::HEADER, h.as_str()))
-            .collect();
+        let headers: Vec<(&str, &str)> = header.iter().map(|h| (sandbox::webhook::HEADER, h.as_str())).collect();
         let r = http::post_with_headers(&url, &headers, body);
         assert_eq!((r.status, r.error_code()), (401, code.to_string()));
     }
@@ -533,11 +336,7 @@ fn webhooks_must_carry_a_valid_signature() {
 #[test]
 fn the_sandbox_api_refuses_a_wrong_key() {
     let w = world();
-    let r = http::post_with_headers(
-        &w.edge.url("/sandbox/api/payments"),
-        &[("Authorization", "Bearer wrong")],
-        b"{}",
-    );
+    let r = http::post_with_headers(&w.edge.url("/sandbox/api/payments"), &[("Authorization", "Bearer wrong")], b"{}");
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["error"]["type"], "authentication_error");
 }

@@ -15,11 +15,7 @@ pub enum Locale {
 impl Locale {
     /// From a BCP 47 tag (`ar`, `ar-SA`, `en-US`); anything not Arabic is English.
     pub fn from_tag(tag: &str) -> Self {
-        let primary = tag
-            .split(['-', '_'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let primary = tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
         if primary == "ar" {
             Locale::Ar
         } else {

@@ -106,14 +106,7 @@ pub fn mount(host: HtmlElement, edge_base: String) {
             wasm_bindgen_futures::spawn_local(async move { pay(&parts).await });
         })
     };
-    MOUNTED.with(|m| {
-        m.borrow_mut().insert(
-            key_of(&host),
-            Mounted {
-                _listeners: vec![listener],
-            },
-        )
-    });
+    MOUNTED.with(|m| m.borrow_mut().insert(key_of(&host), Mounted { _listeners: vec![listener] }));
     wasm_bindgen_futures::spawn_local(async move { load_methods(&parts).await });
 }
 
@@ -128,23 +121,14 @@ fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
     let doc = web_sys::window()?.document()?;
     let root = match host.shadow_root() {
         Some(r) => r,
-        None => host
-            .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
-            .ok()?,
+        None => host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open)).ok()?,
     };
     root.set_inner_html("");
     let locale = detect_locale(host);
     let t = locale.text();
     let style = el(&doc, "style", "", STYLE);
     let container = el(&doc, "div", "bw", "");
-    attrs(
-        &container,
-        &[
-            ("dir", locale.dir()),
-            ("lang", locale.tag()),
-            ("part", "container"),
-        ],
-    );
+    attrs(&container, &[("dir", locale.dir()), ("lang", locale.tag()), ("part", "container")]);
     let total = el(&doc, "p", "total", "");
     let fieldset = el(&doc, "fieldset", "", "");
     let legend = el(&doc, "legend", "", t.choose);
@@ -170,19 +154,7 @@ fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
         .trim_end_matches('/')
         .to_string();
     let intent = host.get_attribute("intent").unwrap_or_default();
-    let parts = Parts {
-        host: host.clone(),
-        doc,
-        root,
-        total,
-        methods,
-        button,
-        status,
-        error,
-        locale,
-        edge,
-        intent,
-    };
+    let parts = Parts { host: host.clone(), doc, root, total, methods, button, status, error, locale, edge, intent };
     set_state(&parts, "loading");
     Some(parts)
 }
@@ -266,14 +238,8 @@ async fn post(url: &str, fields: &[(&str, &str)]) -> Result<JsValue, CallError> 
         (false, json) => {
             let json = json.unwrap_or(JsValue::NULL);
             match field(&json, &["error", "code"]) {
-                Some(code) => Err(CallError::Api(
-                    code,
-                    field(&json, &["error", "message"]).unwrap_or_default(),
-                )),
-                None => Err(CallError::Api(
-                    format!("http_{}", resp.status()),
-                    String::new(),
-                )),
+                Some(code) => Err(CallError::Api(code, field(&json, &["error", "message"]).unwrap_or_default())),
+                None => Err(CallError::Api(format!("http_{}", resp.status()), String::new())),
             }
         }
     }
@@ -281,19 +247,10 @@ async fn post(url: &str, fields: &[(&str, &str)]) -> Result<JsValue, CallError> 
 
 async fn load_methods(parts: &Parts) {
     if parts.intent.is_empty() {
-        show_error(
-            parts,
-            "intent_missing",
-            Some("the element has no intent attribute"),
-        );
+        show_error(parts, "intent_missing", Some("the element has no intent attribute"));
         return;
     }
-    match post(
-        &format!("{}/v1/methods", parts.edge),
-        &[("intent", &parts.intent)],
-    )
-    .await
-    {
+    match post(&format!("{}/v1/methods", parts.edge), &[("intent", &parts.intent)]).await {
         Ok(resp) => render_methods(parts, &resp),
         Err(CallError::Network) => show_error(parts, "network", None),
         Err(CallError::Api(code, message)) => show_error(parts, &code, Some(&message)),
@@ -332,23 +289,11 @@ fn render_methods(parts: &Parts, resp: &JsValue) {
         let row = el(&parts.doc, "label", "method", "");
         attrs(&row, &[("data-method", code)]);
         let input = el(&parts.doc, "input", "", "");
-        attrs(
-            &input,
-            &[
-                ("type", "radio"),
-                ("name", "bawaba-method"),
-                ("value", code),
-            ],
-        );
+        attrs(&input, &[("type", "radio"), ("name", "bawaba-method"), ("value", code)]);
         if i == 0 {
             let _ = input.set_attribute("checked", "");
         }
-        let name = el(
-            &parts.doc,
-            "span",
-            "",
-            i18n::method_label(*method, parts.locale),
-        );
+        let name = el(&parts.doc, "span", "", i18n::method_label(*method, parts.locale));
         let _ = row.append_with_node_2(&input, &name);
         let _ = parts.methods.append_child(&row);
     }
@@ -358,10 +303,7 @@ fn render_methods(parts: &Parts, resp: &JsValue) {
 }
 
 fn chosen_method(parts: &Parts) -> Option<String> {
-    let input = parts
-        .root
-        .query_selector("input[name=bawaba-method]:checked")
-        .ok()??;
+    let input = parts.root.query_selector("input[name=bawaba-method]:checked").ok()??;
     Some(input.dyn_into::<HtmlInputElement>().ok()?.value())
 }
 
@@ -370,22 +312,14 @@ async fn pay(parts: &Parts) {
         return; // a second click while the first is in flight
     }
     let Some(method) = chosen_method(parts) else {
-        parts
-            .error
-            .set_text_content(Some(parts.locale.text().choose_first));
+        parts.error.set_text_content(Some(parts.locale.text().choose_first));
         return;
     };
     parts.button.set_disabled(true);
     parts.error.set_text_content(Some(""));
-    parts
-        .status
-        .set_text_content(Some(parts.locale.text().redirecting));
+    parts.status.set_text_content(Some(parts.locale.text().redirecting));
     set_state(parts, "redirecting");
-    let fields = [
-        ("intent", parts.intent.as_str()),
-        ("method", method.as_str()),
-        ("locale", parts.locale.tag()),
-    ];
+    let fields = [("intent", parts.intent.as_str()), ("method", method.as_str()), ("locale", parts.locale.tag())];
     match post(&format!("{}/v1/sessions", parts.edge), &fields).await {
         Ok(session) => {
             let action = field(&session, &["next_action", "type"]).unwrap_or_default();
@@ -400,9 +334,7 @@ async fn pay(parts: &Parts) {
                 return;
             };
             let id = field(&session, &["id"]).unwrap_or_default();
-            if action != "redirect"
-                || dispatch(parts, "bawaba:redirect", &[("url", &url), ("session", &id)])
-            {
+            if action != "redirect" || dispatch(parts, "bawaba:redirect", &[("url", &url), ("session", &id)]) {
                 if let Some(w) = web_sys::window() {
                     let _ = w.location().assign(&url);
                 }

@@ -15,22 +15,14 @@ fn host(lang: &str) -> HtmlElement {
     let doc = web_sys::window().unwrap().document().unwrap();
     let wrapper = doc.create_element("div").unwrap();
     wrapper.set_attribute("lang", lang).unwrap();
-    let host: HtmlElement = doc
-        .create_element("bawaba-checkout")
-        .unwrap()
-        .dyn_into()
-        .unwrap();
+    let host: HtmlElement = doc.create_element("bawaba-checkout").unwrap().dyn_into().unwrap();
     wrapper.append_child(&host).unwrap();
     doc.body().unwrap().append_child(&wrapper).unwrap();
     host
 }
 
 fn shadow_query(host: &HtmlElement, css: &str) -> Element {
-    host.shadow_root()
-        .expect("shadow root")
-        .query_selector(css)
-        .unwrap()
-        .unwrap_or_else(|| panic!("no {css}"))
+    host.shadow_root().expect("shadow root").query_selector(css).unwrap().unwrap_or_else(|| panic!("no {css}"))
 }
 
 async fn next_tick() {
@@ -45,48 +37,24 @@ fn arabic_pages_get_a_right_to_left_widget_in_arabic() {
     render_for_test(h.clone(), METHODS).unwrap();
     let container = shadow_query(&h, ".bw");
     assert_eq!(container.get_attribute("dir").as_deref(), Some("rtl"));
-    assert_eq!(
-        shadow_query(&h, "legend").text_content().unwrap(),
-        "اختر طريقة الدفع"
-    );
-    assert_eq!(
-        shadow_query(&h, "label.method span")
-            .text_content()
-            .unwrap(),
-        "مدى"
-    );
-    assert!(shadow_query(&h, ".total")
-        .text_content()
-        .unwrap()
-        .contains("45.50"));
+    assert_eq!(shadow_query(&h, "legend").text_content().unwrap(), "اختر طريقة الدفع");
+    assert_eq!(shadow_query(&h, "label.method span").text_content().unwrap(), "مدى");
+    assert!(shadow_query(&h, ".total").text_content().unwrap().contains("45.50"));
 }
 
 #[wasm_bindgen_test]
 fn methods_keep_the_edge_order_and_the_first_is_preselected() {
     let h = host("en");
     render_for_test(h.clone(), METHODS).unwrap();
-    let rows = h
-        .shadow_root()
-        .unwrap()
-        .query_selector_all("label.method")
-        .unwrap();
+    let rows = h.shadow_root().unwrap().query_selector_all("label.method").unwrap();
     let order: Vec<String> = (0..rows.length())
-        .map(|i| {
-            rows.item(i)
-                .unwrap()
-                .dyn_into::<Element>()
-                .unwrap()
-                .get_attribute("data-method")
-                .unwrap()
-        })
+        .map(|i| rows.item(i).unwrap().dyn_into::<Element>().unwrap().get_attribute("data-method").unwrap())
         .collect();
     assert_eq!(order, ["mada", "visa", "mastercard"]);
     let checked = shadow_query(&h, "input:checked");
     assert_eq!(checked.get_attribute("value").as_deref(), Some("mada"));
     assert_eq!(h.get_attribute("data-state").as_deref(), Some("ready"));
-    let button = shadow_query(&h, "button.pay")
-        .dyn_into::<web_sys::HtmlButtonElement>()
-        .unwrap();
+    let button = shadow_query(&h, "button.pay").dyn_into::<web_sys::HtmlButtonElement>().unwrap();
     assert!(!button.disabled());
 }
 
@@ -94,26 +62,10 @@ fn methods_keep_the_edge_order_and_the_first_is_preselected() {
 fn accessibility_roles_are_in_place() {
     let h = host("en");
     render_for_test(h.clone(), METHODS).unwrap();
-    assert_eq!(
-        shadow_query(&h, ".status").get_attribute("role").as_deref(),
-        Some("status")
-    );
-    assert_eq!(
-        shadow_query(&h, ".error").get_attribute("role").as_deref(),
-        Some("alert")
-    );
-    assert_eq!(
-        shadow_query(&h, ".methods")
-            .get_attribute("role")
-            .as_deref(),
-        Some("radiogroup")
-    );
-    assert_eq!(
-        shadow_query(&h, "button.pay")
-            .get_attribute("type")
-            .as_deref(),
-        Some("button")
-    );
+    assert_eq!(shadow_query(&h, ".status").get_attribute("role").as_deref(), Some("status"));
+    assert_eq!(shadow_query(&h, ".error").get_attribute("role").as_deref(), Some("alert"));
+    assert_eq!(shadow_query(&h, ".methods").get_attribute("role").as_deref(), Some("radiogroup"));
+    assert_eq!(shadow_query(&h, "button.pay").get_attribute("type").as_deref(), Some("button"));
 }
 
 #[wasm_bindgen_test]
@@ -124,22 +76,15 @@ async fn a_missing_intent_is_an_error_the_shopper_can_read() {
     next_tick().await;
     assert_eq!(h.get_attribute("data-state").as_deref(), Some("error"));
     let error = shadow_query(&h, ".error");
-    assert_eq!(
-        error.get_attribute("data-code").as_deref(),
-        Some("intent_missing")
-    );
+    assert_eq!(error.get_attribute("data-code").as_deref(), Some("intent_missing"));
     assert!(!error.text_content().unwrap().is_empty());
 }
 
 #[wasm_bindgen_test]
 fn no_available_method_says_so() {
     let h = host("en");
-    let none =
-        r#"{"reference":"S1","amount":100,"currency":"SAR","amount_display":"1.00","methods":[]}"#;
+    let none = r#"{"reference":"S1","amount":100,"currency":"SAR","amount_display":"1.00","methods":[]}"#;
     render_for_test(h.clone(), none).unwrap();
     assert_eq!(h.get_attribute("data-state").as_deref(), Some("error"));
-    assert!(shadow_query(&h, ".error")
-        .text_content()
-        .unwrap()
-        .contains("No payment method"));
+    assert!(shadow_query(&h, ".error").text_content().unwrap().contains("No payment method"));
 }

@@ -12,15 +12,7 @@ pub fn bench() -> Result {
     run_cmd(
         Command::new(env!("CARGO"))
             .current_dir(root())
-            .args([
-                "run",
-                "--release",
-                "-q",
-                "-p",
-                "bawaba-tests",
-                "--bin",
-                "bench",
-            ])
+            .args(["run", "--release", "-q", "-p", "bawaba-tests", "--bin", "bench"])
             .env("BAWABA_NODE_DIR", tools.node.parent().expect("node dir")),
     )
 }

@@ -20,17 +20,13 @@ pub fn build(release: bool) -> Result {
 
 fn cargo_wasm(package: &str, release: bool) -> Result<PathBuf> {
     let mut cmd = Command::new(env!("CARGO"));
-    cmd.current_dir(root())
-        .args(["build", "--target", "wasm32-unknown-unknown", "-p", package]);
+    cmd.current_dir(root()).args(["build", "--target", "wasm32-unknown-unknown", "-p", package]);
     if release {
         cmd.arg("--release");
     }
     run_cmd(&mut cmd)?;
     let profile = if release { "release" } else { "debug" };
-    Ok(root().join(format!(
-        "target/wasm32-unknown-unknown/{profile}/{}.wasm",
-        package.replace('-', "_")
-    )))
+    Ok(root().join(format!("target/wasm32-unknown-unknown/{profile}/{}.wasm", package.replace('-', "_"))))
 }
 
 fn build_edge(tools: &setup::Tools, release: bool) -> Result {
@@ -38,19 +34,13 @@ fn build_edge(tools: &setup::Tools, release: bool) -> Result {
     let wasm = cargo_wasm("bawaba-edge", release)?;
     let out = root().join("target/edge");
     fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    run_cmd(
-        Command::new(&tools.wasm_bindgen)
-            .arg(&wasm)
-            .args(["--out-dir"])
-            .arg(&out)
-            .args([
-                "--out-name",
-                "index",
-                "--target",
-                "module",
-                "--no-typescript",
-            ]),
-    )?;
+    run_cmd(Command::new(&tools.wasm_bindgen).arg(&wasm).args(["--out-dir"]).arg(&out).args([
+        "--out-name",
+        "index",
+        "--target",
+        "module",
+        "--no-typescript",
+    ]))?;
     // esbuild (inside wrangler) does not parse source-phase imports yet.
     let index = out.join("index.js");
     let js = fs::read_to_string(&index).map_err(|e| e.to_string())?;
@@ -67,19 +57,13 @@ fn build_widget(tools: &setup::Tools, release: bool) -> Result {
     let wasm = cargo_wasm("bawaba-widget", release)?;
     let out = root().join("target/site/widget");
     fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    run_cmd(
-        Command::new(&tools.wasm_bindgen)
-            .arg(&wasm)
-            .args(["--out-dir"])
-            .arg(&out)
-            .args([
-                "--out-name",
-                "bawaba_widget",
-                "--target",
-                "web",
-                "--no-typescript",
-            ]),
-    )?;
+    run_cmd(Command::new(&tools.wasm_bindgen).arg(&wasm).args(["--out-dir"]).arg(&out).args([
+        "--out-name",
+        "bawaba_widget",
+        "--target",
+        "web",
+        "--no-typescript",
+    ]))?;
     if release {
         optimize(tools, &out.join("bawaba_widget_bg.wasm"), "-Oz", false)?;
     }
@@ -92,11 +76,7 @@ fn optimize(tools: &setup::Tools, wasm: &Path, level: &str, exceptions: bool) ->
     // Cache next to the build output, never inside target/site (which is served).
     let cache_dir = root().join("target/wasm-opt-cache");
     fs::create_dir_all(&cache_dir).map_err(|e| e.to_string())?;
-    let name = wasm
-        .file_name()
-        .expect("a file")
-        .to_string_lossy()
-        .to_string();
+    let name = wasm.file_name().expect("a file").to_string_lossy().to_string();
     let stamp = cache_dir.join(format!("{name}.stamp"));
     let fingerprint = format!("{level}:{}:{:x}", input.len(), fnv1a(&input));
     let cached = cache_dir.join(&name);
@@ -104,10 +84,7 @@ fn optimize(tools: &setup::Tools, wasm: &Path, level: &str, exceptions: bool) ->
         fs::copy(&cached, wasm).map_err(|e| e.to_string())?;
         return Ok(());
     }
-    step(&format!(
-        "optimizing {} with wasm-opt {level}",
-        wasm.file_name().unwrap().to_string_lossy()
-    ));
+    step(&format!("optimizing {} with wasm-opt {level}", wasm.file_name().unwrap().to_string_lossy()));
     let mut cmd = Command::new(&tools.node);
     cmd.arg(&tools.wasm_opt).arg(level).args([
         "--enable-bulk-memory",
@@ -127,9 +104,7 @@ fn optimize(tools: &setup::Tools, wasm: &Path, level: &str, exceptions: bool) ->
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ *b as u64).wrapping_mul(0x100000001b3)
-    })
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3))
 }
 
 /// Copies `www/` into `target/site` (next to the built widget).

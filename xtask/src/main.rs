@@ -29,9 +29,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench(),
         Some("vectors") => vectors::write(),
         _ => {
-            eprintln!(
-                "usage: cargo xtask <demo | test | bench | build [--release] | setup [--browser]>"
-            );
+            eprintln!("usage: cargo xtask <demo | test | bench | build [--release] | setup [--browser]>");
             return ExitCode::from(2);
         }
     };
@@ -49,10 +47,7 @@ pub type Result<T = ()> = std::result::Result<T, String>;
 
 /// The repository root (xtask lives in `<root>/xtask`).
 pub fn root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask is in the workspace")
-        .to_path_buf()
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is in the workspace").to_path_buf()
 }
 
 /// Prints a progress step.
@@ -63,9 +58,7 @@ pub fn step(what: &str) {
 /// Runs a command, failing with its name if it fails.
 pub fn run_cmd(cmd: &mut std::process::Command) -> Result {
     let shown = format!("{cmd:?}");
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    let status = cmd.status().map_err(|e| format!("cannot start {shown}: {e}"))?;
     if status.success() {
         Ok(())
     } else {

@@ -5,18 +5,13 @@ use std::process::Command;
 
 /// Wrangler's environment: no telemetry, no fetch of `request.cf` data (the network is closed).
 fn wrangler_env(cmd: &mut Command, tools: &setup::Tools) {
-    cmd.env("PATH", tools.path_env())
-        .env("WRANGLER_SEND_METRICS", "false")
-        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false");
+    cmd.env("PATH", tools.path_env()).env("WRANGLER_SEND_METRICS", "false").env("CLOUDFLARE_CF_FETCH_ENABLED", "false");
 }
 
 fn random_hex() -> Result<String> {
     let mut bytes = [0u8; 16];
-    std::io::Read::read_exact(
-        &mut std::fs::File::open("/dev/urandom").map_err(|e| e.to_string())?,
-        &mut bytes,
-    )
-    .map_err(|e| e.to_string())?;
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom").map_err(|e| e.to_string())?, &mut bytes)
+        .map_err(|e| e.to_string())?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
@@ -47,9 +42,7 @@ pub fn demo() -> Result {
     eprintln!("    Demo storefront:  http://127.0.0.1:8787/");
     eprintln!("    Arabic:           http://127.0.0.1:8787/ar/");
     eprintln!("    Edge health:      http://127.0.0.1:8787/v1/health");
-    eprintln!(
-        "    Test cards: 4464 0400 0000 0007 (mada, approves), 4000 0000 0000 0002 (declines),"
-    );
+    eprintln!("    Test cards: 4464 0400 0000 0007 (mada, approves), 4000 0000 0000 0002 (declines),");
     eprintln!("                4000 0000 0000 3220 (3-D Secure, code 123456); any future expiry, any CVC.");
     eprintln!();
     // Same process group as us: Ctrl-C reaches wrangler, which stops workerd itself.
@@ -79,10 +72,8 @@ impl Tally {
     fn run(&mut self, cmd: &mut Command) -> Result {
         use std::io::BufRead;
         let shown = format!("{cmd:?}");
-        let mut child = cmd
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start {shown}: {e}"))?;
+        let mut child =
+            cmd.stdout(std::process::Stdio::piped()).spawn().map_err(|e| format!("cannot start {shown}: {e}"))?;
         let stdout = child.stdout.take().expect("piped");
         for line in std::io::BufReader::new(stdout).lines() {
             let line = line.map_err(|e| e.to_string())?;
@@ -122,11 +113,7 @@ pub fn test(args: &[String]) -> Result {
     let cargo = env!("CARGO");
 
     step("checking formatting (cargo fmt --check)");
-    run_cmd(
-        Command::new(cargo)
-            .current_dir(root())
-            .args(["fmt", "--all", "--check"]),
-    )?;
+    run_cmd(Command::new(cargo).current_dir(root()).args(["fmt", "--all", "--check"]))?;
 
     step("clippy on every crate (warnings are errors)");
     run_cmd(Command::new(cargo).current_dir(root()).args([
@@ -160,17 +147,8 @@ pub fn test(args: &[String]) -> Result {
         run_cmd(
             Command::new(cargo)
                 .current_dir(root())
-                .args([
-                    "test",
-                    "-p",
-                    "bawaba-widget",
-                    "--target",
-                    "wasm32-unknown-unknown",
-                ])
-                .env(
-                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-                    &tools.wasm_bindgen_test_runner,
-                )
+                .args(["test", "-p", "bawaba-widget", "--target", "wasm32-unknown-unknown"])
+                .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &tools.wasm_bindgen_test_runner)
                 .env("CHROMEDRIVER", "/usr/bin/chromedriver")
                 .env("WASM_BINDGEN_TEST_TIMEOUT", "60"),
         )?;
@@ -186,9 +164,6 @@ pub fn test(args: &[String]) -> Result {
     tally.run(&mut cmd)?;
     step("all tests passed");
     // The closing line CI reads: every test of every runner above, added up.
-    println!(
-        "tests: {} passed, {} failed, {} skipped",
-        tally.passed, tally.failed, tally.ignored
-    );
+    println!("tests: {} passed, {} failed, {} skipped", tally.passed, tally.failed, tally.ignored);
     Ok(())
 }

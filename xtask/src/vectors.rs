@@ -57,21 +57,9 @@ fn intents() -> Value {
             format!("{cheap_head_payload}.{good_sig}"),
             "intent_invalid_signature",
         ),
-        invalid(
-            "signed with another secret",
-            intent::sign(&claims(), b"another-secret"),
-            "intent_invalid_signature",
-        ),
-        invalid(
-            "signature removed",
-            format!("{head_payload}."),
-            "intent_invalid_signature",
-        ),
-        invalid(
-            "alg none",
-            format!("{none_header}.{payload_sig}"),
-            "intent_unsupported_algorithm",
-        ),
+        invalid("signed with another secret", intent::sign(&claims(), b"another-secret"), "intent_invalid_signature"),
+        invalid("signature removed", format!("{head_payload}."), "intent_invalid_signature"),
+        invalid("alg none", format!("{none_header}.{payload_sig}"), "intent_unsupported_algorithm"),
         invalid(
             "expired",
             with(|c| {
@@ -96,22 +84,10 @@ fn intents() -> Value {
             }),
             "intent_lifetime_too_long",
         ),
-        invalid(
-            "wrong audience",
-            with(|c| c.aud = "someone-else".into()),
-            "intent_wrong_audience",
-        ),
-        invalid(
-            "unknown shop",
-            with(|c| c.iss = "other-shop".into()),
-            "intent_unknown_shop",
-        ),
+        invalid("wrong audience", with(|c| c.aud = "someone-else".into()), "intent_wrong_audience"),
+        invalid("unknown shop", with(|c| c.iss = "other-shop".into()), "intent_unknown_shop"),
         invalid("zero amount", with(|c| c.amount = 0), "amount_invalid"),
-        invalid(
-            "unknown currency",
-            with(|c| c.currency = "XXX".into()),
-            "currency_unsupported",
-        ),
+        invalid("unknown currency", with(|c| c.currency = "XXX".into()), "currency_unsupported"),
         invalid(
             "notify_url on another origin",
             with(|c| c.notify_url = "https://shop.example.attacker.net/x".into()),
@@ -134,13 +110,7 @@ fn signatures() -> Value {
     let case = |name: &str, header: Option<String>, body: &str, now: i64, expect: &str| json!({"name": name, "header": header, "body": body, "now": now, "expect": expect});
     let cases = vec![
         case("valid", Some(good.clone()), body, NOW, "ok"),
-        case(
-            "valid, 299 s later",
-            Some(good.clone()),
-            body,
-            NOW + 299,
-            "ok",
-        ),
+        case("valid, 299 s later", Some(good.clone()), body, NOW + 299, "ok"),
         case(
             "valid with a second, rotated v1",
             Some(format!("t={NOW},v1={},v1={v1}", "0".repeat(64))),
@@ -149,27 +119,9 @@ fn signatures() -> Value {
             "ok",
         ),
         case("missing header", None, body, NOW, "signature_missing"),
-        case(
-            "not t=,v1=",
-            Some("sha256=abc".into()),
-            body,
-            NOW,
-            "signature_malformed",
-        ),
-        case(
-            "no v1",
-            Some(format!("t={NOW}")),
-            body,
-            NOW,
-            "signature_malformed",
-        ),
-        case(
-            "body changed",
-            Some(good.clone()),
-            &body.replace("10050", "10"),
-            NOW,
-            "signature_invalid",
-        ),
+        case("not t=,v1=", Some("sha256=abc".into()), body, NOW, "signature_malformed"),
+        case("no v1", Some(format!("t={NOW}")), body, NOW, "signature_malformed"),
+        case("body changed", Some(good.clone()), &body.replace("10050", "10"), NOW, "signature_invalid"),
         case(
             "other secret",
             Some(signature::sign(b"other-secret", NOW, body.as_bytes())),
@@ -177,27 +129,9 @@ fn signatures() -> Value {
             NOW,
             "signature_invalid",
         ),
-        case(
-            "timestamp changed",
-            Some(format!("t={},v1={v1}", NOW + 1)),
-            body,
-            NOW,
-            "signature_invalid",
-        ),
-        case(
-            "outdated (301 s)",
-            Some(good.clone()),
-            body,
-            NOW + 301,
-            "signature_expired",
-        ),
-        case(
-            "from the future (301 s)",
-            Some(good),
-            body,
-            NOW - 301,
-            "signature_expired",
-        ),
+        case("timestamp changed", Some(format!("t={},v1={v1}", NOW + 1)), body, NOW, "signature_invalid"),
+        case("outdated (301 s)", Some(good.clone()), body, NOW + 301, "signature_expired"),
+        case("from the future (301 s)", Some(good), body, NOW - 301, "signature_expired"),
     ];
     json!({
         "description": "Bawaba-Signature headers: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>. Verify `header` over the exact `body` bytes (UTF-8) at unix time `now` with a 300 s tolerance.",
@@ -211,10 +145,7 @@ fn signatures() -> Value {
 pub fn write() -> Result {
     let dir = root().join("tests/vectors");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    for (name, value) in [
-        ("intents.json", intents()),
-        ("notification_signatures.json", signatures()),
-    ] {
+    for (name, value) in [("intents.json", intents()), ("notification_signatures.json", signatures())] {
         step(&format!("writing tests/vectors/{name}"));
         let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())? + "\n";
         std::fs::write(dir.join(name), text).map_err(|e| e.to_string())?;

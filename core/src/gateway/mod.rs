@@ -130,16 +130,9 @@ impl std::error::Error for GatewayError {}
 
 /// Checks that what the gateway reports is the payment we asked for. A result for another
 /// amount, currency or reference is refused: a tampered or misrouted result must not pay an order.
-pub fn check_matches(
-    payment: &GatewayPayment,
-    expected: &Money,
-    reference: &str,
-) -> Result<(), GatewayError> {
+pub fn check_matches(payment: &GatewayPayment, expected: &Money, reference: &str) -> Result<(), GatewayError> {
     if payment.reference != reference {
-        return Err(GatewayError::Mismatch(format!(
-            "reference {:?} instead of {reference:?}",
-            payment.reference
-        )));
+        return Err(GatewayError::Mismatch(format!("reference {:?} instead of {reference:?}", payment.reference)));
     }
     if payment.money != *expected {
         return Err(GatewayError::Mismatch(format!(

@@ -14,10 +14,7 @@ fn sizes(label: &str, files: &[&str]) -> (usize, usize, usize) {
     let mut bytes = Vec::new();
     for f in files {
         let path = root.join(f);
-        bytes.push(
-            std::fs::read(&path)
-                .unwrap_or_else(|e| panic!("{}: {e} (build first)", path.display())),
-        );
+        bytes.push(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (build first)", path.display())));
     }
     let (mut raw, mut gz, mut br) = (0, 0, 0);
     for b in &bytes {
@@ -29,10 +26,7 @@ fn sizes(label: &str, files: &[&str]) -> (usize, usize, usize) {
         brotli::BrotliCompress(
             &mut &b[..],
             &mut out,
-            &brotli::enc::BrotliEncoderParams {
-                quality: 11,
-                ..Default::default()
-            },
+            &brotli::enc::BrotliEncoderParams { quality: 11, ..Default::default() },
         )
         .unwrap();
         br += out.len();
@@ -69,54 +63,23 @@ fn main() {
     println!("== sizes (bytes)                        raw       gzip     brotli");
     let (_, _, widget_br) = sizes(
         "widget: loader + glue + wasm",
-        &[
-            "target/site/bawaba.js",
-            "target/site/widget/bawaba_widget.js",
-            "target/site/widget/bawaba_widget_bg.wasm",
-        ],
+        &["target/site/bawaba.js", "target/site/widget/bawaba_widget.js", "target/site/widget/bawaba_widget_bg.wasm"],
     );
-    sizes(
-        "  of which wasm",
-        &["target/site/widget/bawaba_widget_bg.wasm"],
-    );
+    sizes("  of which wasm", &["target/site/widget/bawaba_widget_bg.wasm"]);
     let (_, edge_gz, _) = sizes("edge: wasm", &["target/edge/index_bg.wasm"]);
-    sizes(
-        "edge: wasm + JS glue + shim",
-        &[
-            "target/edge/index_bg.wasm",
-            "target/edge/index.js",
-            "target/edge/shim.js",
-        ],
-    );
+    sizes("edge: wasm + JS glue + shim", &["target/edge/index_bg.wasm", "target/edge/index.js", "target/edge/shim.js"]);
     println!("budgets: widget brotli {widget_br} / 51200 B; edge wasm gzip {edge_gz} / 1048576 B");
     println!();
 
     println!("== latency over loopback, {SAMPLES} sequential requests each (local workerd, this machine)");
     let trivial = Edge::start_trivial();
-    let shop = ShopConfig {
-        id: "bench".into(),
-        origin: "http://127.0.0.1:9".into(),
-        secret: "bench-secret-0123456".into(),
-    };
-    let edge = Edge::start(EdgeOptions {
-        shops: vec![shop.clone()],
-        vars: vec![],
-    });
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let get = |url: String| {
-        agent
-            .get(&url)
-            .call()
-            .map(|r| r.status().as_u16())
-            .unwrap_or(0)
-    };
+    let shop =
+        ShopConfig { id: "bench".into(), origin: "http://127.0.0.1:9".into(), secret: "bench-secret-0123456".into() };
+    let edge = Edge::start(EdgeOptions { shops: vec![shop.clone()], vars: vec![] });
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let get = |url: String| agent.get(&url).call().map(|r| r.status().as_u16()).unwrap_or(0);
     measure("trivial worker: GET /", |_| get(trivial.url("/")));
-    measure("bawaba edge: GET /v1/health", |_| {
-        get(edge.url("/v1/health"))
-    });
+    measure("bawaba edge: GET /v1/health", |_| get(edge.url("/v1/health")));
     let run = std::process::id();
     measure("bawaba edge: POST /v1/sessions (new payment)", |i| {
         let intent = flows::sign(&shop, &flows::claims(&shop, &format!("B{run}-{i}"), 4550));
@@ -138,7 +101,5 @@ fn main() {
             .map(|r| r.status().as_u16())
             .unwrap_or(0)
     });
-    println!(
-        "(a new payment includes the edge's HTTP call to the sandbox gateway on the same workerd)"
-    );
+    println!("(a new payment includes the edge's HTTP call to the sandbox gateway on the same workerd)");
 }

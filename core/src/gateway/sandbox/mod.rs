@@ -10,10 +10,7 @@ pub mod status;
 pub mod webhook;
 pub mod wire;
 
-use super::{
-    Capabilities, GatewayError, GatewayPayment, GatewaySession, HttpMethod, HttpRequest,
-    HttpResponse,
-};
+use super::{Capabilities, GatewayError, GatewayPayment, GatewaySession, HttpMethod, HttpRequest, HttpResponse};
 use crate::method::PaymentMethod;
 use crate::money::{Currency, Money};
 use crate::notification::ErrorInfo;
@@ -24,11 +21,7 @@ pub const CODE: &str = "sandbox";
 
 /// What the sandbox can do.
 pub const CAPABILITIES: Capabilities = Capabilities {
-    methods: &[
-        PaymentMethod::Mada,
-        PaymentMethod::Visa,
-        PaymentMethod::Mastercard,
-    ],
+    methods: &[PaymentMethod::Mada, PaymentMethod::Visa, PaymentMethod::Mastercard],
     currencies: &["SAR", "AED", "KWD", "BHD", "USD"],
     partial_refund: true,
     capture: false,
@@ -67,10 +60,7 @@ pub struct CreateSession<'a> {
 
 fn auth_headers(cfg: &Config) -> Vec<(String, String)> {
     vec![
-        (
-            "Authorization".into(),
-            format!("Bearer {}", cfg.secret_key.expose()),
-        ),
+        ("Authorization".into(), format!("Bearer {}", cfg.secret_key.expose())),
         ("Content-Type".into(), "application/json".into()),
     ]
 }
@@ -98,10 +88,7 @@ pub fn build_create_session(cfg: &Config, input: &CreateSession<'_>) -> HttpRequ
 /// Parses the answer to [`build_create_session`].
 pub fn parse_create_session(resp: &HttpResponse) -> Result<GatewaySession, GatewayError> {
     let payment = parse_wire(resp)?;
-    Ok(GatewaySession {
-        id: payment.id,
-        redirect_url: payment.hosted_url,
-    })
+    Ok(GatewaySession { id: payment.id, redirect_url: payment.hosted_url })
 }
 
 /// `GET {api_base}/payments/{id}`: the server-side status check that every result goes through.
@@ -114,11 +101,21 @@ pub fn build_fetch_payment(cfg: &Config, id: &str) -> HttpRequest {
     }
 }
 
-/// Parses the answer to [`build_fetch_payment`].
+/// `POST {api_base}/payments/{id}/cancel`: closes a hosted page that will not be used (the
+/// shopper chose another method), so an old tab cannot take a second payment.
+pub fn build_cancel_payment(cfg: &Config, id: &str) -> HttpRequest {
+    HttpRequest {
+        method: HttpMethod::Post,
+        url: format!("{}/payments/{}/cancel", cfg.api_base, urlencode_path(id)),
+        headers: auth_headers(cfg),
+        body: Some(b"{}".to_vec()),
+    }
+}
+
+/// Parses the answer to [`build_fetch_payment`] (and to [`build_cancel_payment`]).
 pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, GatewayError> {
     let p = parse_wire(resp)?;
-    let currency =
-        Currency::parse(&p.currency).map_err(|e| GatewayError::InvalidResponse(e.to_string()))?;
+    let currency = Currency::parse(&p.currency).map_err(|e| GatewayError::InvalidResponse(e.to_string()))?;
     let state = status::to_state(&p.status)
         .ok_or_else(|| GatewayError::InvalidResponse(format!("unknown status {:?}", p.status)))?;
     Ok(GatewayPayment {
@@ -128,27 +125,18 @@ pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, Gatewa
         money: Money::new(p.amount, currency),
         card_brand: p.card_brand,
         card_last4: p.card_last4,
-        error: p.failure_code.map(|code| ErrorInfo {
-            code,
-            message: p.failure_message.unwrap_or_default(),
-        }),
+        error: p.failure_code.map(|code| ErrorInfo { code, message: p.failure_message.unwrap_or_default() }),
     })
 }
 
 fn parse_wire(resp: &HttpResponse) -> Result<wire::Payment, GatewayError> {
     match resp.status {
-        200 | 201 => serde_json::from_slice(&resp.body)
-            .map_err(|e| GatewayError::InvalidResponse(e.to_string())),
+        200 | 201 => serde_json::from_slice(&resp.body).map_err(|e| GatewayError::InvalidResponse(e.to_string())),
         500..=599 => Err(GatewayError::Unreachable(format!("HTTP {}", resp.status))),
         status => {
             let message = serde_json::from_slice::<wire::ErrorBody>(&resp.body)
                 .map(|e| e.error.message)
-                .unwrap_or_else(|_| {
-                    String::from_utf8_lossy(&resp.body)
-                        .chars()
-                        .take(200)
-                        .collect()
-                });
+                .unwrap_or_else(|_| String::from_utf8_lossy(&resp.body).chars().take(200).collect());
             Err(GatewayError::Rejected { status, message })
         }
     }
@@ -192,9 +180,7 @@ mod tests {
             },
         );
         assert_eq!(req.url, "http://127.0.0.1:9/sandbox/api/payments");
-        assert!(req
-            .headers
-            .contains(&("Authorization".into(), "Bearer sk_sandbox_1".into())));
+        assert!(req.headers.contains(&("Authorization".into(), "Bearer sk_sandbox_1".into())));
         let body: serde_json::Value = serde_json::from_slice(req.body.as_ref().unwrap()).unwrap();
         assert_eq!(body["amount"], 10050);
         assert_eq!(body["method"], "mada");
@@ -214,37 +200,24 @@ mod tests {
         assert_eq!(p.error.unwrap().code, "card_declined");
         let unauth = HttpResponse {
             status: 401,
-            body: br#"{"error":{"type":"authentication_error","message":"Invalid API key"}}"#
-                .to_vec(),
+            body: br#"{"error":{"type":"authentication_error","message":"Invalid API key"}}"#.to_vec(),
         };
         assert_eq!(
             parse_fetch_payment(&unauth),
-            Err(GatewayError::Rejected {
-                status: 401,
-                message: "Invalid API key".into()
-            })
+            Err(GatewayError::Rejected { status: 401, message: "Invalid API key".into() })
         );
         assert!(matches!(
-            parse_fetch_payment(&HttpResponse {
-                status: 503,
-                body: vec![]
-            }),
+            parse_fetch_payment(&HttpResponse { status: 503, body: vec![] }),
             Err(GatewayError::Unreachable(_))
         ));
         assert!(matches!(
-            parse_fetch_payment(&HttpResponse {
-                status: 200,
-                body: b"<html>".to_vec()
-            }),
+            parse_fetch_payment(&HttpResponse { status: 200, body: b"<html>".to_vec() }),
             Err(GatewayError::InvalidResponse(_))
         ));
     }
 
     #[test]
     fn ids_are_escaped_in_paths() {
-        assert_eq!(
-            build_fetch_payment(&cfg(), "a/../b").url,
-            "http://127.0.0.1:9/sandbox/api/payments/a%2F%2E%2E%2Fb"
-        );
+        assert_eq!(build_fetch_payment(&cfg(), "a/../b").url, "http://127.0.0.1:9/sandbox/api/payments/a%2F%2E%2E%2Fb");
     }
 }

@@ -34,16 +34,8 @@ pub const TEST_CARDS: &[(&str, &str, CardBehaviour)] = &[
     ("4464040000000007", "mada", CardBehaviour::Approve),
     ("4111111111111111", "visa", CardBehaviour::Approve),
     ("5555555555554444", "mastercard", CardBehaviour::Approve),
-    (
-        "4000000000000002",
-        "visa",
-        CardBehaviour::Decline("card_declined", "The card was declined by the issuer."),
-    ),
-    (
-        "4000000000009995",
-        "visa",
-        CardBehaviour::Decline("insufficient_funds", "The card has insufficient funds."),
-    ),
+    ("4000000000000002", "visa", CardBehaviour::Decline("card_declined", "The card was declined by the issuer.")),
+    ("4000000000009995", "visa", CardBehaviour::Decline("insufficient_funds", "The card has insufficient funds.")),
     ("4000000000003220", "visa", CardBehaviour::Challenge),
 ];
 
@@ -65,41 +57,27 @@ pub struct Record {
     /// Webhooks still to send (event ids); the host delivers and retries them.
     #[serde(default)]
     pub webhooks_due: u32,
+    /// When the page expires (unix seconds).
+    #[serde(default)]
+    pub expires_at: i64,
 }
 
 /// How long a sandbox payment page stays open.
 pub const EXPIRES_AFTER_SECS: i64 = 30 * 60;
 
 /// Validates a create request and makes the record. `id` is fresh and random; `page_base` is
-/// where the hosted page lives (`https://edge.example/sandbox/pay`).
-pub fn create(
-    req: CreatePayment,
-    id: String,
-    page_base: &str,
-    now: i64,
-) -> Result<Record, ErrorBody> {
-    let invalid = |message: String| ErrorBody {
-        error: ErrorDetail {
-            kind: "invalid_request_error".into(),
-            message,
-        },
-    };
+/// where the hosted page lives (`https://edge.example/sandbox/pay`); the page stays open for
+/// `ttl_secs`.
+pub fn create(req: CreatePayment, id: String, page_base: &str, now: i64, ttl_secs: i64) -> Result<Record, ErrorBody> {
+    let invalid = |message: String| ErrorBody { error: ErrorDetail { kind: "invalid_request_error".into(), message } };
     if req.amount <= 0 {
-        return Err(invalid(
-            "amount must be a positive integer of minor units".into(),
-        ));
+        return Err(invalid("amount must be a positive integer of minor units".into()));
     }
-    if !super::CAPABILITIES
-        .currencies
-        .contains(&req.currency.as_str())
-    {
-        return Err(invalid(format!(
-            "currency {} is not supported",
-            req.currency
-        )));
+    if !super::CAPABILITIES.currencies.contains(&req.currency.as_str()) {
+        return Err(invalid(format!("currency {} is not supported", req.currency)));
     }
-    let method_ok = crate::method::PaymentMethod::from_code(&req.method)
-        .is_some_and(|m| super::CAPABILITIES.methods.contains(&m));
+    let method_ok =
+        crate::method::PaymentMethod::from_code(&req.method).is_some_and(|m| super::CAPABILITIES.methods.contains(&m));
     if !method_ok {
         return Err(invalid(format!("method {} is not supported", req.method)));
     }
@@ -127,6 +105,7 @@ pub fn create(
         customer_name: req.customer_name,
         created_at: now,
         webhooks_due: 0,
+        expires_at: now + ttl_secs,
     })
 }
 
@@ -157,10 +136,8 @@ pub enum PageOutcome {
 
 /// Whether the record still accepts input.
 pub fn is_open(record: &Record, now: i64) -> bool {
-    matches!(
-        record.payment.status.as_str(),
-        "requires_payment_method" | "requires_challenge"
-    ) && now - record.created_at < EXPIRES_AFTER_SECS
+    matches!(record.payment.status.as_str(), "requires_payment_method" | "requires_challenge")
+        && now < record.expires_at
 }
 
 /// Applies a card submission.
@@ -168,24 +145,14 @@ pub fn submit_card(record: &mut Record, form: &CardForm, now: i64) -> PageOutcom
     if !is_open(record, now) || record.payment.status != "requires_payment_method" {
         return PageOutcome::Finished;
     }
-    let number: String = form
-        .number
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect();
-    if number.len() < 12
-        || number.len() > 19
-        || !number.bytes().all(|b| b.is_ascii_digit())
-        || !luhn_ok(&number)
-    {
+    let number: String = form.number.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    if number.len() < 12 || number.len() > 19 || !number.bytes().all(|b| b.is_ascii_digit()) || !luhn_ok(&number) {
         return PageOutcome::FormError("card_number");
     }
     if !expiry_ok(&form.expiry) {
         return PageOutcome::FormError("expiry");
     }
-    if !(form.cvc.len() == 3 || form.cvc.len() == 4)
-        || !form.cvc.bytes().all(|b| b.is_ascii_digit())
-    {
+    if !(form.cvc.len() == 3 || form.cvc.len() == 4) || !form.cvc.bytes().all(|b| b.is_ascii_digit()) {
         return PageOutcome::FormError("cvc");
     }
     let Some((_, brand, behaviour)) = TEST_CARDS.iter().find(|(n, _, _)| *n == number) else {
@@ -212,11 +179,7 @@ pub fn submit_challenge(record: &mut Record, code: &str, now: i64) -> PageOutcom
     if code.trim() == CHALLENGE_CODE {
         finish(record, "succeeded", None);
     } else {
-        finish(
-            record,
-            "failed",
-            Some(("authentication_failed", "3-D Secure authentication failed.")),
-        );
+        finish(record, "failed", Some(("authentication_failed", "3-D Secure authentication failed.")));
     }
     PageOutcome::Finished
 }
@@ -224,27 +187,26 @@ pub fn submit_challenge(record: &mut Record, code: &str, now: i64) -> PageOutcom
 /// The shopper pressed "cancel" on the hosted page.
 pub fn cancel(record: &mut Record, now: i64) -> PageOutcome {
     if is_open(record, now) {
-        finish(
-            record,
-            "failed",
-            Some(("canceled_by_shopper", "The shopper canceled the payment.")),
-        );
+        finish(record, "failed", Some(("canceled_by_shopper", "The shopper canceled the payment.")));
     }
     PageOutcome::Finished
 }
 
+/// The merchant closed the page (the shopper chose another method). Returns whether it changed.
+pub fn cancel_by_merchant(record: &mut Record, now: i64) -> bool {
+    if is_open(record, now) {
+        finish(record, "canceled", Some(("superseded", "The merchant canceled this payment page.")));
+        true
+    } else {
+        false
+    }
+}
+
 /// Expires an unfinished payment whose page has been open too long.
 pub fn expire_if_due(record: &mut Record, now: i64) -> bool {
-    let unfinished = matches!(
-        record.payment.status.as_str(),
-        "requires_payment_method" | "requires_challenge"
-    );
-    if unfinished && now - record.created_at >= EXPIRES_AFTER_SECS {
-        finish(
-            record,
-            "expired",
-            Some(("expired", "The payment page expired.")),
-        );
+    let unfinished = matches!(record.payment.status.as_str(), "requires_payment_method" | "requires_challenge");
+    if unfinished && now >= record.expires_at {
+        finish(record, "expired", Some(("expired", "The payment page expired.")));
         true
     } else {
         false
@@ -401,12 +363,7 @@ pub fn render_card_page(record: &Record, error: Option<&str>, now: i64) -> Strin
     }
     let id = escape_html(&record.payment.id);
     let error_html = error
-        .map(|e| {
-            format!(
-                "<p class=\"error\" id=\"form-error\" role=\"alert\">{}</p>",
-                form_error_text(e, ar)
-            )
-        })
+        .map(|e| format!("<p class=\"error\" id=\"form-error\" role=\"alert\">{}</p>", form_error_text(e, ar)))
         .unwrap_or_default();
     let cards: String = TEST_CARDS
         .iter()
@@ -473,16 +430,13 @@ mod tests {
             "sbx_1".into(),
             "http://edge/sandbox/pay",
             1000,
+            EXPIRES_AFTER_SECS,
         )
         .unwrap()
     }
 
     fn card(number: &str) -> CardForm {
-        CardForm {
-            number: number.into(),
-            expiry: "12/34".into(),
-            cvc: "123".into(),
-        }
+        CardForm { number: number.into(), expiry: "12/34".into(), cvc: "123".into() }
     }
 
     #[test]
@@ -496,10 +450,7 @@ mod tests {
     #[test]
     fn approve_decline_and_challenge() {
         let mut r = record();
-        assert_eq!(
-            submit_card(&mut r, &card("4111 1111 1111 1111"), 1001),
-            PageOutcome::Finished
-        );
+        assert_eq!(submit_card(&mut r, &card("4111 1111 1111 1111"), 1001), PageOutcome::Finished);
         assert_eq!(r.payment.status, "succeeded");
         assert_eq!(r.payment.card_last4.as_deref(), Some("1111"));
         assert_eq!(r.webhooks_due, 1);
@@ -507,16 +458,10 @@ mod tests {
         let mut r = record();
         submit_card(&mut r, &card("4000000000009995"), 1001);
         assert_eq!(r.payment.status, "failed");
-        assert_eq!(
-            r.payment.failure_code.as_deref(),
-            Some("insufficient_funds")
-        );
+        assert_eq!(r.payment.failure_code.as_deref(), Some("insufficient_funds"));
 
         let mut r = record();
-        assert_eq!(
-            submit_card(&mut r, &card("4000000000003220"), 1001),
-            PageOutcome::Challenge
-        );
+        assert_eq!(submit_card(&mut r, &card("4000000000003220"), 1001), PageOutcome::Challenge);
         assert_eq!(r.webhooks_due, 0);
         submit_challenge(&mut r, "123456", 1002);
         assert_eq!(r.payment.status, "succeeded");
@@ -524,29 +469,17 @@ mod tests {
         let mut r = record();
         submit_card(&mut r, &card("4000000000003220"), 1001);
         submit_challenge(&mut r, "000000", 1002);
-        assert_eq!(
-            r.payment.failure_code.as_deref(),
-            Some("authentication_failed")
-        );
+        assert_eq!(r.payment.failure_code.as_deref(), Some("authentication_failed"));
     }
 
     #[test]
     fn bad_input_keeps_the_payment_open() {
         let mut r = record();
-        assert_eq!(
-            submit_card(&mut r, &card("4111111111111112"), 1001),
-            PageOutcome::FormError("card_number")
-        );
+        assert_eq!(submit_card(&mut r, &card("4111111111111112"), 1001), PageOutcome::FormError("card_number"));
         let mut f = card("4111111111111111");
         f.expiry = "13/30".into();
-        assert_eq!(
-            submit_card(&mut r, &f, 1001),
-            PageOutcome::FormError("expiry")
-        );
-        assert_eq!(
-            submit_card(&mut r, &card("4242424242424242"), 1001),
-            PageOutcome::FormError("unknown_test_card")
-        );
+        assert_eq!(submit_card(&mut r, &f, 1001), PageOutcome::FormError("expiry"));
+        assert_eq!(submit_card(&mut r, &card("4242424242424242"), 1001), PageOutcome::FormError("unknown_test_card"));
         assert_eq!(r.payment.status, "requires_payment_method");
     }
 
@@ -557,6 +490,19 @@ mod tests {
         submit_card(&mut r, &card("4111111111111111"), 1002);
         assert_eq!(r.payment.status, "failed");
         assert_eq!(r.webhooks_due, 1);
+    }
+
+    #[test]
+    fn a_merchant_cancel_closes_only_open_pages() {
+        let mut r = record();
+        assert!(cancel_by_merchant(&mut r, 1001));
+        assert_eq!(r.payment.status, "canceled");
+        assert_eq!(submit_card(&mut r, &card("4111111111111111"), 1002), PageOutcome::Finished);
+        assert_eq!(r.payment.status, "canceled", "a canceled page cannot be paid");
+        let mut paid = record();
+        submit_card(&mut paid, &card("4111111111111111"), 1001);
+        assert!(!cancel_by_merchant(&mut paid, 1002));
+        assert_eq!(paid.payment.status, "succeeded");
     }
 
     #[test]
@@ -579,21 +525,12 @@ mod tests {
             customer_name: None,
         };
         let bad = [
-            CreatePayment {
-                amount: 0,
-                ..base.clone()
-            },
-            CreatePayment {
-                currency: "JPY".into(),
-                ..base.clone()
-            },
-            CreatePayment {
-                method: "stcpay".into(),
-                ..base.clone()
-            },
+            CreatePayment { amount: 0, ..base.clone() },
+            CreatePayment { currency: "JPY".into(), ..base.clone() },
+            CreatePayment { method: "stcpay".into(), ..base.clone() },
         ];
         for b in bad {
-            assert!(create(b, "x".into(), "p", 0).is_err());
+            assert!(create(b, "x".into(), "p", 0, 60).is_err());
         }
     }
 

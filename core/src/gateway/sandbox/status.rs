@@ -9,12 +9,10 @@ pub const TABLE: &[(&str, PaymentState)] = &[
     ("succeeded", PaymentState::Paid),
     ("failed", PaymentState::Failed),
     ("expired", PaymentState::Canceled),
+    ("canceled", PaymentState::Canceled),
 ];
 
 /// Looks up a sandbox status.
 pub fn to_state(status: &str) -> Option<PaymentState> {
-    TABLE
-        .iter()
-        .find(|(s, _)| *s == status)
-        .map(|(_, state)| *state)
+    TABLE.iter().find(|(s, _)| *s == status).map(|(_, state)| *state)
 }

@@ -18,14 +18,8 @@ pub enum WebhookError {
 }
 
 /// Verifies and parses a webhook.
-pub fn verify(
-    secret: &[u8],
-    header: Option<&str>,
-    body: &[u8],
-    now: i64,
-) -> Result<WebhookEvent, WebhookError> {
-    signature::verify(secret, header, body, now, signature::DEFAULT_TOLERANCE_SECS)
-        .map_err(WebhookError::Signature)?;
+pub fn verify(secret: &[u8], header: Option<&str>, body: &[u8], now: i64) -> Result<WebhookEvent, WebhookError> {
+    signature::verify(secret, header, body, now, signature::DEFAULT_TOLERANCE_SECS).map_err(WebhookError::Signature)?;
     serde_json::from_slice(body).map_err(|e| WebhookError::Body(e.to_string()))
 }
 
