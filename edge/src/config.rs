@@ -12,7 +12,7 @@
 //! | `SANDBOX_WEBHOOK_DELAY_MS` | var | how long the sandbox waits before sending a webhook (default 500) |
 //! | `DEMO_SHOP_ENABLED` | var | `true` turns on the demo shop under `/demo/shop/` |
 //! | `DEMO_SHOP_ID` | var | which shop in `BAWABA_SHOPS` the demo shop is (default `demo`) |
-//! | `NOTIFY_RETRY_BASE_MS` | var | first retry delay for notifications (default 30000) |
+//! | `NOTIFY_RETRY_BASE_MS` … | var | delivery and reconciliation timing (see `payment_object::Timing`) |
 
 use bawaba_core::api::ApiError;
 use bawaba_core::gateway::sandbox;
