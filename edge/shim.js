@@ -16,3 +16,4 @@ export const PaymentObject = exports.PaymentObject;
 export const SandboxGateway = exports.SandboxGateway;
 export const DemoShop = exports.DemoShop;
 export const Ledger = exports.Ledger;
+export const GatewayIndex = exports.GatewayIndex;

@@ -39,6 +39,17 @@ pub enum ApiError {
     },
     /// The payment is already finished (paid, failed, ...): no new session can start. 409.
     PaymentFinished(PaymentState),
+    /// No payment has this reference. 404.
+    PaymentNotFound,
+    /// The payment is not in a state that allows this operation (refund of an unpaid payment). 409.
+    OperationNotAllowed(String),
+    /// The gateway cannot do this (capture on a sale-only gateway, void where there is none). 422.
+    OperationNotSupported(String),
+    /// The refund is larger than what remains of the payment. 422.
+    RefundExceedsPayment {
+        /// What can still be refunded, in minor units.
+        remaining: i64,
+    },
     /// The gateway could not be reached or answered with a server error. 502.
     GatewayUnavailable(String),
     /// The gateway refused the request (bad credentials, bad data). 502.
@@ -63,7 +74,9 @@ impl ApiError {
             ApiError::SessionNotFound | ApiError::NotFound => 404,
             ApiError::HttpMethodNotAllowed => 405,
             ApiError::Unauthorized { .. } => 401,
-            ApiError::PaymentFinished(_) => 409,
+            ApiError::PaymentFinished(_) | ApiError::OperationNotAllowed(_) => 409,
+            ApiError::PaymentNotFound => 404,
+            ApiError::OperationNotSupported(_) | ApiError::RefundExceedsPayment { .. } => 422,
             ApiError::GatewayUnavailable(_) | ApiError::GatewayRejected(_) => 502,
             ApiError::Misconfigured(_) | ApiError::Internal(_) => 500,
         }
@@ -82,6 +95,10 @@ impl ApiError {
             ApiError::HttpMethodNotAllowed => "http_method_not_allowed",
             ApiError::Unauthorized { code, .. } => code,
             ApiError::PaymentFinished(_) => "payment_finished",
+            ApiError::PaymentNotFound => "payment_not_found",
+            ApiError::OperationNotAllowed(_) => "operation_not_allowed",
+            ApiError::OperationNotSupported(_) => "operation_not_supported",
+            ApiError::RefundExceedsPayment { .. } => "refund_exceeds_payment",
             ApiError::GatewayUnavailable(_) => "gateway_unavailable",
             ApiError::GatewayRejected(_) => "gateway_rejected",
             ApiError::Misconfigured(_) => "edge_misconfigured",
@@ -112,6 +129,12 @@ impl fmt::Display for ApiError {
             ApiError::HttpMethodNotAllowed => f.write_str("this route does not accept that HTTP method"),
             ApiError::Unauthorized { message, .. } => f.write_str(message),
             ApiError::PaymentFinished(s) => write!(f, "this payment is already {}", s.as_str()),
+            ApiError::PaymentNotFound => f.write_str("no payment has this reference"),
+            ApiError::OperationNotAllowed(why) => f.write_str(why),
+            ApiError::OperationNotSupported(why) => f.write_str(why),
+            ApiError::RefundExceedsPayment { remaining } => {
+                write!(f, "the refund is larger than what remains of the payment ({remaining} in minor units)")
+            }
             ApiError::GatewayUnavailable(why) => {
                 write!(f, "the payment gateway is unavailable: {why}")
             }

@@ -24,6 +24,9 @@ pub enum EventType {
     /// A refund went through.
     #[serde(rename = "refund.succeeded")]
     RefundSucceeded,
+    /// The payment was voided (authorization released, or canceled before settlement).
+    #[serde(rename = "payment.voided")]
+    PaymentVoided,
 }
 
 impl EventType {
@@ -36,7 +39,8 @@ impl EventType {
             PaymentState::Failed => EventType::PaymentFailed,
             PaymentState::Canceled => EventType::PaymentCanceled,
             PaymentState::Refunded => EventType::RefundSucceeded,
-            PaymentState::Created | PaymentState::Voided => return None,
+            PaymentState::Voided => EventType::PaymentVoided,
+            PaymentState::Created => return None,
         })
     }
 }
@@ -83,4 +87,7 @@ pub struct Notification {
     pub error: Option<ErrorInfo>,
     /// When the event happened (unix seconds).
     pub created_at: i64,
+    /// The gateway's refund id (on `refund.succeeded`, where `amount` is the refund's amount).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<String>,
 }

@@ -13,7 +13,7 @@ pub enum PaymentState {
     Pending,
     /// Authorized, waiting for capture or void.
     Authorized,
-    /// Captured. Terminal for the payment (refunds follow from here).
+    /// Captured. Terminal for the payment (refunds, or a void before settlement, follow).
     Paid,
     /// Declined or errored. Terminal.
     Failed,
@@ -51,7 +51,7 @@ impl PaymentState {
             (Created, Pending | Authorized | Paid | Failed | Canceled)
                 | (Pending, Authorized | Paid | Failed | Canceled)
                 | (Authorized, Paid | Voided | Failed | Canceled)
-                | (Paid, Refunded)
+                | (Paid, Refunded | Voided)
         )
     }
 
@@ -96,7 +96,7 @@ mod tests {
             }
         }
         for to in ALL {
-            let allowed = to == Refunded;
+            let allowed = to == Refunded || to == Voided;
             assert_eq!(Paid.offer(to) == Transition::Applied, allowed, "paid -> {to:?}");
         }
     }

@@ -12,10 +12,14 @@
 //! | `SANDBOX_WEBHOOK_DELAY_MS` | var | how long the sandbox waits before sending a webhook (default 500) |
 //! | `DEMO_SHOP_ENABLED` | var | `true` turns on the demo shop under `/demo/shop/` |
 //! | `DEMO_SHOP_ID` | var | which shop in `BAWABA_SHOPS` the demo shop is (default `demo`) |
+//! | `BAWABA_ROUTES` | var | which gateway serves which method: `mada=moyasar,visa=moyasar` (default: the sandbox's methods) |
+//! | `MOYASAR_SECRET_KEY`, `MOYASAR_WEBHOOK_SECRET`, `MOYASAR_API_BASE` | secret, secret, var | Moyasar |
 //! | `NOTIFY_RETRY_BASE_MS` … | var | delivery and reconciliation timing (see `payment_object::Timing`) |
 
 use bawaba_core::api::ApiError;
-use bawaba_core::gateway::sandbox;
+use bawaba_core::gateway::connector::{capabilities_of, Connector};
+use bawaba_core::gateway::{moyasar, sandbox};
+use bawaba_core::method::PaymentMethod;
 use bawaba_core::secret::Secret;
 use serde::Deserialize;
 use worker::Env;
@@ -102,4 +106,63 @@ pub fn sandbox(env: &Env, edge_origin: &str) -> Result<Option<sandbox::Config>, 
         secret_key: Secret::new(required(env, "SANDBOX_SECRET_KEY")?),
         webhook_secret: Secret::new(required(env, "SANDBOX_WEBHOOK_SECRET")?),
     }))
+}
+
+/// The configured connector for a gateway code. Each missing setting is named in the error.
+pub fn connector(env: &Env, code: &str, edge_origin: &str) -> Result<Connector, ApiError> {
+    match code {
+        sandbox::CODE => sandbox(env, edge_origin)?
+            .map(Connector::Sandbox)
+            .ok_or_else(|| ApiError::Misconfigured("the sandbox gateway is off (SANDBOX_ENABLED)".into())),
+        moyasar::CODE => Ok(Connector::Moyasar(moyasar::Config {
+            api_base: setting(env, "MOYASAR_API_BASE")
+                .map(|b| b.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| moyasar::DEFAULT_API_BASE.to_string()),
+            secret_key: Secret::new(required(env, "MOYASAR_SECRET_KEY")?),
+            webhook_secret: Secret::new(required(env, "MOYASAR_WEBHOOK_SECRET")?),
+        })),
+        other => Err(ApiError::Misconfigured(format!("unknown gateway {other:?}"))),
+    }
+}
+
+/// Which gateway serves which method: `BAWABA_ROUTES`, e.g. `mada=moyasar,visa=moyasar,stcpay=tap`.
+/// Without it, the sandbox (when on) serves the methods it supports.
+pub fn routes(env: &Env) -> Result<Vec<(PaymentMethod, String)>, ApiError> {
+    let Some(raw) = setting(env, "BAWABA_ROUTES").filter(|r| !r.trim().is_empty()) else {
+        if flag(env, "SANDBOX_ENABLED") {
+            return Ok(sandbox::CAPABILITIES.methods.iter().map(|m| (*m, sandbox::CODE.to_string())).collect());
+        }
+        return Ok(Vec::new());
+    };
+    let mut routes = Vec::new();
+    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || ApiError::Misconfigured(format!("setting BAWABA_ROUTES: {pair:?} is not method=gateway"));
+        let (method, gateway) = pair.split_once('=').ok_or_else(bad)?;
+        let method = PaymentMethod::from_code(method.trim()).ok_or_else(bad)?;
+        let gateway = gateway.trim();
+        if capabilities_of(gateway).is_none() {
+            return Err(ApiError::Misconfigured(format!("setting BAWABA_ROUTES: unknown gateway {gateway:?}")));
+        }
+        routes.push((method, gateway.to_string()));
+    }
+    Ok(routes)
+}
+
+/// The gateway for `method` in `currency`, if one is routed and can serve it.
+pub fn gateway_for(env: &Env, method: PaymentMethod, currency: &str) -> Result<Option<String>, ApiError> {
+    Ok(routes(env)?
+        .into_iter()
+        .find(|(m, g)| *m == method && capabilities_of(g).is_some_and(|c| c.serves(method, currency)))
+        .map(|(_, g)| g))
+}
+
+/// The gateways in use (those some method is routed to), in first-use order.
+pub fn gateways_in_use(env: &Env) -> Result<Vec<String>, ApiError> {
+    let mut out: Vec<String> = Vec::new();
+    for (_, g) in routes(env)? {
+        if !out.contains(&g) {
+            out.push(g);
+        }
+    }
+    Ok(out)
 }

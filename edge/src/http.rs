@@ -18,6 +18,7 @@ pub async fn send(req: &HttpRequest) -> Result<HttpResponse, GatewayError> {
     init.with_method(match req.method {
         HttpMethod::Get => Method::Get,
         HttpMethod::Post => Method::Post,
+        HttpMethod::Put => Method::Put,
     })
     .with_headers(headers);
     if let Some(body) = &req.body {

@@ -13,6 +13,7 @@
 pub mod config;
 pub mod demo_shop;
 pub mod error;
+pub mod gateway_index;
 pub mod http;
 pub mod ledger;
 pub mod payment_object;

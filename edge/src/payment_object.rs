@@ -15,7 +15,8 @@ use crate::error::{internal, response};
 use crate::ledger;
 use crate::util::{now_millis, now_secs, random_id, set_alarm_at};
 use bawaba_core::api::{ApiError, DeliveryState, DeliveryView, NextAction, SessionView};
-use bawaba_core::gateway::{self, sandbox, GatewayError, GatewayPayment};
+use bawaba_core::gateway::connector::{Connector, StartInput};
+use bawaba_core::gateway::{self, GatewayError, GatewayPayment};
 use bawaba_core::intent::IntentClaims;
 use bawaba_core::method::PaymentMethod;
 use bawaba_core::money::{Currency, Money};
@@ -66,6 +67,18 @@ pub enum Command {
     Reconcile,
     /// Full record, for the operator and the tests.
     Inspect,
+    /// Refund `amount` minor units (or the remainder) of a paid payment.
+    Refund {
+        /// Minor units; `None` for the whole remainder.
+        amount: Option<i64>,
+    },
+    /// Capture an authorized payment.
+    Capture {
+        /// Minor units; `None` for the whole amount.
+        amount: Option<i64>,
+    },
+    /// Void an authorization (or a payment before settlement, where the gateway allows it).
+    Void,
 }
 
 /// A gateway session of this payment.
@@ -125,6 +138,15 @@ pub struct PaymentRecord {
     pub error: Option<ErrorInfo>,
     /// When to ask the gateway next if still undecided (unix ms).
     pub reconcile_at_ms: Option<i64>,
+    /// The gateway's id that refunds, captures and voids act on.
+    #[serde(default)]
+    pub transaction_id: Option<String>,
+    /// The session that was paid.
+    #[serde(default)]
+    pub paid_session: Option<String>,
+    /// Refunded so far, minor units.
+    #[serde(default)]
+    pub refunded_minor: i64,
     /// History.
     pub history: Vec<HistoryEntry>,
 }
@@ -376,6 +398,9 @@ async fn run(storage: Storage, env: Env, object_id: String, command: Command, ti
             let inspection = Inspection { payment: load(&storage).await?, outbox: load_outbox(&storage).await? };
             Ok((to_value(&inspection)?, false))
         }
+        Command::Refund { amount } => operate(&storage, &env, Operation::Refund(amount), timing).await,
+        Command::Capture { amount } => operate(&storage, &env, Operation::Capture(amount), timing).await,
+        Command::Void => operate(&storage, &env, Operation::Void, timing).await,
     }
 }
 
@@ -411,9 +436,8 @@ fn gateway_reference(record: &PaymentRecord) -> String {
     format!("{}:{}", record.shop_id, record.claims.sub)
 }
 
-fn sandbox_config(env: &Env, record: &PaymentRecord) -> Result<sandbox::Config, ApiError> {
-    config::sandbox(env, &record.edge_origin)?
-        .ok_or_else(|| ApiError::Misconfigured("the sandbox gateway is off".into()))
+fn connector_of(env: &Env, record: &PaymentRecord, gateway: &str) -> Result<Connector, ApiError> {
+    config::connector(env, gateway, &record.edge_origin)
 }
 
 fn gateway_error(e: GatewayError) -> ApiError {
@@ -455,6 +479,9 @@ async fn start_session(
             card_last4: None,
             error: None,
             reconcile_at_ms: None,
+            transaction_id: None,
+            paid_session: None,
+            refunded_minor: 0,
             history: Vec::new(),
         },
     };
@@ -465,26 +492,31 @@ async fn start_session(
     if let Some(existing) = record.sessions.iter().find(|s| !s.superseded && s.method == method) {
         return Ok(view_of(&record, existing, &outbox));
     }
-    let cfg =
-        config::sandbox(env, edge_origin)?.ok_or_else(|| ApiError::MethodNotAllowed(method.code().to_string()))?;
+    let gateway = config::gateway_for(env, method, &record.claims.currency)?
+        .ok_or_else(|| ApiError::MethodNotAllowed(method.code().to_string()))?;
+    let connector = config::connector(env, &gateway, edge_origin)?;
     // A different method supersedes the open session rather than running two charges side by
-    // side: its page is closed at the gateway, so an old tab cannot pay it.
+    // side: its page is closed at the gateway where the gateway allows it, so an old tab cannot
+    // pay it (and if it still does, the payment counts: see `apply`).
     for s in record.sessions.iter_mut().filter(|s| !s.superseded) {
         s.superseded = true;
-        match crate::http::send(&sandbox::build_cancel_payment(&cfg, &s.gateway_payment_id)).await {
-            Ok(resp) if resp.status < 300 => {}
-            other => {
-                worker::console_warn!("could not close superseded session {}: {:?}", s.id, other.map(|r| r.status))
+        let Ok(old) = config::connector(env, &s.gateway, edge_origin) else { continue };
+        if let Some(cancel) = old.build_cancel(&s.gateway_payment_id) {
+            match crate::http::send(&cancel).await {
+                Ok(resp) if resp.status < 300 => {}
+                other => {
+                    worker::console_warn!("could not close superseded session {}: {:?}", s.id, other.map(|r| r.status))
+                }
             }
         }
     }
     let id = session_id(object_id, record.sessions.len());
     let reference = gateway_reference(&record);
-    let return_url = format!("{edge_origin}/v1/return/sandbox/{id}");
-    let webhook_url = format!("{edge_origin}/v1/webhooks/sandbox");
-    let request = sandbox::build_create_session(
-        &cfg,
-        &sandbox::CreateSession {
+    let return_url = format!("{edge_origin}/v1/return/{gateway}/{id}");
+    let webhook_url = format!("{edge_origin}/v1/webhooks/{gateway}");
+    let description = format!("{} {}", record.shop_id, record.claims.sub);
+    let request = connector
+        .build_start(&StartInput {
             reference: &reference,
             money: money_of(&record.claims)?,
             method,
@@ -492,14 +524,16 @@ async fn start_session(
             webhook_url: &webhook_url,
             locale,
             customer_name: record.claims.customer_name.as_deref(),
-        },
-    );
+            description: &description,
+        })
+        .map_err(gateway_error)?;
     let resp = crate::http::send(&request).await.map_err(gateway_error)?;
-    let session = sandbox::parse_create_session(&resp).map_err(gateway_error)?;
+    let session = connector.parse_start(&resp).map_err(gateway_error)?;
+    crate::gateway_index::put(env, &gateway, &session.id, object_id).await?;
     record.sessions.push(SessionRecord {
         id,
         method,
-        gateway: sandbox::CODE.to_string(),
+        gateway: gateway.clone(),
         gateway_payment_id: session.id,
         redirect_url: session.redirect_url,
         created_at: now_secs(),
@@ -541,11 +575,9 @@ async fn ask_gateway(
     record: &PaymentRecord,
     session: &SessionRecord,
 ) -> Result<(PaymentState, Option<ErrorInfo>, Option<GatewayPayment>), ApiError> {
-    let cfg = sandbox_config(env, record)?;
-    let resp = crate::http::send(&sandbox::build_fetch_payment(&cfg, &session.gateway_payment_id))
-        .await
-        .map_err(gateway_error)?;
-    let payment = sandbox::parse_fetch_payment(&resp).map_err(gateway_error)?;
+    let connector = connector_of(env, record, &session.gateway)?;
+    let resp = crate::http::send(&connector.build_fetch(&session.gateway_payment_id)).await.map_err(gateway_error)?;
+    let payment = connector.parse_fetch(&resp).map_err(gateway_error)?;
     match gateway::check_matches(&payment, &money_of(&record.claims)?, &gateway_reference(record)) {
         Ok(()) => Ok((payment.state, payment.error.clone(), Some(payment))),
         Err(mismatch) => Ok((
@@ -580,6 +612,10 @@ async fn apply(
     if let Some(p) = payment {
         record.card_brand = p.card_brand.or(record.card_brand.take());
         record.card_last4 = p.card_last4.or(record.card_last4.take());
+        record.transaction_id = p.transaction_id.or(Some(p.id));
+    }
+    if matches!(next, PaymentState::Paid | PaymentState::Authorized) {
+        record.paid_session = Some(session.id.clone());
     }
     if record.state.is_terminal() {
         record.reconcile_at_ms = None;
@@ -588,12 +624,24 @@ async fn apply(
         storage.put(KEY_PAYMENT, &*record).await.map_err(internal)?;
         return Ok(false);
     };
-    let notification = Notification {
+    let notification = notification_for(record, session, event_type, record.claims.amount, None);
+    enqueue(storage, record, &notification, timing).await?;
+    Ok(true)
+}
+
+fn notification_for(
+    record: &PaymentRecord,
+    session: &SessionRecord,
+    event_type: EventType,
+    amount: i64,
+    refund_id: Option<String>,
+) -> Notification {
+    Notification {
         event_id: random_id("evt_"),
         event_type,
         shop_id: record.shop_id.clone(),
         reference: record.claims.sub.clone(),
-        amount: record.claims.amount,
+        amount,
         currency: record.claims.currency.clone(),
         gateway: session.gateway.clone(),
         gateway_payment_id: session.gateway_payment_id.clone(),
@@ -602,13 +650,24 @@ async fn apply(
         card_last4: record.card_last4.clone(),
         error: record.error.clone(),
         created_at: now_secs(),
-    };
+        refund_id,
+    }
+}
+
+/// Writes the payment and its new notification in one storage write (no transition without its
+/// notification), and sets the alarm as a safety net for the first attempt.
+async fn enqueue(
+    storage: &Storage,
+    record: &PaymentRecord,
+    notification: &Notification,
+    timing: Timing,
+) -> Result<(), ApiError> {
     let mut outbox = load_outbox(storage).await?;
     let now = now_millis();
     outbox.push(OutboxEntry {
         event_id: notification.event_id.clone(),
-        event_type,
-        body: serde_json::to_string(&notification).map_err(internal)?,
+        event_type: notification.event_type,
+        body: serde_json::to_string(notification).map_err(internal)?,
         notify_url: record.claims.notify_url.clone(),
         attempts: 0,
         created_at_ms: now,
@@ -617,15 +676,123 @@ async fn apply(
         last_error: None,
         failed: false,
     });
-    // Payment and outbox in one write: no transition without its notification.
     let both = js_sys::Object::new();
     let set = |key: &str, value: wasm_bindgen::JsValue| js_sys::Reflect::set(&both, &key.into(), &value);
-    set(KEY_PAYMENT, serde_wasm_bindgen::to_value(&*record).map_err(internal)?).map_err(|_| internal("set"))?;
+    set(KEY_PAYMENT, serde_wasm_bindgen::to_value(record).map_err(internal)?).map_err(|_| internal("set"))?;
     set(KEY_OUTBOX, serde_wasm_bindgen::to_value(&outbox).map_err(internal)?).map_err(|_| internal("set"))?;
     storage.put_multiple_raw(both).await.map_err(internal)?;
-    // Safety net: if the immediate attempt never completes, the alarm retries.
     set_alarm_at(storage, now + timing.retry_base_ms).await.map_err(internal)?;
-    Ok(true)
+    Ok(())
+}
+
+/// A back-office operation from the shop.
+#[derive(Debug, Clone, Copy)]
+enum Operation {
+    Refund(Option<i64>),
+    Capture(Option<i64>),
+    Void,
+}
+
+/// Refund, capture or void through the gateway that took the payment. The gateway's answer is
+/// the truth: the state changes and the shop is notified only when it says the operation went
+/// through.
+async fn operate(storage: &Storage, env: &Env, op: Operation, timing: Timing) -> RunResult {
+    let mut record = load(storage).await?.ok_or(ApiError::PaymentNotFound)?;
+    let not_allowed = |what: &str, state: PaymentState| {
+        ApiError::OperationNotAllowed(format!(
+            "{what} needs a {} payment; this one is {}",
+            match what {
+                "a capture" => "authorized",
+                "a void" => "paid or authorized",
+                _ => "paid",
+            },
+            state.as_str()
+        ))
+    };
+    let session = record.paid_session.as_ref().and_then(|id| record.sessions.iter().find(|s| &s.id == id)).cloned();
+    let what = match op {
+        Operation::Refund(_) => "a refund",
+        Operation::Capture(_) => "a capture",
+        Operation::Void => "a void",
+    };
+    let (Some(session), Some(transaction_id)) = (session, record.transaction_id.clone()) else {
+        return Err(not_allowed(what, record.state));
+    };
+    let connector = connector_of(env, &record, &session.gateway)?;
+    let caps = connector.capabilities();
+    let currency = money_of(&record.claims)?.currency;
+    let unsupported = |what: &str| ApiError::OperationNotSupported(format!("{} cannot do {what}", connector.code()));
+    let (next, event_type, amount, result) = match op {
+        Operation::Refund(amount) => {
+            if record.state != PaymentState::Paid {
+                return Err(not_allowed(what, record.state));
+            }
+            let remaining = record.claims.amount - record.refunded_minor;
+            let amount = amount.unwrap_or(remaining);
+            if amount <= 0 {
+                return Err(ApiError::InvalidRequest(
+                    "the refund amount must be a positive integer of minor units".into(),
+                ));
+            }
+            if amount > remaining {
+                return Err(ApiError::RefundExceedsPayment { remaining });
+            }
+            if amount < remaining && !caps.partial_refund {
+                return Err(unsupported("partial refunds"));
+            }
+            let money = Money::new(amount, currency);
+            let resp = crate::http::send(&connector.build_refund(&transaction_id, Some(&money)))
+                .await
+                .map_err(gateway_error)?;
+            let result = connector.parse_refund(&resp, money).map_err(gateway_error)?;
+            record.refunded_minor += amount;
+            let next = (record.refunded_minor == record.claims.amount).then_some(PaymentState::Refunded);
+            (next, EventType::RefundSucceeded, amount, result)
+        }
+        Operation::Capture(amount) => {
+            if record.state != PaymentState::Authorized {
+                return Err(not_allowed(what, record.state));
+            }
+            let money = Money::new(amount.unwrap_or(record.claims.amount), currency);
+            let request =
+                connector.build_capture(&transaction_id, Some(&money)).ok_or_else(|| unsupported("captures"))?;
+            let resp = crate::http::send(&request).await.map_err(gateway_error)?;
+            let result = connector.parse_capture(&resp, money).map_err(gateway_error)?;
+            (Some(PaymentState::Paid), EventType::PaymentSucceeded, money.minor, result)
+        }
+        Operation::Void => {
+            if !matches!(record.state, PaymentState::Paid | PaymentState::Authorized) || record.refunded_minor > 0 {
+                return Err(not_allowed(what, record.state));
+            }
+            let request = connector.build_void(&transaction_id).ok_or_else(|| unsupported("voids"))?;
+            let resp = crate::http::send(&request).await.map_err(gateway_error)?;
+            let result =
+                connector.parse_void(&resp, Money::new(record.claims.amount, currency)).map_err(gateway_error)?;
+            (Some(PaymentState::Voided), EventType::PaymentVoided, record.claims.amount, result)
+        }
+    };
+    if !result.done {
+        storage.put(KEY_PAYMENT, &record).await.map_err(internal)?;
+        return Ok((serde_json::json!({ "status": "pending", "id": result.id, "amount": amount }), false));
+    }
+    if let Some(next) = next {
+        offer(&mut record, next, "shop");
+    }
+    let refund_id = matches!(op, Operation::Refund(_)).then(|| result.id.clone());
+    let notification = notification_for(&record, &session, event_type, amount, refund_id);
+    enqueue(storage, &record, &notification, timing).await?;
+    Ok((
+        serde_json::json!({
+            "status": "succeeded",
+            "id": result.id,
+            "amount": amount,
+            "currency": record.claims.currency,
+            "refunded_total": record.refunded_minor,
+            "payment_state": record.state,
+            "event_id": notification.event_id,
+        }),
+        true,
+    ))
 }
 
 async fn confirm(
@@ -675,9 +842,11 @@ async fn reconcile(storage: &Storage, env: &Env, timing: Timing) -> Result<bool,
     let now = now_millis();
     if now - record.created_at * 1000 >= timing.expire_after_ms {
         // Nobody paid in time: close the gateway pages and tell the shop.
-        if let Ok(cfg) = sandbox_config(env, &record) {
-            for s in &sessions {
-                let _ = crate::http::send(&sandbox::build_cancel_payment(&cfg, &s.gateway_payment_id)).await;
+        for s in &sessions {
+            let cancel =
+                connector_of(env, &record, &s.gateway).ok().and_then(|c| c.build_cancel(&s.gateway_payment_id));
+            if let Some(cancel) = cancel {
+                let _ = crate::http::send(&cancel).await;
             }
         }
         // A page paid in the last moment wins over the expiry.

@@ -5,7 +5,7 @@ use crate::error::{internal, response};
 use crate::payment_object::{self, Command};
 use crate::util::{json, now_secs, origin_of, query_escape, read_body, read_json, see_other};
 use bawaba_core::api::{ApiError, MethodOption, MethodsRequest, MethodsResponse, SessionRequest, SessionView};
-use bawaba_core::gateway::sandbox;
+use bawaba_core::gateway::WebhookError;
 use bawaba_core::intent::{self, ShopKey, VerifiedIntent};
 use bawaba_core::method::PaymentMethod;
 use std::cell::OnceCell;
@@ -63,7 +63,7 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             only(&method, Method::Get)?;
             get_session(env, id).await
         }
-        ["v1", "return", "sandbox", session_id] => {
+        ["v1", "return", _gateway, session_id] => {
             if method != Method::Get && method != Method::Post {
                 return Err(ApiError::HttpMethodNotAllowed);
             }
@@ -77,9 +77,25 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             only(&method, Method::Get)?;
             deliveries(&req, env).await
         }
-        ["v1", "webhooks", "sandbox"] => {
+        ["v1", "webhooks", gateway] => {
             only(&method, Method::Post)?;
-            sandbox_webhook(&mut req, env).await
+            webhook(&mut req, env, gateway).await
+        }
+        ["v1", "refunds"] => {
+            only(&method, Method::Post)?;
+            back_office(&mut req, env, Office::Refund).await
+        }
+        ["v1", "captures"] => {
+            only(&method, Method::Post)?;
+            back_office(&mut req, env, Office::Capture).await
+        }
+        ["v1", "voids"] => {
+            only(&method, Method::Post)?;
+            back_office(&mut req, env, Office::Void).await
+        }
+        ["v1", "check"] => {
+            only(&method, Method::Post)?;
+            check(&mut req, env).await
         }
         ["sandbox", ..] if config::flag(env, "SANDBOX_ENABLED") => forward_to_sandbox(req, env).await,
         ["demo", "shop", ..] if config::flag(env, "DEMO_SHOP_ENABLED") => crate::demo_shop::handle(req, env).await,
@@ -132,14 +148,14 @@ pub fn verify_intent(env: &Env, token: &str) -> Result<VerifiedIntent, ApiError>
 }
 
 /// Methods the intent allows that a configured gateway serves in its currency, in display order.
-fn available_methods(env: &Env, intent: &VerifiedIntent) -> Vec<MethodOption> {
-    let sandbox_on = config::flag(env, "SANDBOX_ENABLED");
-    intent
-        .methods
-        .iter()
-        .filter(|m| sandbox_on && sandbox::CAPABILITIES.serves(**m, intent.money.currency.code()))
-        .map(|m| MethodOption { code: *m, gateway: sandbox::CODE.to_string() })
-        .collect()
+fn available_methods(env: &Env, intent: &VerifiedIntent) -> Result<Vec<MethodOption>, ApiError> {
+    let mut out = Vec::new();
+    for method in &intent.methods {
+        if let Some(gateway) = config::gateway_for(env, *method, intent.money.currency.code())? {
+            out.push(MethodOption { code: *method, gateway });
+        }
+    }
+    Ok(out)
 }
 
 async fn methods(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
@@ -152,7 +168,7 @@ async fn methods(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
             amount: intent.money.minor,
             currency: intent.money.currency.code().to_string(),
             amount_display: intent.money.to_major_string(),
-            methods: available_methods(env, &intent),
+            methods: available_methods(env, &intent)?,
         },
     ))
 }
@@ -169,7 +185,7 @@ async fn create_session(req: &mut Request, env: &Env) -> Result<Response, ApiErr
     let body: SessionRequest = read_json(req).await?;
     let intent = verify_intent(env, &body.intent)?;
     let method = PaymentMethod::from_code(&body.method).ok_or_else(|| ApiError::UnknownMethod(body.method.clone()))?;
-    if !available_methods(env, &intent).iter().any(|m| m.code == method) {
+    if !available_methods(env, &intent)?.iter().any(|m| m.code == method) {
         return Err(ApiError::MethodNotAllowed(body.method));
     }
     let locale = match body.locale.as_deref().or(intent.claims.locale.as_deref()) {
@@ -221,32 +237,106 @@ async fn browser_return(env: &Env, session_id: &str) -> Result<Response, ApiErro
     Ok(see_other(&location))
 }
 
-async fn sandbox_webhook(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+/// `POST /v1/webhooks/{gateway}`: verified with the gateway's own scheme, then only a trigger:
+/// the payment object asks the gateway for the truth.
+async fn webhook(req: &mut Request, env: &Env, gateway: &str) -> Result<Response, ApiError> {
+    if bawaba_core::gateway::connector::capabilities_of(gateway).is_none() {
+        return Err(ApiError::NotFound);
+    }
     let body = read_body(req).await?;
-    let cfg = config::sandbox(env, &origin_of(req))?.ok_or(ApiError::NotFound)?;
-    let header = req.headers().get(sandbox::webhook::HEADER).ok().flatten();
-    let event = sandbox::webhook::verify(cfg.webhook_secret.expose().as_bytes(), header.as_deref(), &body, now_secs())
-        .map_err(|e| match e {
-            sandbox::webhook::WebhookError::Signature(s) => {
-                ApiError::Unauthorized { code: s.code(), message: s.to_string() }
-            }
-            sandbox::webhook::WebhookError::Body(why) => ApiError::InvalidRequest(why),
-        })?;
-    // The gateway reference is `<shop id>:<reference>`, which is also the payment object's name.
-    let Some((shop_id, reference)) = event.data.reference.split_once(':') else {
-        worker::console_warn!("sandbox webhook for unknown reference {:?}", event.data.reference);
-        return Ok(json(200, &serde_json::json!({"received": true, "known": false})));
+    let connector = config::connector(env, gateway, &origin_of(req))?;
+    let headers = req.headers().clone();
+    let header = move |name: &str| headers.get(name).ok().flatten();
+    let hint = connector.verify_webhook(&header, &body, now_secs()).map_err(|e| match e {
+        WebhookError::Signature(s) => ApiError::Unauthorized { code: s.code(), message: s.to_string() },
+        WebhookError::Body(why) => ApiError::InvalidRequest(why),
+    })?;
+    let acknowledged = |known: bool| Ok(json(200, &serde_json::json!({"received": true, "known": known})));
+    let Some(gateway_payment_id) = hint.gateway_payment_id else { return acknowledged(false) };
+    let stub = match crate::gateway_index::get(env, gateway, &gateway_payment_id).await? {
+        Some(object_id) => payment_object::stub_by_id(env, &object_id)?,
+        None => {
+            // Unknown payment: acknowledge, so the gateway stops retrying something we will never know.
+            worker::console_warn!("{gateway} webhook for unknown payment {gateway_payment_id:?}");
+            return acknowledged(false);
+        }
     };
-    let stub = payment_stub(env, shop_id, reference)?;
-    let command =
-        Command::ConfirmGatewayPayment { gateway_payment_id: event.data.id.clone(), source: "webhook".into() };
+    let command = Command::ConfirmGatewayPayment { gateway_payment_id, source: "webhook".into() };
     let resp = send_command(&stub, &command).await?;
     match resp.status_code() {
-        200 => Ok(json(200, &serde_json::json!({"received": true, "known": true}))),
-        // Unknown payment: acknowledge, so the gateway stops retrying something we will never know.
-        404 => Ok(json(200, &serde_json::json!({"received": true, "known": false}))),
+        200 => acknowledged(true),
+        404 => acknowledged(false),
         _ => Ok(resp),
     }
+}
+
+#[derive(Clone, Copy)]
+enum Office {
+    Refund,
+    Capture,
+    Void,
+}
+
+/// `POST /v1/refunds`, `/v1/captures`, `/v1/voids` (signed by the shop): `{"reference", "amount"?}`.
+async fn back_office(req: &mut Request, env: &Env, office: Office) -> Result<Response, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        reference: String,
+        #[serde(default)]
+        amount: Option<i64>,
+    }
+    let raw = read_body(req).await?;
+    let shop = verify_shop_call(req, env, &raw)?;
+    let body: Body = serde_json::from_slice(&raw).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    let command = match office {
+        Office::Refund => Command::Refund { amount: body.amount },
+        Office::Capture => Command::Capture { amount: body.amount },
+        Office::Void => Command::Void,
+    };
+    send_command(&payment_stub(env, &shop.id, &body.reference)?, &command).await
+}
+
+/// `POST /v1/check` (signed by the shop): do the credentials of each gateway in use work?
+async fn check(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        #[serde(default)]
+        currency: Option<String>,
+    }
+    let raw = read_body(req).await?;
+    verify_shop_call(req, env, &raw)?;
+    let body: Body = if raw.is_empty() {
+        Body::default()
+    } else {
+        serde_json::from_slice(&raw).map_err(|e| ApiError::InvalidRequest(e.to_string()))?
+    };
+    let origin = origin_of(req);
+    let mut results = Vec::new();
+    for gateway in config::gateways_in_use(env)? {
+        let connector = match config::connector(env, &gateway, &origin) {
+            Ok(c) => c,
+            Err(e) => {
+                results.push(
+                    serde_json::json!({"gateway": gateway, "verdict": "not_configured", "message": e.to_string()}),
+                );
+                continue;
+            }
+        };
+        let started = crate::util::now_millis();
+        let (verdict, message) = match crate::http::send(&connector.build_check()).await {
+            Ok(resp) => connector.parse_check(&resp, body.currency.as_deref()),
+            Err(e) => (bawaba_core::gateway::CheckVerdict::Unreachable, e.to_string()),
+        };
+        results.push(serde_json::json!({
+            "gateway": gateway,
+            "verdict": verdict,
+            "message": message,
+            "latency_ms": crate::util::now_millis() - started,
+        }));
+    }
+    Ok(json(200, &serde_json::json!({ "gateways": results })))
 }
 
 async fn forward_to_sandbox(req: Request, env: &Env) -> Result<Response, ApiError> {

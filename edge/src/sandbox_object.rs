@@ -70,6 +70,14 @@ impl SandboxGateway {
             (Method::Post, ["sandbox", "api", "payments"]) => self.api_create(&mut req).await,
             (Method::Get, ["sandbox", "api", "payments", id]) => self.api_get(&req, id).await,
             (Method::Post, ["sandbox", "api", "payments", id, "cancel"]) => self.api_cancel(&req, id).await,
+            (Method::Post, ["sandbox", "api", "payments", id, "refund"]) => self.api_refund(&mut req, id).await,
+            (Method::Get, ["sandbox", "api", "account"]) => match self.authorized(&req) {
+                Ok(()) => json(
+                    200,
+                    &serde_json::json!({"id": "sandbox", "currencies": bawaba_core::gateway::sandbox::CAPABILITIES.currencies}),
+                ),
+                Err(r) => r,
+            },
             (Method::Get, ["sandbox", "pay", id]) => self.page(id, None).await,
             (Method::Post, ["sandbox", "pay", id]) => self.submit(&mut req, id, Action::Card).await,
             (Method::Post, ["sandbox", "pay", id, "challenge"]) => self.submit(&mut req, id, Action::Challenge).await,
@@ -142,6 +150,28 @@ impl SandboxGateway {
             }
         }
         json(200, &record.payment)
+    }
+
+    async fn api_refund(&self, req: &mut Request, id: &str) -> Response {
+        if let Err(r) = self.authorized(req) {
+            return r;
+        }
+        #[derive(Deserialize, Default)]
+        struct Body {
+            #[serde(default)]
+            amount: Option<i64>,
+        }
+        let body: Body = req.json().await.unwrap_or_default();
+        let Some(mut record) = self.load(id).await else {
+            return api_error(404, "not_found", format!("no payment {id}"));
+        };
+        match server::refund(&mut record, body.amount) {
+            Ok(()) => match self.state.storage().put(&key(id), &record).await {
+                Ok(()) => json(200, &record.payment),
+                Err(e) => api_error(500, "api_error", e.to_string()),
+            },
+            Err(e) => json(400, &e),
+        }
     }
 
     async fn page(&self, id: &str, error: Option<&str>) -> Response {

@@ -3,6 +3,8 @@
 //! `mod.rs` (config, capabilities, flows), `wire.rs` (the gateway's JSON), `status.rs` (its
 //! statuses mapped to [`PaymentState`]) and `webhook.rs` (its notification scheme).
 
+pub mod connector;
+pub mod moyasar;
 pub mod sandbox;
 
 use crate::method::PaymentMethod;
@@ -18,6 +20,8 @@ pub enum HttpMethod {
     Get,
     /// POST
     Post,
+    /// PUT
+    Put,
 }
 
 /// A request for the edge to send. Built by connectors, sent by the edge.
@@ -45,8 +49,11 @@ pub struct HttpResponse {
 /// A gateway's view of one payment, normalized.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayPayment {
-    /// The gateway's id.
+    /// The gateway's id for the session (invoice, charge, checkout).
     pub id: String,
+    /// The id refunds, captures and voids act on, when it differs from `id` (Moyasar: the
+    /// payment inside the invoice).
+    pub transaction_id: Option<String>,
     /// Our reference, as the gateway echoes it.
     pub reference: String,
     /// Normalized state.
@@ -70,6 +77,33 @@ pub struct GatewaySession {
     pub redirect_url: String,
 }
 
+/// The result of a refund, capture or void.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationResult {
+    /// The gateway's id for the operation (or the payment's, where it has none of its own).
+    pub id: String,
+    /// Whether it went through (`false`: pending at the gateway).
+    pub done: bool,
+    /// The amount it was for.
+    pub money: Money,
+}
+
+/// The verdict of a credentials check ("Test connection").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckVerdict {
+    /// The keys work.
+    Ok,
+    /// The gateway refused the keys (wrong key, wrong mode, wrong region).
+    InvalidCredentials,
+    /// The keys are valid but the account may not do this (not activated, missing permission).
+    NotPermitted,
+    /// No answer, or a server error.
+    Unreachable,
+    /// The keys work but the gateway does not take this currency.
+    CurrencyUnsupported,
+}
+
 /// What a gateway supports, declared as data so routing and the UI can read it.
 #[derive(Debug, Clone, Copy)]
 pub struct Capabilities {
@@ -81,8 +115,26 @@ pub struct Capabilities {
     pub partial_refund: bool,
     /// Authorize, then capture (never for mada: it is sale-only).
     pub capture: bool,
-    /// Void an authorization.
+    /// Void an authorization (or a payment before settlement).
     pub void: bool,
+}
+
+/// Why a webhook was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookError {
+    /// Missing, malformed, stale or wrong signature or token.
+    Signature(crate::signature::SignatureError),
+    /// Authentic, but not a body we understand.
+    Body(String),
+}
+
+/// What an authentic webhook says about which payment changed. The edge then asks the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookHint {
+    /// The gateway's id for the session, when the webhook carries it.
+    pub gateway_payment_id: Option<String>,
+    /// Our reference, when the webhook carries it.
+    pub reference: Option<String>,
 }
 
 impl Capabilities {

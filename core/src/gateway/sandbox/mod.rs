@@ -112,6 +112,52 @@ pub fn build_cancel_payment(cfg: &Config, id: &str) -> HttpRequest {
     }
 }
 
+/// `POST {api_base}/payments/{id}/refund` with `{"amount": minor}` (omitted: the remainder).
+pub fn build_refund(cfg: &Config, id: &str, amount: Option<&Money>) -> HttpRequest {
+    let body = match amount {
+        Some(m) => serde_json::json!({ "amount": m.minor }),
+        None => serde_json::json!({}),
+    };
+    HttpRequest {
+        method: HttpMethod::Post,
+        url: format!("{}/payments/{}/refund", cfg.api_base, urlencode_path(id)),
+        headers: auth_headers(cfg),
+        body: Some(body.to_string().into_bytes()),
+    }
+}
+
+/// Parses a refund answer (the payment, with its refunded total).
+pub fn parse_refund(resp: &HttpResponse, amount: Money) -> Result<super::OperationResult, GatewayError> {
+    let p = parse_wire(resp)?;
+    Ok(super::OperationResult { id: p.id, done: true, money: amount })
+}
+
+/// `GET {api_base}/account`: the credentials check.
+pub fn build_check(cfg: &Config) -> HttpRequest {
+    HttpRequest {
+        method: HttpMethod::Get,
+        url: format!("{}/account", cfg.api_base),
+        headers: auth_headers(cfg),
+        body: None,
+    }
+}
+
+/// The check verdict.
+pub fn parse_check(resp: &HttpResponse, currency: Option<&str>) -> (super::CheckVerdict, String) {
+    use super::CheckVerdict;
+    match resp.status {
+        200..=299 => match currency {
+            Some(c) if !CAPABILITIES.currencies.contains(&c) => {
+                (CheckVerdict::CurrencyUnsupported, format!("the sandbox does not take {c}"))
+            }
+            _ => (CheckVerdict::Ok, "the sandbox key works".into()),
+        },
+        401 => (CheckVerdict::InvalidCredentials, "Invalid API key".into()),
+        403 => (CheckVerdict::NotPermitted, "not permitted".into()),
+        s => (CheckVerdict::Unreachable, format!("HTTP {s}")),
+    }
+}
+
 /// Parses the answer to [`build_fetch_payment`] (and to [`build_cancel_payment`]).
 pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, GatewayError> {
     let p = parse_wire(resp)?;
@@ -119,6 +165,7 @@ pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, Gatewa
     let state = status::to_state(&p.status)
         .ok_or_else(|| GatewayError::InvalidResponse(format!("unknown status {:?}", p.status)))?;
     Ok(GatewayPayment {
+        transaction_id: None,
         id: p.id,
         reference: p.reference,
         state,
@@ -142,7 +189,8 @@ fn parse_wire(resp: &HttpResponse) -> Result<wire::Payment, GatewayError> {
     }
 }
 
-fn urlencode_path(segment: &str) -> String {
+/// Percent-encodes one path segment.
+pub fn urlencode_path(segment: &str) -> String {
     segment
         .bytes()
         .map(|b| match b {

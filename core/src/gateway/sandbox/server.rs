@@ -98,6 +98,7 @@ pub fn create(req: CreatePayment, id: String, page_base: &str, now: i64, ttl_sec
             card_last4: None,
             failure_code: None,
             failure_message: None,
+            refunded: 0,
         },
         return_url: req.return_url,
         webhook_url: req.webhook_url,
@@ -200,6 +201,29 @@ pub fn cancel_by_merchant(record: &mut Record, now: i64) -> bool {
     } else {
         false
     }
+}
+
+/// Refunds `amount` (or the whole remainder) of a succeeded payment.
+pub fn refund(record: &mut Record, amount: Option<i64>) -> Result<(), ErrorBody> {
+    let invalid = |message: &str| ErrorBody {
+        error: ErrorDetail { kind: "invalid_request_error".into(), message: message.into() },
+    };
+    if !matches!(record.payment.status.as_str(), "succeeded" | "refunded") {
+        return Err(invalid("only a succeeded payment can be refunded"));
+    }
+    let remaining = record.payment.amount - record.payment.refunded;
+    let amount = amount.unwrap_or(remaining);
+    if amount <= 0 {
+        return Err(invalid("the refund amount must be positive"));
+    }
+    if amount > remaining {
+        return Err(invalid("the refund is larger than what remains of the payment"));
+    }
+    record.payment.refunded += amount;
+    if record.payment.refunded == record.payment.amount {
+        record.payment.status = "refunded".into();
+    }
+    Ok(())
 }
 
 /// Expires an unfinished payment whose page has been open too long.
@@ -503,6 +527,19 @@ mod tests {
         submit_card(&mut paid, &card("4111111111111111"), 1001);
         assert!(!cancel_by_merchant(&mut paid, 1002));
         assert_eq!(paid.payment.status, "succeeded");
+    }
+
+    #[test]
+    fn refunds_are_partial_then_full_and_never_more() {
+        let mut r = record();
+        assert!(refund(&mut r, Some(100)).is_err(), "nothing to refund before payment");
+        submit_card(&mut r, &card("4111111111111111"), 1001);
+        refund(&mut r, Some(50)).unwrap();
+        assert_eq!((r.payment.status.as_str(), r.payment.refunded), ("succeeded", 50));
+        assert!(refund(&mut r, Some(10001)).is_err());
+        refund(&mut r, None).unwrap();
+        assert_eq!((r.payment.status.as_str(), r.payment.refunded), ("refunded", 10050));
+        assert!(refund(&mut r, Some(1)).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub const TABLE: &[(&str, PaymentState)] = &[
     ("failed", PaymentState::Failed),
     ("expired", PaymentState::Canceled),
     ("canceled", PaymentState::Canceled),
+    ("refunded", PaymentState::Refunded),
 ];
 
 /// Looks up a sandbox status.

@@ -54,6 +54,9 @@ pub struct Payment {
     /// Decline message.
     #[serde(default)]
     pub failure_message: Option<String>,
+    /// Refunded so far, minor units.
+    #[serde(default)]
+    pub refunded: i64,
 }
 
 /// The webhook body: which payment changed. The receiver fetches the payment to learn how.

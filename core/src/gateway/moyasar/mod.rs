@@ -1,0 +1,328 @@
+//! Moyasar (Riyadh): hosted payment through an **invoice** (`POST /v1/invoices` returns a `url`
+//! the shopper pays on), server-side status via `GET /v1/invoices/{id}`, refunds, captures and
+//! voids on the invoice's payment (`/v1/payments/{id}/…`), and webhooks authenticated by a
+//! shared `secret_token` in the body. Facts and sources: `docs/gateways/moyasar.md`.
+//!
+//! Amounts are integers in the currency's minor unit (halalas; fils ×1000 for KWD), at least 100.
+
+pub mod status;
+pub mod webhook;
+pub mod wire;
+
+use super::{
+    Capabilities, CheckVerdict, GatewayError, GatewayPayment, GatewaySession, HttpMethod, HttpRequest, HttpResponse,
+    OperationResult,
+};
+use crate::method::PaymentMethod;
+use crate::money::{Currency, Money};
+use crate::notification::ErrorInfo;
+use crate::secret::Secret;
+use base64::Engine;
+
+/// Gateway code.
+pub const CODE: &str = "moyasar";
+
+/// Production API base.
+pub const DEFAULT_API_BASE: &str = "https://api.moyasar.com/v1";
+
+/// Smallest amount Moyasar accepts, in minor units.
+pub const MIN_AMOUNT_MINOR: i64 = 100;
+
+/// What Moyasar can do through invoices. Capture needs an authorize-only payment, which the
+/// hosted invoice does not create, so it is off; void cancels a paid payment before settlement.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    methods: &[
+        PaymentMethod::Mada,
+        PaymentMethod::Visa,
+        PaymentMethod::Mastercard,
+        PaymentMethod::Amex,
+        PaymentMethod::Applepay,
+        PaymentMethod::Stcpay,
+    ],
+    currencies: &["SAR", "USD", "AED", "KWD", "BHD", "QAR", "OMR", "EUR", "GBP", "EGP", "JOD"],
+    partial_refund: true,
+    capture: false,
+    void: true,
+};
+
+/// Settings: `MOYASAR_SECRET_KEY`, `MOYASAR_WEBHOOK_SECRET` (the "Secret Token" of the webhook
+/// registered in the dashboard), `MOYASAR_API_BASE`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// API base without a trailing slash.
+    pub api_base: String,
+    /// `sk_test_…` or `sk_live_…`.
+    pub secret_key: Secret,
+    /// The webhook's secret token.
+    pub webhook_secret: Secret,
+}
+
+/// What the edge asks for.
+#[derive(Debug, Clone)]
+pub struct CreateSession<'a> {
+    /// Our reference (echoed in the invoice's metadata).
+    pub reference: &'a str,
+    /// Amount.
+    pub money: Money,
+    /// Description shown on the hosted page.
+    pub description: &'a str,
+    /// Where the shopper comes back to.
+    pub return_url: &'a str,
+}
+
+fn headers(cfg: &Config) -> Vec<(String, String)> {
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:", cfg.secret_key.expose()));
+    vec![("Authorization".into(), format!("Basic {basic}")), ("Content-Type".into(), "application/json".into())]
+}
+
+fn request(cfg: &Config, method: HttpMethod, path: &str, body: Option<serde_json::Value>) -> HttpRequest {
+    HttpRequest {
+        method,
+        url: format!("{}{path}", cfg.api_base),
+        headers: headers(cfg),
+        body: body.map(|b| b.to_string().into_bytes()),
+    }
+}
+
+/// Refuses amounts Moyasar would refuse, before any call.
+pub fn check_amount(money: &Money) -> Result<(), GatewayError> {
+    if money.minor < MIN_AMOUNT_MINOR {
+        return Err(GatewayError::Rejected {
+            status: 400,
+            message: format!("Moyasar's smallest amount is 1.00 {}", money.currency),
+        });
+    }
+    if !CAPABILITIES.currencies.contains(&money.currency.code()) {
+        return Err(GatewayError::Rejected {
+            status: 400,
+            message: format!("Moyasar does not take {}", money.currency),
+        });
+    }
+    Ok(())
+}
+
+/// `POST /invoices`.
+pub fn build_create_session(cfg: &Config, input: &CreateSession<'_>) -> Result<HttpRequest, GatewayError> {
+    check_amount(&input.money)?;
+    let body = serde_json::json!({
+        "amount": input.money.minor,
+        "currency": input.money.currency.code(),
+        "description": input.description,
+        "success_url": input.return_url,
+        "back_url": input.return_url,
+        "metadata": { "bawaba_reference": input.reference },
+    });
+    Ok(request(cfg, HttpMethod::Post, "/invoices", Some(body)))
+}
+
+/// Parses the created invoice.
+pub fn parse_create_session(resp: &HttpResponse) -> Result<GatewaySession, GatewayError> {
+    let invoice: wire::Invoice = parse(resp)?;
+    let url = invoice.url.ok_or_else(|| GatewayError::InvalidResponse("the invoice has no url".into()))?;
+    Ok(GatewaySession { id: invoice.id, redirect_url: url })
+}
+
+/// `GET /invoices/{id}`.
+pub fn build_fetch_payment(cfg: &Config, invoice_id: &str) -> HttpRequest {
+    request(cfg, HttpMethod::Get, &format!("/invoices/{}", super::sandbox::urlencode_path(invoice_id)), None)
+}
+
+/// Parses an invoice into the normalized payment: the invoice's status decides, its latest
+/// payment gives the card and the id refunds act on.
+pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, GatewayError> {
+    let invoice: wire::Invoice = parse(resp)?;
+    let currency = Currency::parse(&invoice.currency).map_err(|e| GatewayError::InvalidResponse(e.to_string()))?;
+    let state = status::invoice_state(&invoice.status)
+        .ok_or_else(|| GatewayError::InvalidResponse(format!("unknown invoice status {:?}", invoice.status)))?;
+    let payment = invoice.payments.iter().rev().find(|p| p.status != "failed").or(invoice.payments.last());
+    let error = match (state, payment) {
+        (crate::payment::PaymentState::Failed, Some(p)) => Some(ErrorInfo {
+            code: "card_declined".into(),
+            message: p.source.as_ref().and_then(|s| s.message.clone()).unwrap_or_else(|| "The payment failed.".into()),
+        }),
+        (crate::payment::PaymentState::Canceled, _) => {
+            Some(ErrorInfo { code: invoice.status.clone(), message: format!("The invoice is {}.", invoice.status) })
+        }
+        _ => None,
+    };
+    let source = payment.and_then(|p| p.source.as_ref());
+    Ok(GatewayPayment {
+        id: invoice.id,
+        transaction_id: payment.map(|p| p.id.clone()),
+        reference: invoice.metadata.and_then(|m| m.bawaba_reference).unwrap_or_default(),
+        state,
+        money: Money::new(invoice.amount, currency),
+        card_brand: source.and_then(|s| s.company.clone()),
+        card_last4: source
+            .and_then(|s| s.number.as_ref())
+            .map(|n| n.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect()),
+        error,
+    })
+}
+
+/// `POST /payments/{id}/refund` (no amount: the whole remainder).
+pub fn build_refund(cfg: &Config, transaction_id: &str, amount: Option<&Money>) -> HttpRequest {
+    let body = match amount {
+        Some(m) => serde_json::json!({ "amount": m.minor }),
+        None => serde_json::json!({}),
+    };
+    request(
+        cfg,
+        HttpMethod::Post,
+        &format!("/payments/{}/refund", super::sandbox::urlencode_path(transaction_id)),
+        Some(body),
+    )
+}
+
+/// `POST /payments/{id}/capture`.
+pub fn build_capture(cfg: &Config, transaction_id: &str, amount: Option<&Money>) -> HttpRequest {
+    let body = amount.map(|m| serde_json::json!({ "amount": m.minor })).unwrap_or_else(|| serde_json::json!({}));
+    request(
+        cfg,
+        HttpMethod::Post,
+        &format!("/payments/{}/capture", super::sandbox::urlencode_path(transaction_id)),
+        Some(body),
+    )
+}
+
+/// `POST /payments/{id}/void`.
+pub fn build_void(cfg: &Config, transaction_id: &str) -> HttpRequest {
+    request(
+        cfg,
+        HttpMethod::Post,
+        &format!("/payments/{}/void", super::sandbox::urlencode_path(transaction_id)),
+        Some(serde_json::json!({})),
+    )
+}
+
+/// Parses the payment returned by refund, capture and void. `expect` is the status that means
+/// the operation went through; `amount` is what was asked (the payment reports totals).
+pub fn parse_operation(resp: &HttpResponse, expect: &str, amount: Money) -> Result<OperationResult, GatewayError> {
+    let payment: wire::Payment = parse(resp)?;
+    Ok(OperationResult {
+        done: payment.status == expect || (expect == "refunded" && payment.refunded > 0),
+        id: payment.id,
+        money: amount,
+    })
+}
+
+/// `GET /payments?page=1`: the cheapest call that needs the secret key.
+pub fn build_check(cfg: &Config) -> HttpRequest {
+    request(cfg, HttpMethod::Get, "/payments?page=1", None)
+}
+
+/// The verdict for a check answer (401 wrong key, 403/405 not allowed or not activated).
+pub fn parse_check(resp: &HttpResponse, currency: Option<&str>) -> (CheckVerdict, String) {
+    let message = gateway_message(&resp.body);
+    match resp.status {
+        200..=299 => match currency {
+            Some(c) if !CAPABILITIES.currencies.contains(&c) => {
+                (CheckVerdict::CurrencyUnsupported, format!("Moyasar does not take {c}"))
+            }
+            _ => (CheckVerdict::Ok, "the secret key works".into()),
+        },
+        401 => (CheckVerdict::InvalidCredentials, message),
+        403 | 405 => (CheckVerdict::NotPermitted, message),
+        _ => (CheckVerdict::Unreachable, format!("HTTP {}: {message}", resp.status)),
+    }
+}
+
+fn gateway_message(body: &[u8]) -> String {
+    serde_json::from_slice::<wire::ErrorBody>(body)
+        .map(|e| e.message)
+        .unwrap_or_else(|_| String::from_utf8_lossy(body).chars().take(200).collect())
+}
+
+fn parse<T: serde::de::DeserializeOwned>(resp: &HttpResponse) -> Result<T, GatewayError> {
+    match resp.status {
+        200..=299 => serde_json::from_slice(&resp.body).map_err(|e| GatewayError::InvalidResponse(e.to_string())),
+        500..=599 => Err(GatewayError::Unreachable(format!("HTTP {}", resp.status))),
+        status => Err(GatewayError::Rejected { status, message: gateway_message(&resp.body) }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> Config {
+        Config {
+            api_base: "http://127.0.0.1:9/v1".into(),
+            secret_key: Secret::new("sk_test_abc"),
+            webhook_secret: Secret::new("token"),
+        }
+    }
+
+    fn sar(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("SAR").unwrap())
+    }
+
+    #[test]
+    fn invoices_use_basic_auth_and_minor_units() {
+        let req = build_create_session(
+            &cfg(),
+            &CreateSession {
+                reference: "demo:S1",
+                money: sar(4550),
+                description: "Order S1",
+                return_url: "http://e/r",
+            },
+        )
+        .unwrap();
+        assert_eq!(req.url, "http://127.0.0.1:9/v1/invoices");
+        // base64("sk_test_abc:")
+        assert!(req.headers.contains(&("Authorization".into(), "Basic c2tfdGVzdF9hYmM6".into())));
+        let body: serde_json::Value = serde_json::from_slice(req.body.as_ref().unwrap()).unwrap();
+        assert_eq!(body["amount"], 4550);
+        assert_eq!(body["metadata"]["bawaba_reference"], "demo:S1");
+        let kwd = Money::new(1500, Currency::parse("KWD").unwrap());
+        let req = build_create_session(
+            &cfg(),
+            &CreateSession { reference: "r", money: kwd, description: "d", return_url: "u" },
+        )
+        .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(req.body.as_ref().unwrap()).unwrap();
+        assert_eq!(body["amount"], 1500, "1.500 KWD is 1500 fils");
+    }
+
+    #[test]
+    fn too_small_or_foreign_amounts_are_refused_before_any_call() {
+        let input = |money| CreateSession { reference: "r", money, description: "d", return_url: "u" };
+        assert!(build_create_session(&cfg(), &input(sar(99))).is_err());
+        assert!(build_create_session(&cfg(), &input(Money::new(500, Currency::parse("JPY").unwrap()))).is_err());
+    }
+
+    #[test]
+    fn a_paid_invoice_maps_to_paid_with_the_card() {
+        let body = br#"{"id":"inv_1","status":"paid","amount":4550,"currency":"SAR","url":"u",
+            "metadata":{"bawaba_reference":"demo:S1"},
+            "payments":[{"id":"pay_1","status":"paid","amount":4550,"currency":"SAR","refunded":0,
+              "source":{"type":"creditcard","company":"mada","number":"4201-32XX-XXXX-1010","message":"APPROVED"}}]}"#;
+        let p = parse_fetch_payment(&HttpResponse { status: 200, body: body.to_vec() }).unwrap();
+        assert_eq!(p.state, crate::payment::PaymentState::Paid);
+        assert_eq!(p.transaction_id.as_deref(), Some("pay_1"));
+        assert_eq!(p.card_brand.as_deref(), Some("mada"));
+        assert_eq!(p.card_last4.as_deref(), Some("1010"));
+        assert_eq!(p.reference, "demo:S1");
+    }
+
+    #[test]
+    fn errors_and_checks() {
+        let unauth = HttpResponse {
+            status: 401,
+            body: br#"{"type":"authentication_error","message":"Invalid authorization credentials","errors":null}"#
+                .to_vec(),
+        };
+        assert_eq!(
+            parse_fetch_payment(&unauth),
+            Err(GatewayError::Rejected { status: 401, message: "Invalid authorization credentials".into() })
+        );
+        assert_eq!(parse_check(&unauth, None).0, CheckVerdict::InvalidCredentials);
+        assert_eq!(parse_check(&HttpResponse { status: 405, body: vec![] }, None).0, CheckVerdict::NotPermitted);
+        assert_eq!(
+            parse_check(&HttpResponse { status: 200, body: b"[]".to_vec() }, Some("JPY")).0,
+            CheckVerdict::CurrencyUnsupported
+        );
+        assert_eq!(parse_check(&HttpResponse { status: 503, body: vec![] }, None).0, CheckVerdict::Unreachable);
+    }
+}
