@@ -3,13 +3,14 @@
 use bawaba_core::gateway::{GatewayError, HttpMethod, HttpRequest, HttpResponse};
 use worker::{AbortController, Fetch, Headers, Method, Request, RequestInit};
 
-/// How long a gateway may take before the call counts as unreachable.
-pub const TIMEOUT_MS: u64 = 15_000;
+/// How long a gateway may take before the call counts as unreachable, unless
+/// `GATEWAY_TIMEOUT_MS` says otherwise.
+pub const DEFAULT_TIMEOUT_MS: u64 = 15_000;
 
 /// Sends `req` and returns the status and body. Transport failures and timeouts are
 /// [`GatewayError::Unreachable`]; every HTTP answer (even 500) is returned for the connector
 /// to interpret.
-pub async fn send(req: &HttpRequest) -> Result<HttpResponse, GatewayError> {
+pub async fn send(req: &HttpRequest, timeout_ms: u64) -> Result<HttpResponse, GatewayError> {
     let headers = Headers::new();
     for (k, v) in &req.headers {
         headers.set(k, v).map_err(|e| GatewayError::InvalidResponse(format!("bad header {k}: {e}")))?;
@@ -25,12 +26,12 @@ pub async fn send(req: &HttpRequest) -> Result<HttpResponse, GatewayError> {
         init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
     }
     let request = Request::new_with_init(&req.url, &init).map_err(|e| GatewayError::Unreachable(e.to_string()))?;
-    send_request(request).await
+    send_request_within(request, timeout_ms).await
 }
 
-/// Sends a prepared request with the same timeout rule as [`send`].
+/// Sends a prepared request with the default timeout.
 pub async fn send_request(request: Request) -> Result<HttpResponse, GatewayError> {
-    send_request_within(request, TIMEOUT_MS).await
+    send_request_within(request, DEFAULT_TIMEOUT_MS).await
 }
 
 /// Sends a prepared request, giving up after `timeout_ms`.

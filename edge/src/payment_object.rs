@@ -227,6 +227,8 @@ pub struct Timing {
     pub reconcile_after_ms: i64,
     /// Close a payment still undecided after this long (`PAYMENT_EXPIRES_AFTER_SECS`, 2 h).
     pub expire_after_ms: i64,
+    /// How long a gateway may take to answer (`GATEWAY_TIMEOUT_MS`, 15 s).
+    pub gateway_timeout_ms: u64,
 }
 
 impl Timing {
@@ -239,6 +241,8 @@ impl Timing {
             give_up_after_ms: config::int(env, "NOTIFY_GIVE_UP_AFTER_SECS", 72 * 3600)? * 1000,
             reconcile_after_ms: config::int(env, "RECONCILE_AFTER_SECS", 300)? * 1000,
             expire_after_ms: config::int(env, "PAYMENT_EXPIRES_AFTER_SECS", 2 * 3600)? * 1000,
+            gateway_timeout_ms: config::int(env, "GATEWAY_TIMEOUT_MS", crate::http::DEFAULT_TIMEOUT_MS as i64)?.max(1)
+                as u64,
         })
     }
 }
@@ -502,7 +506,7 @@ async fn start_session(
         s.superseded = true;
         let Ok(old) = config::connector(env, &s.gateway, edge_origin) else { continue };
         if let Some(cancel) = old.build_cancel(&s.gateway_payment_id) {
-            match crate::http::send(&cancel).await {
+            match crate::http::send(&cancel, timing.gateway_timeout_ms).await {
                 Ok(resp) if resp.status < 300 => {}
                 other => {
                     worker::console_warn!("could not close superseded session {}: {:?}", s.id, other.map(|r| r.status))
@@ -527,7 +531,7 @@ async fn start_session(
             description: &description,
         })
         .map_err(gateway_error)?;
-    let resp = crate::http::send(&request).await.map_err(gateway_error)?;
+    let resp = crate::http::send(&request, timing.gateway_timeout_ms).await.map_err(gateway_error)?;
     let session = connector.parse_start(&resp).map_err(gateway_error)?;
     crate::gateway_index::put(env, &gateway, &session.id, object_id).await?;
     record.sessions.push(SessionRecord {
@@ -574,9 +578,11 @@ async fn ask_gateway(
     env: &Env,
     record: &PaymentRecord,
     session: &SessionRecord,
+    timeout_ms: u64,
 ) -> Result<(PaymentState, Option<ErrorInfo>, Option<GatewayPayment>), ApiError> {
     let connector = connector_of(env, record, &session.gateway)?;
-    let resp = crate::http::send(&connector.build_fetch(&session.gateway_payment_id)).await.map_err(gateway_error)?;
+    let request = connector.build_fetch(&session.gateway_payment_id);
+    let resp = crate::http::send(&request, timeout_ms).await.map_err(gateway_error)?;
     let payment = connector.parse_fetch(&resp).map_err(gateway_error)?;
     match gateway::check_matches(&payment, &money_of(&record.claims)?, &gateway_reference(record)) {
         Ok(()) => Ok((payment.state, payment.error.clone(), Some(payment))),
@@ -741,9 +747,10 @@ async fn operate(storage: &Storage, env: &Env, op: Operation, timing: Timing) ->
                 return Err(unsupported("partial refunds"));
             }
             let money = Money::new(amount, currency);
-            let resp = crate::http::send(&connector.build_refund(&transaction_id, Some(&money)))
-                .await
-                .map_err(gateway_error)?;
+            let resp =
+                crate::http::send(&connector.build_refund(&transaction_id, Some(&money)), timing.gateway_timeout_ms)
+                    .await
+                    .map_err(gateway_error)?;
             let result = connector.parse_refund(&resp, money).map_err(gateway_error)?;
             record.refunded_minor += amount;
             let next = (record.refunded_minor == record.claims.amount).then_some(PaymentState::Refunded);
@@ -756,7 +763,7 @@ async fn operate(storage: &Storage, env: &Env, op: Operation, timing: Timing) ->
             let money = Money::new(amount.unwrap_or(record.claims.amount), currency);
             let request =
                 connector.build_capture(&transaction_id, Some(&money)).ok_or_else(|| unsupported("captures"))?;
-            let resp = crate::http::send(&request).await.map_err(gateway_error)?;
+            let resp = crate::http::send(&request, timing.gateway_timeout_ms).await.map_err(gateway_error)?;
             let result = connector.parse_capture(&resp, money).map_err(gateway_error)?;
             (Some(PaymentState::Paid), EventType::PaymentSucceeded, money.minor, result)
         }
@@ -765,7 +772,7 @@ async fn operate(storage: &Storage, env: &Env, op: Operation, timing: Timing) ->
                 return Err(not_allowed(what, record.state));
             }
             let request = connector.build_void(&transaction_id).ok_or_else(|| unsupported("voids"))?;
-            let resp = crate::http::send(&request).await.map_err(gateway_error)?;
+            let resp = crate::http::send(&request, timing.gateway_timeout_ms).await.map_err(gateway_error)?;
             let result =
                 connector.parse_void(&resp, Money::new(record.claims.amount, currency)).map_err(gateway_error)?;
             (Some(PaymentState::Voided), EventType::PaymentVoided, record.claims.amount, result)
@@ -812,7 +819,7 @@ async fn confirm(
         .ok_or(ApiError::SessionNotFound)?;
     let mut created_event = false;
     if !record.state.is_terminal() {
-        let observed = ask_gateway(env, &record, &session).await?;
+        let observed = ask_gateway(env, &record, &session, timing.gateway_timeout_ms).await?;
         created_event = apply(storage, &mut record, &session, observed, source, timing).await?;
     }
     let outbox = load_outbox(storage).await?;
@@ -830,7 +837,7 @@ async fn reconcile(storage: &Storage, env: &Env, timing: Timing) -> Result<bool,
     }
     let sessions: Vec<SessionRecord> = record.sessions.iter().rev().cloned().collect();
     for session in &sessions {
-        match ask_gateway(env, &record, session).await {
+        match ask_gateway(env, &record, session, timing.gateway_timeout_ms).await {
             Ok(observed) => {
                 if apply(storage, &mut record, session, observed, "reconciliation", timing).await? {
                     return Ok(true);
@@ -846,12 +853,12 @@ async fn reconcile(storage: &Storage, env: &Env, timing: Timing) -> Result<bool,
             let cancel =
                 connector_of(env, &record, &s.gateway).ok().and_then(|c| c.build_cancel(&s.gateway_payment_id));
             if let Some(cancel) = cancel {
-                let _ = crate::http::send(&cancel).await;
+                let _ = crate::http::send(&cancel, timing.gateway_timeout_ms).await;
             }
         }
         // A page paid in the last moment wins over the expiry.
         for session in &sessions {
-            if let Ok(observed) = ask_gateway(env, &record, session).await {
+            if let Ok(observed) = ask_gateway(env, &record, session, timing.gateway_timeout_ms).await {
                 if observed.0 == PaymentState::Paid
                     && apply(storage, &mut record, session, observed, "reconciliation", timing).await?
                 {

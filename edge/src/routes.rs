@@ -313,6 +313,7 @@ async fn check(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
         serde_json::from_slice(&raw).map_err(|e| ApiError::InvalidRequest(e.to_string()))?
     };
     let origin = origin_of(req);
+    let timeout = config::int(env, "GATEWAY_TIMEOUT_MS", crate::http::DEFAULT_TIMEOUT_MS as i64)?.max(1) as u64;
     let mut results = Vec::new();
     for gateway in config::gateways_in_use(env)? {
         let connector = match config::connector(env, &gateway, &origin) {
@@ -325,7 +326,7 @@ async fn check(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
             }
         };
         let started = crate::util::now_millis();
-        let (verdict, message) = match crate::http::send(&connector.build_check()).await {
+        let (verdict, message) = match crate::http::send(&connector.build_check(), timeout).await {
             Ok(resp) => connector.parse_check(&resp, body.currency.as_deref()),
             Err(e) => (bawaba_core::gateway::CheckVerdict::Unreachable, e.to_string()),
         };

@@ -141,6 +141,10 @@ impl Edge {
             if ok {
                 return;
             }
+            let log = self.log_text();
+            if log.contains("ERROR") && !log.contains("Ready on") {
+                panic!("wrangler failed to start:\n{log}");
+            }
             if started.elapsed().as_secs() > 90 {
                 panic!("the edge did not start within 90 s; wrangler said:\n{}", self.log_text());
             }
@@ -255,7 +259,15 @@ fn test_config(shim: &std::path::Path, site: &std::path::Path, vars: &[(String, 
         }
     }
     assert_eq!(section, "[vars]", "wrangler.toml must end with its [vars] section");
-    for (k, v) in vars {
+    // A later value for the same key wins (TOML refuses a key twice).
+    let mut unique: Vec<&(String, String)> = Vec::new();
+    for pair in vars.iter().rev() {
+        if !unique.iter().any(|(k, _)| *k == pair.0) {
+            unique.push(pair);
+        }
+    }
+    unique.reverse();
+    for (k, v) in unique {
         assert!(!v.contains('\''), "test vars cannot contain single quotes");
         out.push_str(&format!("{k} = '{v}'\n"));
     }

@@ -87,3 +87,14 @@ pub fn signed_get(edge: &Edge, shop: &ShopConfig, path_and_query: &str) -> Reply
     let body = resp.body_mut().read_to_string().unwrap_or_default();
     Reply { status, location: None, content_type: None, body }
 }
+
+/// A signed shop → edge POST (`/v1/refunds`, `/v1/check`, …).
+pub fn signed_post(edge: &Edge, shop: &ShopConfig, path: &str, body: &serde_json::Value) -> Reply {
+    let raw = body.to_string();
+    let signature = bawaba_core::signature::sign(shop.secret.as_bytes(), crate::now(), raw.as_bytes());
+    http::post_with_headers(
+        &edge.url(path),
+        &[("Content-Type", "application/json"), ("Bawaba-Shop", &shop.id), ("Bawaba-Signature", &signature)],
+        raw.as_bytes(),
+    )
+}

@@ -9,6 +9,7 @@
 pub mod browser;
 pub mod edge;
 pub mod fake_shop;
+pub mod fakes;
 pub mod flows;
 pub mod http;
 
