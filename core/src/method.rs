@@ -55,6 +55,15 @@ impl PaymentMethod {
         Self::DISPLAY_ORDER.iter().position(|m| *m == self).expect("every method is listed")
     }
 
+    /// The currencies the method itself is limited to, whatever the gateway: mada and STC Pay
+    /// are Saudi schemes that settle in SAR only.
+    pub fn only_currencies(self) -> Option<&'static [&'static str]> {
+        match self {
+            PaymentMethod::Mada | PaymentMethod::Stcpay => Some(&["SAR"]),
+            _ => None,
+        }
+    }
+
     /// Whether the method is a card typed on a hosted page.
     pub fn is_card(self) -> bool {
         matches!(self, PaymentMethod::Mada | PaymentMethod::Visa | PaymentMethod::Mastercard | PaymentMethod::Amex)

@@ -14,11 +14,12 @@
 //! | `DEMO_SHOP_ID` | var | which shop in `BAWABA_SHOPS` the demo shop is (default `demo`) |
 //! | `BAWABA_ROUTES` | var | which gateway serves which method: `mada=moyasar,visa=moyasar` (default: the sandbox's methods) |
 //! | `MOYASAR_SECRET_KEY`, `MOYASAR_WEBHOOK_SECRET`, `MOYASAR_API_BASE` | secret, secret, var | Moyasar |
+//! | `TAP_SECRET_KEY`, `TAP_API_BASE` | secret, var | Tap (the secret key also signs Tap's webhooks) |
 //! | `NOTIFY_RETRY_BASE_MS` … | var | delivery and reconciliation timing (see `payment_object::Timing`) |
 
 use bawaba_core::api::ApiError;
 use bawaba_core::gateway::connector::{capabilities_of, Connector};
-use bawaba_core::gateway::{moyasar, sandbox};
+use bawaba_core::gateway::{moyasar, sandbox, tap};
 use bawaba_core::method::PaymentMethod;
 use bawaba_core::secret::Secret;
 use serde::Deserialize;
@@ -120,6 +121,12 @@ pub fn connector(env: &Env, code: &str, edge_origin: &str) -> Result<Connector, 
                 .unwrap_or_else(|| moyasar::DEFAULT_API_BASE.to_string()),
             secret_key: Secret::new(required(env, "MOYASAR_SECRET_KEY")?),
             webhook_secret: Secret::new(required(env, "MOYASAR_WEBHOOK_SECRET")?),
+        })),
+        tap::CODE => Ok(Connector::Tap(tap::Config {
+            api_base: setting(env, "TAP_API_BASE")
+                .map(|b| b.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| tap::DEFAULT_API_BASE.to_string()),
+            secret_key: Secret::new(required(env, "TAP_SECRET_KEY")?),
         })),
         other => Err(ApiError::Misconfigured(format!("unknown gateway {other:?}"))),
     }

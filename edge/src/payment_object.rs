@@ -747,10 +747,16 @@ async fn operate(storage: &Storage, env: &Env, op: Operation, timing: Timing) ->
                 return Err(unsupported("partial refunds"));
             }
             let money = Money::new(amount, currency);
-            let resp =
-                crate::http::send(&connector.build_refund(&transaction_id, Some(&money)), timing.gateway_timeout_ms)
-                    .await
-                    .map_err(gateway_error)?;
+            let resp = crate::http::send(
+                &connector.build_refund(
+                    &transaction_id,
+                    &money,
+                    &format!("{}-refund-{}", gateway_reference(&record), record.refunded_minor),
+                ),
+                timing.gateway_timeout_ms,
+            )
+            .await
+            .map_err(gateway_error)?;
             let result = connector.parse_refund(&resp, money).map_err(gateway_error)?;
             record.refunded_minor += amount;
             let next = (record.refunded_minor == record.claims.amount).then_some(PaymentState::Refunded);

@@ -98,3 +98,36 @@ pub fn signed_post(edge: &Edge, shop: &ShopConfig, path: &str, body: &serde_json
         raw.as_bytes(),
     )
 }
+
+/// The distinct, verified notifications `shop` received (answered 2xx) for `reference`, in order.
+pub fn notifications(
+    shop: &crate::fake_shop::FakeShop,
+    config: &ShopConfig,
+    reference: &str,
+) -> Vec<bawaba_core::notification::Notification> {
+    use bawaba_core::signature;
+    let mut seen = std::collections::BTreeSet::new();
+    shop.received()
+        .into_iter()
+        .filter(|r| (200..300).contains(&r.answered))
+        .filter_map(|r| {
+            signature::verify(config.secret.as_bytes(), r.header(signature::HEADER), &r.body, crate::now(), 300)
+                .expect("every delivered notification verifies");
+            serde_json::from_slice::<bawaba_core::notification::Notification>(&r.body).ok()
+        })
+        .filter(|n| n.reference == reference && seen.insert(n.event_id.clone()))
+        .collect()
+}
+
+/// The event types of notifications, as strings.
+pub fn kinds(ns: &[bawaba_core::notification::Notification]) -> Vec<String> {
+    ns.iter().map(|n| serde_json::to_value(n.event_type).unwrap().as_str().unwrap_or_default().to_string()).collect()
+}
+
+/// Follows a gateway's redirect to the edge's return route; returns the edge's 303 to the shop.
+pub fn back_through_edge(from_gateway: &Reply) -> Reply {
+    assert_eq!(from_gateway.status, 303, "the gateway sends the shopper back: {}", from_gateway.body);
+    let back = http::get(from_gateway.location.as_deref().expect("a Location"));
+    assert_eq!(back.status, 303, "the edge redirects to the shop: {}", back.body);
+    back
+}

@@ -3,7 +3,6 @@
 //! void, unsupported capture, credentials check, and a gateway that fails or hangs.
 
 use bawaba_core::notification::Notification;
-use bawaba_core::signature;
 use bawaba_tests::edge::{eventually, Edge, EdgeOptions, ShopConfig};
 use bawaba_tests::fake_shop::FakeShop;
 use bawaba_tests::fakes::moyasar::FakeMoyasar;
@@ -46,24 +45,7 @@ fn world() -> &'static World {
 }
 
 fn notifications(w: &World, reference: &str) -> Vec<Notification> {
-    let mut seen = std::collections::BTreeSet::new();
-    w.shop
-        .received()
-        .into_iter()
-        .filter(|r| r.answered == 200)
-        .filter_map(|r| {
-            signature::verify(
-                w.config.secret.as_bytes(),
-                r.header(signature::HEADER),
-                &r.body,
-                bawaba_tests::now(),
-                300,
-            )
-            .expect("verifies");
-            serde_json::from_slice::<Notification>(&r.body).ok()
-        })
-        .filter(|n| n.reference == reference && seen.insert(n.event_id.clone()))
-        .collect()
+    flows::notifications(&w.shop, &w.config, reference)
 }
 
 /// Starts a session and returns (session reply, invoice id, hosted page URL).
@@ -87,16 +69,7 @@ fn pay(page_url: &str, number: &str) -> Reply {
     )
 }
 
-fn back_through_edge(reply: &Reply) -> Reply {
-    assert_eq!(reply.status, 303, "{}", reply.body);
-    let back = http::get(reply.location.as_deref().unwrap());
-    assert_eq!(back.status, 303);
-    back
-}
-
-fn kinds(ns: &[Notification]) -> Vec<String> {
-    ns.iter().map(|n| serde_json::to_value(n.event_type).unwrap().as_str().unwrap().to_string()).collect()
-}
+use flows::{back_through_edge, kinds};
 
 #[test]
 fn approve_sends_one_verified_result_even_with_the_webhook() {

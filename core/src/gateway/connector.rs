@@ -3,14 +3,14 @@
 //! in the same shape for each (build a request, parse the answer, verify a webhook).
 
 use super::{
-    moyasar, sandbox, Capabilities, CheckVerdict, GatewayError, GatewayPayment, GatewaySession, HttpRequest,
+    moyasar, sandbox, tap, Capabilities, CheckVerdict, GatewayError, GatewayPayment, GatewaySession, HttpRequest,
     HttpResponse, OperationResult, WebhookError, WebhookHint,
 };
 use crate::method::PaymentMethod;
 use crate::money::Money;
 
 /// Every gateway code Bawaba knows, for routing settings and URLs.
-pub const CODES: &[&str] = &[sandbox::CODE, moyasar::CODE];
+pub const CODES: &[&str] = &[sandbox::CODE, moyasar::CODE, tap::CODE];
 
 /// A configured gateway.
 #[derive(Debug, Clone)]
@@ -19,6 +19,8 @@ pub enum Connector {
     Sandbox(sandbox::Config),
     /// Moyasar.
     Moyasar(moyasar::Config),
+    /// Tap Payments.
+    Tap(tap::Config),
 }
 
 /// What a session needs, whatever the gateway.
@@ -47,6 +49,7 @@ pub fn capabilities_of(code: &str) -> Option<&'static Capabilities> {
     match code {
         sandbox::CODE => Some(&sandbox::CAPABILITIES),
         moyasar::CODE => Some(&moyasar::CAPABILITIES),
+        tap::CODE => Some(&tap::CAPABILITIES),
         _ => None,
     }
 }
@@ -57,6 +60,7 @@ impl Connector {
         match self {
             Connector::Sandbox(_) => sandbox::CODE,
             Connector::Moyasar(_) => moyasar::CODE,
+            Connector::Tap(_) => tap::CODE,
         }
     }
 
@@ -89,6 +93,19 @@ impl Connector {
                     return_url: input.return_url,
                 },
             ),
+            Connector::Tap(cfg) => tap::build_create_session(
+                cfg,
+                &tap::CreateSession {
+                    reference: input.reference,
+                    money: input.money,
+                    method: input.method,
+                    description: input.description,
+                    return_url: input.return_url,
+                    webhook_url: input.webhook_url,
+                    customer_name: input.customer_name,
+                    locale: input.locale,
+                },
+            ),
         }
     }
 
@@ -97,6 +114,7 @@ impl Connector {
         match self {
             Connector::Sandbox(_) => sandbox::parse_create_session(resp),
             Connector::Moyasar(_) => moyasar::parse_create_session(resp),
+            Connector::Tap(_) => tap::parse_create_session(resp),
         }
     }
 
@@ -105,6 +123,7 @@ impl Connector {
         match self {
             Connector::Sandbox(cfg) => sandbox::build_fetch_payment(cfg, gateway_payment_id),
             Connector::Moyasar(cfg) => moyasar::build_fetch_payment(cfg, gateway_payment_id),
+            Connector::Tap(cfg) => tap::build_fetch_payment(cfg, gateway_payment_id),
         }
     }
 
@@ -113,6 +132,7 @@ impl Connector {
         match self {
             Connector::Sandbox(_) => sandbox::parse_fetch_payment(resp),
             Connector::Moyasar(_) => moyasar::parse_fetch_payment(resp),
+            Connector::Tap(_) => tap::parse_fetch_payment(resp),
         }
     }
 
@@ -122,6 +142,8 @@ impl Connector {
             Connector::Sandbox(cfg) => Some(sandbox::build_cancel_payment(cfg, gateway_payment_id)),
             // Moyasar's invoice cancel is in its SDK, not its reference docs: not relied on.
             Connector::Moyasar(_) => None,
+            // Tap has no call to cancel an INITIATED charge; it expires as ABANDONED.
+            Connector::Tap(_) => None,
         }
     }
 
@@ -147,14 +169,19 @@ impl Connector {
                 Ok(WebhookHint { gateway_payment_id: Some(event.data.id), reference: Some(event.data.reference) })
             }
             Connector::Moyasar(cfg) => moyasar::webhook::verify(cfg.webhook_secret.expose().as_bytes(), body),
+            Connector::Tap(cfg) => {
+                tap::webhook::verify(cfg.secret_key.expose().as_bytes(), header(tap::webhook::HEADER).as_deref(), body)
+            }
         }
     }
 
-    /// A refund of `amount` (or the remainder) of the payment `transaction_id`.
-    pub fn build_refund(&self, transaction_id: &str, amount: Option<&Money>) -> HttpRequest {
+    /// A refund of `amount` of the payment `transaction_id`; `refund_reference` is unique per
+    /// refund (gateways that deduplicate use it).
+    pub fn build_refund(&self, transaction_id: &str, amount: &Money, refund_reference: &str) -> HttpRequest {
         match self {
-            Connector::Sandbox(cfg) => sandbox::build_refund(cfg, transaction_id, amount),
-            Connector::Moyasar(cfg) => moyasar::build_refund(cfg, transaction_id, amount),
+            Connector::Sandbox(cfg) => sandbox::build_refund(cfg, transaction_id, Some(amount)),
+            Connector::Moyasar(cfg) => moyasar::build_refund(cfg, transaction_id, Some(amount)),
+            Connector::Tap(cfg) => tap::build_refund(cfg, transaction_id, amount, refund_reference),
         }
     }
 
@@ -163,13 +190,14 @@ impl Connector {
         match self {
             Connector::Sandbox(_) => sandbox::parse_refund(resp, amount),
             Connector::Moyasar(_) => moyasar::parse_operation(resp, "refunded", amount),
+            Connector::Tap(_) => tap::parse_refund(resp, amount),
         }
     }
 
     /// A void, where supported.
     pub fn build_void(&self, transaction_id: &str) -> Option<HttpRequest> {
         match self {
-            Connector::Sandbox(_) => None,
+            Connector::Sandbox(_) | Connector::Tap(_) => None,
             Connector::Moyasar(cfg) => Some(moyasar::build_void(cfg, transaction_id)),
         }
     }
@@ -177,7 +205,7 @@ impl Connector {
     /// Parses a void answer.
     pub fn parse_void(&self, resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError> {
         match self {
-            Connector::Sandbox(_) => Err(GatewayError::InvalidResponse("the sandbox has no void".into())),
+            Connector::Sandbox(_) | Connector::Tap(_) => Err(GatewayError::InvalidResponse("no void here".into())),
             Connector::Moyasar(_) => moyasar::parse_operation(resp, "voided", amount),
         }
     }
@@ -185,7 +213,7 @@ impl Connector {
     /// A capture, where supported.
     pub fn build_capture(&self, transaction_id: &str, amount: Option<&Money>) -> Option<HttpRequest> {
         match self {
-            Connector::Sandbox(_) => None,
+            Connector::Sandbox(_) | Connector::Tap(_) => None,
             Connector::Moyasar(cfg) => {
                 moyasar::CAPABILITIES.capture.then(|| moyasar::build_capture(cfg, transaction_id, amount))
             }
@@ -195,7 +223,7 @@ impl Connector {
     /// Parses a capture answer.
     pub fn parse_capture(&self, resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError> {
         match self {
-            Connector::Sandbox(_) => Err(GatewayError::InvalidResponse("the sandbox has no capture".into())),
+            Connector::Sandbox(_) | Connector::Tap(_) => Err(GatewayError::InvalidResponse("no capture here".into())),
             Connector::Moyasar(_) => moyasar::parse_operation(resp, "captured", amount),
         }
     }
@@ -205,6 +233,7 @@ impl Connector {
         match self {
             Connector::Sandbox(cfg) => sandbox::build_check(cfg),
             Connector::Moyasar(cfg) => moyasar::build_check(cfg),
+            Connector::Tap(cfg) => tap::build_check(cfg),
         }
     }
 
@@ -213,6 +242,7 @@ impl Connector {
         match self {
             Connector::Sandbox(_) => sandbox::parse_check(resp, currency),
             Connector::Moyasar(_) => moyasar::parse_check(resp, currency),
+            Connector::Tap(_) => tap::parse_check(resp, currency),
         }
     }
 }

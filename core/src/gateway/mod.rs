@@ -6,6 +6,7 @@
 pub mod connector;
 pub mod moyasar;
 pub mod sandbox;
+pub mod tap;
 
 use crate::method::PaymentMethod;
 use crate::money::Money;
@@ -140,7 +141,9 @@ pub struct WebhookHint {
 impl Capabilities {
     /// Whether `method` in `currency` can be served.
     pub fn serves(&self, method: PaymentMethod, currency: &str) -> bool {
-        self.methods.contains(&method) && self.currencies.contains(&currency)
+        self.methods.contains(&method)
+            && self.currencies.contains(&currency)
+            && method.only_currencies().is_none_or(|only| only.contains(&currency))
     }
 }
 

@@ -4,6 +4,7 @@
 //! code talks to them over real HTTP from real workerd.
 
 pub mod moyasar;
+pub mod tap;
 
 use std::sync::{Arc, Mutex};
 
@@ -93,4 +94,60 @@ pub(crate) fn new_id() -> String {
     static N: AtomicU64 = AtomicU64::new(1);
     let n = N.fetch_add(1, Ordering::SeqCst);
     format!("{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}", std::process::id(), n & 0xffff, n % 4096, (n * 7) % 4096, n * 7919)
+}
+
+/// Starts a server on a free port; each request runs `handler(request, body, segments)` on its
+/// own thread (so a hanging answer blocks nothing else). Returns the port.
+pub(crate) fn serve(handler: impl Fn(tiny_http::Request, String, Vec<String>) + Send + Sync + 'static) -> u16 {
+    let server = tiny_http::Server::http("127.0.0.1:0").expect("bind");
+    let port = server.server_addr().to_ip().expect("ip").port();
+    let handler = Arc::new(handler);
+    std::thread::spawn(move || {
+        for mut request in server.incoming_requests() {
+            let handler = handler.clone();
+            std::thread::spawn(move || {
+                let mut body = String::new();
+                let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
+                let url = request.url().to_string();
+                let path = url.split('?').next().unwrap_or("").to_string();
+                let segments = path.trim_matches('/').split('/').map(str::to_string).collect();
+                handler(request, body, segments);
+            });
+        }
+    });
+    port
+}
+
+/// Applies the health switch to an API call: `true` when the call was answered (or swallowed).
+pub(crate) fn unhealthy(
+    switches: &Switches,
+    request: tiny_http::Request,
+    failure_body: &serde_json::Value,
+) -> Option<tiny_http::Request> {
+    let health = *switches.health.lock().unwrap(); // not held while hanging
+    match health {
+        Health::Up => Some(request),
+        Health::Failing => {
+            let _ = request.respond(json_response(500, failure_body));
+            None
+        }
+        Health::Hanging => {
+            std::thread::sleep(std::time::Duration::from_secs(30));
+            None
+        }
+    }
+}
+
+/// Sends a webhook in the background after a short delay, as gateways do; counts successes.
+pub(crate) fn post_later(url: String, headers: Vec<(String, String)>, body: String, sent: Arc<Mutex<u32>>) {
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let mut req = ureq::post(&url);
+        for (k, v) in &headers {
+            req = req.header(k, v);
+        }
+        if req.send(body.as_bytes()).is_ok() {
+            *sent.lock().unwrap() += 1;
+        }
+    });
 }

@@ -6,7 +6,7 @@
 //! `4201320111111010` mada asks for 3-D Secure first; `4123120001090000` fails with
 //! insufficient funds; anything else fails.
 
-use super::{form, header, html_response, json_response, new_id, redirect, Health, Switches};
+use super::{form, header, html_response, json_response, new_id, post_later, redirect, serve, unhealthy, Switches};
 use base64::Engine;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -20,7 +20,6 @@ struct State {
     webhook_url: Option<String>,
     webhook_token: String,
     tampered: HashMap<String, i64>,
-    webhooks_sent: u32,
 }
 
 /// The fake.
@@ -30,30 +29,30 @@ pub struct FakeMoyasar {
     pub base: String,
     state: Arc<Mutex<State>>,
     switches: Switches,
+    sent: Arc<Mutex<u32>>,
 }
 
 impl FakeMoyasar {
     /// Starts it, accepting `secret_key` and signing webhooks with `webhook_token`.
     pub fn start(secret_key: &str, webhook_token: &str) -> FakeMoyasar {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind"));
-        let port = server.server_addr().to_ip().expect("ip").port();
-        let fake = FakeMoyasar {
-            base: format!("http://127.0.0.1:{port}"),
-            state: Arc::new(Mutex::new(State {
-                secret_key: secret_key.into(),
-                webhook_token: webhook_token.into(),
-                ..State::default()
-            })),
-            switches: Switches::default(),
-        };
-        let f = fake.clone();
-        std::thread::spawn(move || {
-            for request in server.incoming_requests() {
-                let f = f.clone();
-                std::thread::spawn(move || f.handle(request));
-            }
+        let state = Arc::new(Mutex::new(State {
+            secret_key: secret_key.into(),
+            webhook_token: webhook_token.into(),
+            ..State::default()
+        }));
+        let switches = Switches::default();
+        let sent = Arc::new(Mutex::new(0));
+        let base = Arc::new(Mutex::new(String::new()));
+        let inner =
+            FakeMoyasar { base: String::new(), state: state.clone(), switches: switches.clone(), sent: sent.clone() };
+        let b = base.clone();
+        let port = serve(move |req, body, segs| {
+            let mut me = inner.clone();
+            me.base = b.lock().unwrap().clone();
+            me.handle(req, body, segs)
         });
-        fake
+        *base.lock().unwrap() = format!("http://127.0.0.1:{port}");
+        FakeMoyasar { base: format!("http://127.0.0.1:{port}"), state, switches, sent }
     }
 
     /// The API base to configure (`MOYASAR_API_BASE`).
@@ -67,7 +66,7 @@ impl FakeMoyasar {
     }
 
     /// Makes the API fail or hang.
-    pub fn set_health(&self, health: Health) {
+    pub fn set_health(&self, health: super::Health) {
         *self.switches.health.lock().unwrap() = health;
     }
 
@@ -83,7 +82,7 @@ impl FakeMoyasar {
 
     /// Webhooks sent so far.
     pub fn webhooks_sent(&self) -> u32 {
-        self.state.lock().unwrap().webhooks_sent
+        *self.sent.lock().unwrap()
     }
 
     /// A payment as stored (for assertions on refunds).
@@ -96,27 +95,15 @@ impl FakeMoyasar {
         self.state.lock().unwrap().invoices.get(id).cloned()
     }
 
-    fn handle(&self, mut req: tiny_http::Request) {
-        let mut body = String::new();
-        let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
-        let url = req.url().to_string();
-        let (path, _query) = url.split_once('?').unwrap_or((&url, ""));
-        let segments: Vec<String> = path.trim_matches('/').split('/').map(str::to_string).collect();
+    fn handle(&self, req: tiny_http::Request, body: String, segments: Vec<String>) {
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
         let method = req.method().as_str().to_string();
-        if segs.first() == Some(&"v1") {
-            match *self.switches.health.lock().unwrap() {
-                Health::Up => {}
-                Health::Failing => {
-                    let _ =
-                        req.respond(json_response(500, &json!({"type":"api_error","message":"Internal server error"})));
-                    return;
-                }
-                Health::Hanging => {
-                    std::thread::sleep(std::time::Duration::from_secs(30));
-                    return;
-                }
-            }
+        let req = if segs.first() == Some(&"v1") {
+            let Some(req) =
+                unhealthy(&self.switches, req, &json!({"type":"api_error","message":"Internal server error"}))
+            else {
+                return;
+            };
             if !self.authorized(&req) {
                 let _ = req.respond(json_response(
                     401,
@@ -124,7 +111,10 @@ impl FakeMoyasar {
                 ));
                 return;
             }
-        }
+            req
+        } else {
+            req
+        };
         let response = match (method.as_str(), segs.as_slice()) {
             ("POST", ["v1", "invoices"]) => self.create_invoice(&body),
             ("GET", ["v1", "invoices", id]) => self.get_invoice(id),
@@ -292,14 +282,7 @@ impl FakeMoyasar {
             "id": new_id(), "type": event_type, "created_at": "2026-11-27T12:00:00Z", "secret_token": token,
             "account_name": "Bawaba test", "live": false, "data": payment,
         });
-        let state = self.state.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(300));
-            let sent = ureq::post(&url).header("Content-Type", "application/json").send(body.to_string().as_bytes());
-            if sent.is_ok() {
-                state.lock().unwrap().webhooks_sent += 1;
-            }
-        });
+        post_later(url, vec![("Content-Type".into(), "application/json".into())], body.to_string(), self.sent.clone());
     }
 
     fn refund(&self, id: &str, body: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {

@@ -1,0 +1,329 @@
+//! Tap Payments: a charge with a hosted source (`POST /v2/charges`, the shopper pays on
+//! `transaction.url`), server-side status via `GET /v2/charges/{id}`, refunds (`POST
+//! /v2/refunds`), and webhooks signed with the `hashstring` header. Facts and sources:
+//! `docs/gateways/tap.md`.
+//!
+//! Amounts travel in **major** units with the currency's decimals (45.50 SAR, 1.500 KWD): the
+//! converter here is the only place that turns our minor units into Tap's and back.
+
+pub mod status;
+pub mod webhook;
+pub mod wire;
+
+use super::{
+    Capabilities, CheckVerdict, GatewayError, GatewayPayment, GatewaySession, HttpMethod, HttpRequest, HttpResponse,
+    OperationResult,
+};
+use crate::method::PaymentMethod;
+use crate::money::{Currency, Money};
+use crate::notification::ErrorInfo;
+use crate::secret::Secret;
+
+/// Gateway code.
+pub const CODE: &str = "tap";
+
+/// Production API base (the key decides test or live mode).
+pub const DEFAULT_API_BASE: &str = "https://api.tap.company/v2";
+
+/// What Bawaba uses of Tap. Charges are sales (`/v2/charges`), so capture and void (which act
+/// on `/v2/authorize`) are off; STC Pay needs the shopper's phone first and is not offered yet.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    methods: &[
+        PaymentMethod::Mada,
+        PaymentMethod::Visa,
+        PaymentMethod::Mastercard,
+        PaymentMethod::Amex,
+        PaymentMethod::Applepay,
+    ],
+    currencies: &["SAR", "KWD", "AED", "BHD", "QAR", "OMR", "EGP", "USD"],
+    partial_refund: true,
+    capture: false,
+    void: false,
+};
+
+/// Settings: `TAP_SECRET_KEY` (it also signs webhooks), `TAP_API_BASE`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// API base without a trailing slash.
+    pub api_base: String,
+    /// `sk_test_…` or `sk_live_…`.
+    pub secret_key: Secret,
+}
+
+/// What the edge asks for.
+#[derive(Debug, Clone)]
+pub struct CreateSession<'a> {
+    /// Our reference.
+    pub reference: &'a str,
+    /// Amount.
+    pub money: Money,
+    /// Chosen method (decides the hosted source).
+    pub method: PaymentMethod,
+    /// Description.
+    pub description: &'a str,
+    /// Browser return.
+    pub return_url: &'a str,
+    /// Webhook target (`post.url`).
+    pub webhook_url: &'a str,
+    /// Customer name.
+    pub customer_name: Option<&'a str>,
+    /// `ar` / `en`.
+    pub locale: &'a str,
+}
+
+/// Minor units → Tap's amount: a JSON number with the currency's decimals.
+pub fn to_tap_amount(money: &Money) -> serde_json::Value {
+    let text = money.to_major_string();
+    text.parse::<serde_json::Number>().map(serde_json::Value::Number).unwrap_or(serde_json::Value::String(text))
+}
+
+/// Tap's amount → minor units, refusing anything that would need rounding.
+pub fn from_tap_amount(amount: &serde_json::Value, currency: Currency) -> Result<Money, GatewayError> {
+    let text = match amount {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => return Err(GatewayError::InvalidResponse(format!("amount {other} is not a number"))),
+    };
+    // serde_json prints 45.5 for 45.50 and may print 1e-2 style for tiny floats: normalize.
+    let text = if text.contains('e') || text.contains('E') {
+        text.parse::<f64>().map(|f| format!("{f:.*}", currency.exponent() as usize)).unwrap_or(text)
+    } else {
+        text
+    };
+    Money::from_major_str(&text, currency).map_err(|e| GatewayError::InvalidResponse(e.to_string()))
+}
+
+fn headers(cfg: &Config, locale: Option<&str>) -> Vec<(String, String)> {
+    let mut h = vec![
+        ("Authorization".into(), format!("Bearer {}", cfg.secret_key.expose())),
+        ("Content-Type".into(), "application/json".into()),
+    ];
+    if let Some(l) = locale {
+        h.push(("lang_code".into(), l.into()));
+    }
+    h
+}
+
+/// The hosted source for a method.
+pub fn source_for(method: PaymentMethod) -> &'static str {
+    match method {
+        PaymentMethod::Mada => "src_sa.mada",
+        PaymentMethod::Applepay => "src_apple_pay",
+        PaymentMethod::Stcpay => "src_sa.stcpay",
+        PaymentMethod::Visa | PaymentMethod::Mastercard | PaymentMethod::Amex => "src_card",
+    }
+}
+
+/// `POST /charges`.
+pub fn build_create_session(cfg: &Config, input: &CreateSession<'_>) -> Result<HttpRequest, GatewayError> {
+    if !CAPABILITIES.serves(input.method, input.money.currency.code()) {
+        return Err(GatewayError::Rejected {
+            status: 400,
+            message: format!("Tap does not take {} in {}", input.method.code(), input.money.currency),
+        });
+    }
+    if input.method == PaymentMethod::Mada && input.money.currency.code() != "SAR" {
+        return Err(GatewayError::Rejected { status: 400, message: "mada is SAR only".into() });
+    }
+    let body = serde_json::json!({
+        "amount": to_tap_amount(&input.money),
+        "currency": input.money.currency.code(),
+        "threeDSecure": true,
+        "save_card": false,
+        "description": input.description,
+        "reference": { "transaction": input.reference, "order": input.reference },
+        "metadata": { "bawaba_reference": input.reference },
+        "customer": { "first_name": input.customer_name.unwrap_or("Customer") },
+        "source": { "id": source_for(input.method) },
+        "post": { "url": input.webhook_url },
+        "redirect": { "url": input.return_url },
+    });
+    Ok(HttpRequest {
+        method: HttpMethod::Post,
+        url: format!("{}/charges", cfg.api_base),
+        headers: headers(cfg, Some(input.locale)),
+        body: Some(body.to_string().into_bytes()),
+    })
+}
+
+/// Parses the created charge.
+pub fn parse_create_session(resp: &HttpResponse) -> Result<GatewaySession, GatewayError> {
+    let charge: wire::Charge = parse(resp)?;
+    let url = charge
+        .transaction
+        .and_then(|t| t.url)
+        .ok_or_else(|| GatewayError::InvalidResponse("the charge has no transaction.url".into()))?;
+    Ok(GatewaySession { id: charge.id, redirect_url: url })
+}
+
+/// `GET /charges/{id}`.
+pub fn build_fetch_payment(cfg: &Config, id: &str) -> HttpRequest {
+    HttpRequest {
+        method: HttpMethod::Get,
+        url: format!("{}/charges/{}", cfg.api_base, super::sandbox::urlencode_path(id)),
+        headers: headers(cfg, None),
+        body: None,
+    }
+}
+
+/// Parses a charge.
+pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, GatewayError> {
+    let charge: wire::Charge = parse(resp)?;
+    let currency = Currency::parse(&charge.currency).map_err(|e| GatewayError::InvalidResponse(e.to_string()))?;
+    let money = from_tap_amount(&charge.amount, currency)?;
+    let state = status::to_state(&charge.status)
+        .ok_or_else(|| GatewayError::InvalidResponse(format!("unknown charge status {:?}", charge.status)))?;
+    let error =
+        matches!(state, crate::payment::PaymentState::Failed | crate::payment::PaymentState::Canceled).then(|| {
+            let response = charge.response.clone().unwrap_or_default();
+            ErrorInfo {
+                code: format!("tap_{}", response.code.unwrap_or_else(|| charge.status.to_ascii_lowercase())),
+                message: response.message.unwrap_or_else(|| charge.status.clone()),
+            }
+        });
+    let reference = charge
+        .metadata
+        .as_ref()
+        .and_then(|m| m.bawaba_reference.clone())
+        .or_else(|| charge.reference.as_ref().and_then(|r| r.transaction.clone()))
+        .unwrap_or_default();
+    Ok(GatewayPayment {
+        transaction_id: None,
+        id: charge.id,
+        reference,
+        state,
+        money,
+        card_brand: charge.card.as_ref().and_then(|c| c.brand.clone()).map(|b| b.to_ascii_lowercase()),
+        card_last4: charge.card.as_ref().and_then(|c| c.last_four.clone()),
+        error,
+    })
+}
+
+/// `POST /refunds` for `amount` of the charge.
+pub fn build_refund(cfg: &Config, charge_id: &str, amount: &Money, refund_reference: &str) -> HttpRequest {
+    let body = serde_json::json!({
+        "charge_id": charge_id,
+        "amount": to_tap_amount(amount),
+        "currency": amount.currency.code(),
+        "reason": "requested_by_customer",
+        "reference": { "merchant": refund_reference },
+    });
+    HttpRequest {
+        method: HttpMethod::Post,
+        url: format!("{}/refunds", cfg.api_base),
+        headers: headers(cfg, None),
+        body: Some(body.to_string().into_bytes()),
+    }
+}
+
+/// Parses a refund: `REFUNDED` is done, `PENDING`/`ACCEPTED`/`IN_PROGRESS` still pending,
+/// anything else refused.
+pub fn parse_refund(resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError> {
+    let refund: wire::Refund = parse(resp)?;
+    match refund.status.as_str() {
+        "REFUNDED" => Ok(OperationResult { id: refund.id, done: true, money: amount }),
+        "PENDING" | "ACCEPTED" | "IN_PROGRESS" => Ok(OperationResult { id: refund.id, done: false, money: amount }),
+        other => Err(GatewayError::Rejected { status: 402, message: format!("refund {other}") }),
+    }
+}
+
+/// `GET /charges/chg_bawaba_check`: a charge that does not exist. A valid key gets 404 (or 200);
+/// a wrong one 401. [U] in Tap's docs: see docs/gateways/tap.md.
+pub fn build_check(cfg: &Config) -> HttpRequest {
+    build_fetch_payment(cfg, "chg_bawaba_check")
+}
+
+/// The check verdict.
+pub fn parse_check(resp: &HttpResponse, currency: Option<&str>) -> (CheckVerdict, String) {
+    let message = error_message(&resp.body);
+    match resp.status {
+        200..=299 | 404 => match currency {
+            Some(c) if !CAPABILITIES.currencies.contains(&c) => {
+                (CheckVerdict::CurrencyUnsupported, format!("Tap does not take {c}"))
+            }
+            _ => (CheckVerdict::Ok, "the secret key works".into()),
+        },
+        401 => (CheckVerdict::InvalidCredentials, message),
+        403 => (CheckVerdict::NotPermitted, message),
+        s => (CheckVerdict::Unreachable, format!("HTTP {s}: {message}")),
+    }
+}
+
+fn error_message(body: &[u8]) -> String {
+    serde_json::from_slice::<wire::ErrorBody>(body)
+        .ok()
+        .and_then(|e| e.errors.into_iter().next())
+        .map(|e| e.description)
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect())
+}
+
+fn parse<T: serde::de::DeserializeOwned>(resp: &HttpResponse) -> Result<T, GatewayError> {
+    match resp.status {
+        200..=299 => serde_json::from_slice(&resp.body).map_err(|e| GatewayError::InvalidResponse(e.to_string())),
+        500..=599 => Err(GatewayError::Unreachable(format!("HTTP {}", resp.status))),
+        status => Err(GatewayError::Rejected { status, message: error_message(&resp.body) }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cur(c: &str) -> Currency {
+        Currency::parse(c).unwrap()
+    }
+
+    #[test]
+    fn amounts_are_major_units_with_the_currency_decimals() {
+        assert_eq!(to_tap_amount(&Money::new(4550, cur("SAR"))).to_string(), "45.5");
+        assert_eq!(from_tap_amount(&serde_json::json!(45.5), cur("SAR")).unwrap().minor, 4550);
+        assert_eq!(from_tap_amount(&serde_json::json!(1.5), cur("KWD")).unwrap().minor, 1500);
+        assert_eq!(from_tap_amount(&serde_json::json!("10.00"), cur("SAR")).unwrap().minor, 1000);
+        assert!(from_tap_amount(&serde_json::json!(1.005), cur("SAR")).is_err(), "never rounded");
+        for minor in [1, 99, 100, 4550, 123456, 999999999] {
+            for c in ["SAR", "KWD"] {
+                let m = Money::new(minor, cur(c));
+                assert_eq!(from_tap_amount(&to_tap_amount(&m), m.currency).unwrap(), m, "{minor} {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn charges_pick_the_hosted_source_by_method() {
+        let cfg = Config { api_base: "http://t/v2".into(), secret_key: Secret::new("sk_test_x") };
+        let input = |method, currency| CreateSession {
+            reference: "demo:S1",
+            money: Money::new(4550, cur(currency)),
+            method,
+            description: "d",
+            return_url: "r",
+            webhook_url: "w",
+            customer_name: None,
+            locale: "ar",
+        };
+        let req = build_create_session(&cfg, &input(PaymentMethod::Mada, "SAR")).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(req.body.as_ref().unwrap()).unwrap();
+        assert_eq!(body["source"]["id"], "src_sa.mada");
+        assert_eq!(body["amount"].to_string(), "45.5");
+        assert!(req.headers.contains(&("Authorization".into(), "Bearer sk_test_x".into())));
+        assert!(build_create_session(&cfg, &input(PaymentMethod::Mada, "KWD")).is_err(), "mada is SAR only");
+    }
+
+    #[test]
+    fn charges_map_to_states_with_reasons() {
+        let body = br#"{"id":"chg_1","status":"DECLINED","amount":10.0,"currency":"SAR",
+            "reference":{"transaction":"demo:S1","gateway":"g","payment":"p"},"transaction":{"created":"1"},
+            "response":{"code":"505","message":"Insufficient Funds"},"card":{"brand":"VISA","last_four":"0002"}}"#;
+        let p = parse_fetch_payment(&HttpResponse { status: 200, body: body.to_vec() }).unwrap();
+        assert_eq!(p.state, crate::payment::PaymentState::Failed);
+        assert_eq!(p.money.minor, 1000);
+        assert_eq!(p.error.unwrap().code, "tap_505");
+        assert_eq!(p.card_brand.as_deref(), Some("visa"));
+        let unauth = HttpResponse {
+            status: 401,
+            body: br#"{"errors":[{"code":"2107","description":"No valid API key"}]}"#.to_vec(),
+        };
+        assert_eq!(parse_check(&unauth, None), (CheckVerdict::InvalidCredentials, "No valid API key".into()));
+        assert_eq!(parse_check(&HttpResponse { status: 404, body: vec![] }, None).0, CheckVerdict::Ok);
+    }
+}

@@ -1,0 +1,266 @@
+//! A fake Tap: `/v2/charges` (create, fetch), `/v2/refunds`, Bearer auth with the secret key,
+//! Tap's error bodies, a hosted page at `transaction.url` (mada goes through a 3-D Secure step),
+//! the return with `tap_id`, and webhooks to `post.url` signed with `hashstring`.
+//!
+//! Test cards: `4508750015741019` Visa and `5123450000000008` Mastercard are captured;
+//! `4464040000000007` mada asks for 3-D Secure; `4000000000000002` is declined (505,
+//! insufficient funds); anything else is declined (507).
+
+use super::{form, header, html_response, json_response, post_later, redirect, serve, unhealthy, Health, Switches};
+use bawaba_core::gateway::tap::{webhook, wire::Charge};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+struct State {
+    charges: HashMap<String, Value>,
+    refunded: HashMap<String, f64>,
+    secret_key: String,
+    tampered: HashMap<String, f64>,
+    counter: u64,
+}
+
+/// The fake.
+#[derive(Clone)]
+pub struct FakeTap {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    state: Arc<Mutex<State>>,
+    switches: Switches,
+    sent: Arc<Mutex<u32>>,
+}
+
+type Reply = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
+
+impl FakeTap {
+    /// Starts it, accepting `secret_key` (which also signs its webhooks).
+    pub fn start(secret_key: &str) -> FakeTap {
+        let state = Arc::new(Mutex::new(State { secret_key: secret_key.into(), ..State::default() }));
+        let switches = Switches::default();
+        let sent = Arc::new(Mutex::new(0));
+        let base = Arc::new(Mutex::new(String::new()));
+        let inner =
+            FakeTap { base: String::new(), state: state.clone(), switches: switches.clone(), sent: sent.clone() };
+        let b = base.clone();
+        let port = serve(move |req, body, segs| {
+            let mut me = inner.clone();
+            me.base = b.lock().unwrap().clone();
+            me.handle(req, body, segs)
+        });
+        *base.lock().unwrap() = format!("http://127.0.0.1:{port}");
+        FakeTap { base: format!("http://127.0.0.1:{port}"), state, switches, sent }
+    }
+
+    /// The API base to configure (`TAP_API_BASE`).
+    pub fn api_base(&self) -> String {
+        format!("{}/v2", self.base)
+    }
+
+    /// Makes the API fail or hang.
+    pub fn set_health(&self, health: Health) {
+        *self.switches.health.lock().unwrap() = health;
+    }
+
+    /// Changes the accepted key.
+    pub fn set_secret_key(&self, key: &str) {
+        self.state.lock().unwrap().secret_key = key.into();
+    }
+
+    /// Makes fetches of one charge report another amount.
+    pub fn tamper_amount(&self, charge_id: &str, amount: f64) {
+        self.state.lock().unwrap().tampered.insert(charge_id.into(), amount);
+    }
+
+    /// Webhooks delivered so far.
+    pub fn webhooks_sent(&self) -> u32 {
+        *self.sent.lock().unwrap()
+    }
+
+    /// A charge as the API shows it.
+    pub fn charge(&self, id: &str) -> Option<Value> {
+        self.fetch(id)
+    }
+
+    fn handle(&self, req: tiny_http::Request, body: String, segments: Vec<String>) {
+        let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let method = req.method().as_str().to_string();
+        let req = if segs.first() == Some(&"v2") {
+            let Some(req) =
+                unhealthy(&self.switches, req, &json!({"errors":[{"code":"5000","description":"Internal error"}]}))
+            else {
+                return;
+            };
+            let key = self.state.lock().unwrap().secret_key.clone();
+            if header(&req, "Authorization") != Some(format!("Bearer {key}")) {
+                let _ = req
+                    .respond(json_response(401, &json!({"errors":[{"code":"2107","description":"No valid API key"}]})));
+                return;
+            }
+            req
+        } else {
+            req
+        };
+        let reply = match (method.as_str(), segs.as_slice()) {
+            ("POST", ["v2", "charges"]) => self.create(&body),
+            ("GET", ["v2", "charges", id]) => match self.fetch(id) {
+                Some(c) => json_response(200, &c),
+                None => json_response(404, &json!({"errors":[{"code":"1141","description":"Charge not found"}]})),
+            },
+            ("POST", ["v2", "refunds"]) => self.refund(&body),
+            ("GET", ["pay", id]) => self.page(id),
+            ("POST", ["pay", id]) => self.pay(id, &body),
+            ("POST", ["pay", id, "3ds"]) => {
+                let ok = form(&body).iter().any(|(k, v)| k == "result" && v == "ok");
+                self.finish(
+                    id,
+                    if ok { ("CAPTURED", "000", "Captured") } else { ("DECLINED", "504", "3DS authentication failed") },
+                )
+            }
+            _ => json_response(404, &json!({"errors":[{"code":"404","description":"Not found"}]})),
+        };
+        let _ = req.respond(reply);
+    }
+
+    fn create(&self, body: &str) -> Reply {
+        let Ok(input) = serde_json::from_str::<Value>(body) else {
+            return json_response(400, &json!({"errors":[{"code":"1100","description":"Invalid JSON"}]}));
+        };
+        let Some(amount) = input["amount"].as_f64().filter(|a| *a > 0.0) else {
+            return json_response(400, &json!({"errors":[{"code":"1117","description":"Amount is required"}]}));
+        };
+        if input["redirect"]["url"].as_str().is_none() || input["source"]["id"].as_str().is_none() {
+            return json_response(
+                400,
+                &json!({"errors":[{"code":"1108","description":"Source or redirect is missing"}]}),
+            );
+        }
+        let mut state = self.state.lock().unwrap();
+        state.counter += 1;
+        let id = format!("chg_TS{:06}{}", state.counter, std::process::id());
+        let charge = json!({
+            "id": id, "object": "charge", "live_mode": false, "status": "INITIATED", "amount": amount,
+            "currency": input["currency"], "threeDSecure": true, "description": input["description"],
+            "reference": {"transaction": input["reference"]["transaction"], "order": input["reference"]["order"]},
+            "metadata": input["metadata"], "source": input["source"], "post": input["post"], "redirect": input["redirect"],
+            "customer": input["customer"], "response": {"code": "100", "message": "Initiated"},
+            "transaction": {"url": format!("{}/pay/{id}", self.base), "created": "1795800000000"},
+        });
+        state.charges.insert(id, charge.clone());
+        json_response(200, &charge)
+    }
+
+    fn fetch(&self, id: &str) -> Option<Value> {
+        let state = self.state.lock().unwrap();
+        let mut charge = state.charges.get(id)?.clone();
+        if let Some(a) = state.tampered.get(id) {
+            charge["amount"] = json!(a);
+        }
+        Some(charge)
+    }
+
+    fn page(&self, id: &str) -> Reply {
+        let Some(charge) = self.fetch(id) else { return html_response(404, "<p>Not found</p>".into()) };
+        if charge["status"] != "INITIATED" {
+            return html_response(200, format!("<p id=closed>This charge is {}.</p>", charge["status"]));
+        }
+        html_response(
+            200,
+            format!(
+                "<!doctype html><html><head><meta charset=utf-8><title>Tap (fake)</title></head><body><h1>Tap</h1>\
+<p id=amount>{} {}</p><form method=post action=\"/pay/{id}\"><input id=number name=number>\
+<input id=expiry name=expiry value=\"01/39\"><input id=cvc name=cvc value=100><button id=pay type=submit>Pay</button></form></body></html>",
+                charge["amount"], charge["currency"].as_str().unwrap_or("")
+            ),
+        )
+    }
+
+    fn pay(&self, id: &str, body: &str) -> Reply {
+        let number: String = form(body)
+            .into_iter()
+            .find(|(k, _)| k == "number")
+            .map(|(_, v)| v.chars().filter(char::is_ascii_digit).collect())
+            .unwrap_or_default();
+        let brand = match number.chars().next() {
+            Some('5') => "MASTERCARD",
+            _ if number.starts_with("446404") => "MADA",
+            _ => "VISA",
+        };
+        {
+            let mut state = self.state.lock().unwrap();
+            let Some(charge) = state.charges.get_mut(id) else { return html_response(404, "<p>Not found</p>".into()) };
+            if charge["status"] != "INITIATED" {
+                drop(state);
+                return self.page(id);
+            }
+            charge["card"] =
+                json!({"brand": brand, "last_four": number.get(number.len().saturating_sub(4)..).unwrap_or("")});
+        }
+        match number.as_str() {
+            "4508750015741019" | "5123450000000008" => self.finish(id, ("CAPTURED", "000", "Captured")),
+            "4464040000000007" => html_response(
+                200,
+                format!(
+                    "<!doctype html><title>3-D Secure</title><h1>3-D Secure (fake ACS)</h1><form method=post action=\"/pay/{id}/3ds\">\
+<button id=authenticate name=result value=ok>Authenticate</button><button id=fail name=result value=fail>Fail</button></form>"
+                ),
+            ),
+            "4000000000000002" => self.finish(id, ("DECLINED", "505", "Insufficient Funds")),
+            _ => self.finish(id, ("DECLINED", "507", "Declined, Card Issuer")),
+        }
+    }
+
+    fn finish(&self, id: &str, (status, code, message): (&str, &str, &str)) -> Reply {
+        let charge = {
+            let mut state = self.state.lock().unwrap();
+            let Some(charge) = state.charges.get_mut(id) else { return html_response(404, "<p>Not found</p>".into()) };
+            charge["status"] = json!(status);
+            charge["response"] = json!({"code": code, "message": message});
+            charge["reference"]["gateway"] = json!(format!("GW{id}"));
+            charge["reference"]["payment"] = json!(format!("PY{id}"));
+            charge.clone()
+        };
+        if let Some(url) = charge["post"]["url"].as_str() {
+            let parsed: Charge = serde_json::from_value(charge.clone()).expect("a charge");
+            let key = self.state.lock().unwrap().secret_key.clone();
+            let hash = webhook::sign(key.as_bytes(), &parsed).expect("signable");
+            post_later(
+                url.to_string(),
+                vec![("Content-Type".into(), "application/json".into()), (webhook::HEADER.into(), hash)],
+                charge.to_string(),
+                self.sent.clone(),
+            );
+        }
+        let back = charge["redirect"]["url"].as_str().unwrap_or("");
+        let sep = if back.contains('?') { '&' } else { '?' };
+        redirect(&format!("{back}{sep}tap_id={id}"))
+    }
+
+    fn refund(&self, body: &str) -> Reply {
+        let input: Value = serde_json::from_str(body).unwrap_or_default();
+        let id = input["charge_id"].as_str().unwrap_or("").to_string();
+        let amount = input["amount"].as_f64().unwrap_or(0.0);
+        let mut state = self.state.lock().unwrap();
+        let Some(charge) = state.charges.get(&id).cloned() else {
+            return json_response(404, &json!({"errors":[{"code":"1141","description":"Charge not found"}]}));
+        };
+        if charge["status"] != "CAPTURED" {
+            return json_response(400, &json!({"errors":[{"code":"1170","description":"Charge is not captured"}]}));
+        }
+        let total = charge["amount"].as_f64().unwrap_or(0.0);
+        let done = state.refunded.get(&id).copied().unwrap_or(0.0);
+        if amount <= 0.0 || done + amount > total + 1e-9 {
+            return json_response(
+                400,
+                &json!({"errors":[{"code":"1172","description":"Refund amount exceeds the charge amount"}]}),
+            );
+        }
+        state.refunded.insert(id.clone(), done + amount);
+        state.counter += 1;
+        json_response(
+            200,
+            &json!({"id": format!("re_TS{:06}", state.counter), "object": "refund", "charge_id": id, "amount": amount,
+                "currency": input["currency"], "status": "REFUNDED", "reference": input["reference"]}),
+        )
+    }
+}
