@@ -1,0 +1,96 @@
+//! One browser payment per gateway, as a shopper does it: the demo storefront, the widget, the
+//! gateway's hosted page (the fake's), back through the edge to the shop's order page.
+
+use bawaba_tests::browser::Driver;
+use bawaba_tests::edge::{Edge, EdgeOptions};
+use bawaba_tests::fakes::{moyasar::FakeMoyasar, tap::FakeTap};
+use bawaba_tests::http;
+use fantoccini::{Client, Locator};
+use std::time::Duration;
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+}
+
+async fn wait_url(c: &Client, part: &str) -> String {
+    for _ in 0..200 {
+        let url = c.current_url().await.expect("url").to_string();
+        if url.contains(part) {
+            return url;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never reached a URL containing {part}");
+}
+
+/// Buys with `method` on the storefront; `on_gateway` completes the gateway's page.
+async fn buy<F, Fut>(edge: &Edge, gateway_base: &str, method: &str, on_gateway: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let _one = SERIAL.lock().await;
+    let driver = Driver::start();
+    let c = driver.browser().await;
+    c.goto(&edge.url("/")).await.unwrap();
+    wait_css(&c, "#buy-dates").await.click().await.unwrap();
+    let widget = wait_css(&c, "bawaba-checkout[data-state=ready]").await;
+    let shadow = widget.shadow_root().await.unwrap();
+    shadow.find(Locator::Css(&format!("input[value={method}]"))).await.unwrap().click().await.unwrap();
+    shadow.find(Locator::Css("button.pay")).await.unwrap().click().await.unwrap();
+    wait_url(&c, gateway_base).await;
+    on_gateway(c.clone()).await;
+    let order_url = wait_url(&c, "/demo/shop/orders/").await;
+    wait_css(&c, "#order-state[data-state=paid]").await;
+    let reference = order_url.split("/demo/shop/orders/").nth(1).unwrap().split('?').next().unwrap().to_string();
+    c.close().await.ok();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let order = http::get(&edge.url(&format!("/demo/shop/api/orders/{reference}"))).json();
+    assert_eq!(order["notifications"].as_array().unwrap().len(), 1, "one notification: {order}");
+    assert_eq!(order["state"], "paid");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pay_on_moyasars_page() {
+    let moyasar = FakeMoyasar::start("sk_test_browser", "tok-browser");
+    let edge = Edge::start(EdgeOptions {
+        shops: vec![],
+        vars: vec![
+            ("BAWABA_ROUTES".into(), "mada=moyasar,visa=moyasar,mastercard=moyasar".into()),
+            ("MOYASAR_API_BASE".into(), moyasar.api_base()),
+            ("MOYASAR_SECRET_KEY".into(), "sk_test_browser".into()),
+            ("MOYASAR_WEBHOOK_SECRET".into(), "tok-browser".into()),
+        ],
+    });
+    moyasar.set_webhook_url(&edge.url("/v1/webhooks/moyasar"));
+    buy(&edge, &moyasar.base, "mada", |c| async move {
+        wait_css(&c, "#number").await.send_keys("4201320111111010").await.unwrap();
+        c.find(Locator::Css("#pay")).await.unwrap().click().await.unwrap();
+        wait_css(&c, "#authenticate").await.click().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pay_on_taps_page() {
+    let tap = FakeTap::start("sk_test_browser");
+    let edge = Edge::start(EdgeOptions {
+        shops: vec![],
+        vars: vec![
+            ("BAWABA_ROUTES".into(), "mada=tap,visa=tap,mastercard=tap".into()),
+            ("TAP_API_BASE".into(), tap.api_base()),
+            ("TAP_SECRET_KEY".into(), "sk_test_browser".into()),
+        ],
+    });
+    buy(&edge, &tap.base, "visa", |c| async move {
+        wait_css(&c, "#number").await.send_keys("4508750015741019").await.unwrap();
+        c.find(Locator::Css("#pay")).await.unwrap().click().await.unwrap();
+    })
+    .await;
+}
