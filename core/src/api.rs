@@ -223,6 +223,13 @@ pub enum NextAction {
         /// The page.
         url: String,
     },
+    /// POST `fields` to `url` from the shopper's browser (a signed hosted-page form).
+    FormPost {
+        /// The page.
+        url: String,
+        /// The form fields, signed by the edge.
+        fields: std::collections::BTreeMap<String, String>,
+    },
     /// Nothing: the payment is already decided.
     None,
 }

@@ -15,11 +15,12 @@
 //! | `BAWABA_ROUTES` | var | which gateway serves which method: `mada=moyasar,visa=moyasar` (default: the sandbox's methods) |
 //! | `MOYASAR_SECRET_KEY`, `MOYASAR_WEBHOOK_SECRET`, `MOYASAR_API_BASE` | secret, secret, var | Moyasar |
 //! | `TAP_SECRET_KEY`, `TAP_API_BASE` | secret, var | Tap (the secret key also signs Tap's webhooks) |
+//! | `APS_MERCHANT_IDENTIFIER`, `APS_ACCESS_CODE`, `APS_SHA_REQUEST_PHRASE`, `APS_SHA_RESPONSE_PHRASE`, `APS_SHA_TYPE`, `APS_PAGE_BASE`, `APS_API_BASE` | var, secret ×3, var ×3 | Amazon Payment Services |
 //! | `NOTIFY_RETRY_BASE_MS` … | var | delivery and reconciliation timing (see `payment_object::Timing`) |
 
 use bawaba_core::api::ApiError;
 use bawaba_core::gateway::connector::{capabilities_of, Connector};
-use bawaba_core::gateway::{moyasar, sandbox, tap};
+use bawaba_core::gateway::{aps, moyasar, sandbox, tap};
 use bawaba_core::method::PaymentMethod;
 use bawaba_core::secret::Secret;
 use serde::Deserialize;
@@ -128,6 +129,24 @@ pub fn connector(env: &Env, code: &str, edge_origin: &str) -> Result<Connector, 
                 .unwrap_or_else(|| tap::DEFAULT_API_BASE.to_string()),
             secret_key: Secret::new(required(env, "TAP_SECRET_KEY")?),
         })),
+        aps::CODE => {
+            let sha = setting(env, "APS_SHA_TYPE").unwrap_or_else(|| "SHA-256".into());
+            Ok(Connector::Aps(aps::Config {
+                merchant_identifier: required(env, "APS_MERCHANT_IDENTIFIER")?,
+                access_code: Secret::new(required(env, "APS_ACCESS_CODE")?),
+                request_phrase: Secret::new(required(env, "APS_SHA_REQUEST_PHRASE")?),
+                response_phrase: Secret::new(required(env, "APS_SHA_RESPONSE_PHRASE")?),
+                sha_type: aps::ShaType::parse(&sha).ok_or_else(|| {
+                    ApiError::Misconfigured(format!("setting APS_SHA_TYPE must be SHA-256 or SHA-512, not {sha:?}"))
+                })?,
+                page_base: setting(env, "APS_PAGE_BASE")
+                    .map(|b| b.trim_end_matches('/').to_string())
+                    .unwrap_or_else(|| aps::DEFAULT_PAGE_BASE.to_string()),
+                api_base: setting(env, "APS_API_BASE")
+                    .map(|b| b.trim_end_matches('/').to_string())
+                    .unwrap_or_else(|| aps::DEFAULT_API_BASE.to_string()),
+            }))
+        }
         other => Err(ApiError::Misconfigured(format!("unknown gateway {other:?}"))),
     }
 }

@@ -15,7 +15,7 @@ use crate::error::{internal, response};
 use crate::ledger;
 use crate::util::{now_millis, now_secs, random_id, set_alarm_at};
 use bawaba_core::api::{ApiError, DeliveryState, DeliveryView, NextAction, SessionView};
-use bawaba_core::gateway::connector::{Connector, StartInput};
+use bawaba_core::gateway::connector::{Connector, Start, StartInput};
 use bawaba_core::gateway::{self, GatewayError, GatewayPayment};
 use bawaba_core::intent::IntentClaims;
 use bawaba_core::method::PaymentMethod;
@@ -94,6 +94,9 @@ pub struct SessionRecord {
     pub gateway_payment_id: String,
     /// Hosted page.
     pub redirect_url: String,
+    /// For gateways opened by a form post (APS): the signed fields.
+    #[serde(default)]
+    pub form_fields: Option<std::collections::BTreeMap<String, String>>,
     /// Unix seconds.
     pub created_at: i64,
     /// Replaced by a session for another method.
@@ -428,7 +431,11 @@ fn view_of(record: &PaymentRecord, session: &SessionRecord, outbox: &[OutboxEntr
         amount: record.claims.amount,
         currency: record.claims.currency.clone(),
         return_url: record.claims.return_url.clone(),
-        next_action: if open { NextAction::Redirect { url: session.redirect_url.clone() } } else { NextAction::None },
+        next_action: match (open, &session.form_fields) {
+            (false, _) => NextAction::None,
+            (true, Some(fields)) => NextAction::FormPost { url: session.redirect_url.clone(), fields: fields.clone() },
+            (true, None) => NextAction::Redirect { url: session.redirect_url.clone() },
+        },
         error: record.error.clone(),
         delivery: outbox.last().map(OutboxEntry::view),
     }
@@ -519,7 +526,8 @@ async fn start_session(
     let return_url = format!("{edge_origin}/v1/return/{gateway}/{id}");
     let webhook_url = format!("{edge_origin}/v1/webhooks/{gateway}");
     let description = format!("{} {}", record.shop_id, record.claims.sub);
-    let request = connector
+    let session_key = random_id("");
+    let start = connector
         .build_start(&StartInput {
             reference: &reference,
             money: money_of(&record.claims)?,
@@ -529,10 +537,17 @@ async fn start_session(
             locale,
             customer_name: record.claims.customer_name.as_deref(),
             description: &description,
+            customer_email: record.claims.customer_email.as_deref(),
+            session_key: &session_key,
         })
         .map_err(gateway_error)?;
-    let resp = crate::http::send(&request, timing.gateway_timeout_ms).await.map_err(gateway_error)?;
-    let session = connector.parse_start(&resp).map_err(gateway_error)?;
+    let session = match start {
+        Start::Ready(session) => session,
+        Start::Call(request) => {
+            let resp = crate::http::send(&request, timing.gateway_timeout_ms).await.map_err(gateway_error)?;
+            connector.parse_start(&resp).map_err(gateway_error)?
+        }
+    };
     crate::gateway_index::put(env, &gateway, &session.id, object_id).await?;
     record.sessions.push(SessionRecord {
         id,
@@ -540,6 +555,7 @@ async fn start_session(
         gateway: gateway.clone(),
         gateway_payment_id: session.id,
         redirect_url: session.redirect_url,
+        form_fields: session.form,
         created_at: now_secs(),
         superseded: false,
     });
@@ -583,8 +599,9 @@ async fn ask_gateway(
     let connector = connector_of(env, record, &session.gateway)?;
     let request = connector.build_fetch(&session.gateway_payment_id);
     let resp = crate::http::send(&request, timeout_ms).await.map_err(gateway_error)?;
-    let payment = connector.parse_fetch(&resp).map_err(gateway_error)?;
-    match gateway::check_matches(&payment, &money_of(&record.claims)?, &gateway_reference(record)) {
+    let payment = connector.parse_fetch(&resp, &money_of(&record.claims)?).map_err(gateway_error)?;
+    let reference = connector.expected_reference(&gateway_reference(record), &session.gateway_payment_id);
+    match gateway::check_matches(&payment, &money_of(&record.claims)?, &reference) {
         Ok(()) => Ok((payment.state, payment.error.clone(), Some(payment))),
         Err(mismatch) => Ok((
             PaymentState::Failed,
@@ -749,6 +766,7 @@ async fn operate(storage: &Storage, env: &Env, op: Operation, timing: Timing) ->
             let money = Money::new(amount, currency);
             let resp = crate::http::send(
                 &connector.build_refund(
+                    &session.gateway_payment_id,
                     &transaction_id,
                     &money,
                     &format!("{}-refund-{}", gateway_reference(&record), record.refunded_minor),

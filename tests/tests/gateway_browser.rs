@@ -3,7 +3,7 @@
 
 use bawaba_tests::browser::Driver;
 use bawaba_tests::edge::{Edge, EdgeOptions};
-use bawaba_tests::fakes::{moyasar::FakeMoyasar, tap::FakeTap};
+use bawaba_tests::fakes::{aps, moyasar::FakeMoyasar, tap::FakeTap};
 use bawaba_tests::http;
 use fantoccini::{Client, Locator};
 use std::time::Duration;
@@ -90,6 +90,34 @@ async fn pay_on_taps_page() {
     });
     buy(&edge, &tap.base, "visa", |c| async move {
         wait_css(&c, "#number").await.send_keys("4508750015741019").await.unwrap();
+        c.find(Locator::Css("#pay")).await.unwrap().click().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pay_on_the_aps_page_opened_by_a_signed_form_post() {
+    let creds = aps::Credentials {
+        merchant_identifier: "Merchant".into(),
+        access_code: "access-browser".into(),
+        request_phrase: "req-browser".into(),
+        response_phrase: "res-browser".into(),
+    };
+    let fake = aps::FakeAps::start(creds.clone());
+    let edge = Edge::start(EdgeOptions {
+        shops: vec![],
+        vars: vec![
+            ("BAWABA_ROUTES".into(), "mada=aps,visa=aps,mastercard=aps".into()),
+            ("APS_MERCHANT_IDENTIFIER".into(), creds.merchant_identifier),
+            ("APS_ACCESS_CODE".into(), creds.access_code),
+            ("APS_SHA_REQUEST_PHRASE".into(), creds.request_phrase),
+            ("APS_SHA_RESPONSE_PHRASE".into(), creds.response_phrase),
+            ("APS_PAGE_BASE".into(), fake.base.clone()),
+            ("APS_API_BASE".into(), fake.base.clone()),
+        ],
+    });
+    buy(&edge, &fake.base, "mastercard", |c| async move {
+        wait_css(&c, "#number").await.send_keys("5123456789012346").await.unwrap();
         c.find(Locator::Css("#pay")).await.unwrap().click().await.unwrap();
     })
     .await;

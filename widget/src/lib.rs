@@ -323,10 +323,9 @@ async fn pay(parts: &Parts) {
     match post(&format!("{}/v1/sessions", parts.edge), &fields).await {
         Ok(session) => {
             let action = field(&session, &["next_action", "type"]).unwrap_or_default();
-            let target = if action == "redirect" {
-                field(&session, &["next_action", "url"])
-            } else {
-                field(&session, &["return_url"])
+            let target = match action.as_str() {
+                "redirect" | "form_post" => field(&session, &["next_action", "url"]),
+                _ => field(&session, &["return_url"]),
             };
             let Some(url) = target else {
                 parts.button.set_disabled(false);
@@ -334,8 +333,13 @@ async fn pay(parts: &Parts) {
                 return;
             };
             let id = field(&session, &["id"]).unwrap_or_default();
-            if action != "redirect" || dispatch(parts, "bawaba:redirect", &[("url", &url), ("session", &id)]) {
-                if let Some(w) = web_sys::window() {
+            if action == "none" || dispatch(parts, "bawaba:redirect", &[("url", &url), ("session", &id)]) {
+                if action == "form_post" {
+                    let fields = js_sys::Reflect::get(&session, &"next_action".into())
+                        .and_then(|a| js_sys::Reflect::get(&a, &"fields".into()))
+                        .unwrap_or(JsValue::UNDEFINED);
+                    post_form(parts, &url, &fields);
+                } else if let Some(w) = web_sys::window() {
                     let _ = w.location().assign(&url);
                 }
             }
@@ -347,6 +351,27 @@ async fn pay(parts: &Parts) {
         Err(CallError::Api(code, message)) => {
             parts.button.set_disabled(false);
             show_error(parts, &code, Some(&message));
+        }
+    }
+}
+
+/// Opens a hosted page that wants a signed form post (APS): a hidden form in the page's body,
+/// submitted at once. The fields come from the edge, which signed them.
+fn post_form(parts: &Parts, url: &str, fields: &JsValue) {
+    let form = el(&parts.doc, "form", "", "");
+    attrs(&form, &[("method", "post"), ("action", url), ("hidden", "")]);
+    let entries = js_sys::Object::entries(&js_sys::Object::from(fields.clone()));
+    for entry in entries.iter() {
+        let pair = js_sys::Array::from(&entry);
+        let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) else { continue };
+        let input = el(&parts.doc, "input", "", "");
+        attrs(&input, &[("type", "hidden"), ("name", &name), ("value", &value)]);
+        let _ = form.append_child(&input);
+    }
+    if let Some(body) = parts.doc.body() {
+        let _ = body.append_child(&form);
+        if let Ok(form) = form.dyn_into::<web_sys::HtmlFormElement>() {
+            let _ = form.submit();
         }
     }
 }

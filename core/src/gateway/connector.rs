@@ -3,14 +3,23 @@
 //! in the same shape for each (build a request, parse the answer, verify a webhook).
 
 use super::{
-    moyasar, sandbox, tap, Capabilities, CheckVerdict, GatewayError, GatewayPayment, GatewaySession, HttpRequest,
+    aps, moyasar, sandbox, tap, Capabilities, CheckVerdict, GatewayError, GatewayPayment, GatewaySession, HttpRequest,
     HttpResponse, OperationResult, WebhookError, WebhookHint,
 };
 use crate::method::PaymentMethod;
 use crate::money::Money;
 
 /// Every gateway code Bawaba knows, for routing settings and URLs.
-pub const CODES: &[&str] = &[sandbox::CODE, moyasar::CODE, tap::CODE];
+pub const CODES: &[&str] = &[sandbox::CODE, moyasar::CODE, tap::CODE, aps::CODE];
+
+/// How a session starts: with a call to the gateway, or (APS) with nothing to call.
+#[derive(Debug, Clone)]
+pub enum Start {
+    /// Send this request, then `parse_start` its answer.
+    Call(HttpRequest),
+    /// The session is ready; the shopper's browser does the rest.
+    Ready(GatewaySession),
+}
 
 /// A configured gateway.
 #[derive(Debug, Clone)]
@@ -21,6 +30,8 @@ pub enum Connector {
     Moyasar(moyasar::Config),
     /// Tap Payments.
     Tap(tap::Config),
+    /// Amazon Payment Services.
+    Aps(aps::Config),
 }
 
 /// What a session needs, whatever the gateway.
@@ -42,6 +53,10 @@ pub struct StartInput<'a> {
     pub customer_name: Option<&'a str>,
     /// Shown on the gateway's page.
     pub description: &'a str,
+    /// The customer's e-mail (APS requires one).
+    pub customer_email: Option<&'a str>,
+    /// A fresh random id for this session (APS makes its `merchant_reference` from it).
+    pub session_key: &'a str,
 }
 
 /// The capabilities of a gateway by code.
@@ -50,6 +65,7 @@ pub fn capabilities_of(code: &str) -> Option<&'static Capabilities> {
         sandbox::CODE => Some(&sandbox::CAPABILITIES),
         moyasar::CODE => Some(&moyasar::CAPABILITIES),
         tap::CODE => Some(&tap::CAPABILITIES),
+        aps::CODE => Some(&aps::CAPABILITIES),
         _ => None,
     }
 }
@@ -61,6 +77,16 @@ impl Connector {
             Connector::Sandbox(_) => sandbox::CODE,
             Connector::Moyasar(_) => moyasar::CODE,
             Connector::Tap(_) => tap::CODE,
+            Connector::Aps(_) => aps::CODE,
+        }
+    }
+
+    /// The reference the gateway's record must carry for this session: ours, or (APS, whose
+    /// `merchant_reference` is made per session) the session's own id at the gateway.
+    pub fn expected_reference(&self, ours: &str, gateway_payment_id: &str) -> String {
+        match self {
+            Connector::Aps(_) => gateway_payment_id.to_string(),
+            _ => ours.to_string(),
         }
     }
 
@@ -69,9 +95,29 @@ impl Connector {
         capabilities_of(self.code()).expect("every connector has capabilities")
     }
 
-    /// The request that creates a hosted session.
-    pub fn build_start(&self, input: &StartInput<'_>) -> Result<HttpRequest, GatewayError> {
+    /// How to create a hosted session.
+    pub fn build_start(&self, input: &StartInput<'_>) -> Result<Start, GatewayError> {
+        if let Connector::Aps(cfg) = self {
+            let merchant_reference = aps::merchant_reference(input.session_key);
+            let (url, form) = aps::build_page_form(
+                cfg,
+                &aps::CreateSession {
+                    merchant_reference: &merchant_reference,
+                    money: input.money,
+                    method: input.method,
+                    return_url: input.return_url,
+                    locale: input.locale,
+                    customer_email: input.customer_email.unwrap_or("customer@example.com"),
+                },
+            )?;
+            return Ok(Start::Ready(GatewaySession { id: merchant_reference, redirect_url: url, form: Some(form) }));
+        }
+        self.build_start_call(input).map(Start::Call)
+    }
+
+    fn build_start_call(&self, input: &StartInput<'_>) -> Result<HttpRequest, GatewayError> {
         match self {
+            Connector::Aps(_) => unreachable!("APS sessions need no call"),
             Connector::Sandbox(cfg) => Ok(sandbox::build_create_session(
                 cfg,
                 &sandbox::CreateSession {
@@ -115,6 +161,7 @@ impl Connector {
             Connector::Sandbox(_) => sandbox::parse_create_session(resp),
             Connector::Moyasar(_) => moyasar::parse_create_session(resp),
             Connector::Tap(_) => tap::parse_create_session(resp),
+            Connector::Aps(_) => Err(GatewayError::InvalidResponse("APS sessions need no call".into())),
         }
     }
 
@@ -124,15 +171,17 @@ impl Connector {
             Connector::Sandbox(cfg) => sandbox::build_fetch_payment(cfg, gateway_payment_id),
             Connector::Moyasar(cfg) => moyasar::build_fetch_payment(cfg, gateway_payment_id),
             Connector::Tap(cfg) => tap::build_fetch_payment(cfg, gateway_payment_id),
+            Connector::Aps(cfg) => aps::build_fetch_payment(cfg, gateway_payment_id),
         }
     }
 
-    /// Parses the status.
-    pub fn parse_fetch(&self, resp: &HttpResponse) -> Result<GatewayPayment, GatewayError> {
+    /// Parses the status. `expected` is the payment's amount (APS reports "not paid yet" without one).
+    pub fn parse_fetch(&self, resp: &HttpResponse, expected: &Money) -> Result<GatewayPayment, GatewayError> {
         match self {
             Connector::Sandbox(_) => sandbox::parse_fetch_payment(resp),
             Connector::Moyasar(_) => moyasar::parse_fetch_payment(resp),
             Connector::Tap(_) => tap::parse_fetch_payment(resp),
+            Connector::Aps(cfg) => aps::parse_fetch_payment(cfg, resp, expected),
         }
     }
 
@@ -142,8 +191,9 @@ impl Connector {
             Connector::Sandbox(cfg) => Some(sandbox::build_cancel_payment(cfg, gateway_payment_id)),
             // Moyasar's invoice cancel is in its SDK, not its reference docs: not relied on.
             Connector::Moyasar(_) => None,
-            // Tap has no call to cancel an INITIATED charge; it expires as ABANDONED.
-            Connector::Tap(_) => None,
+            // Tap has no call to cancel an INITIATED charge; it expires as ABANDONED. An APS page
+            // that was never posted has nothing to cancel.
+            Connector::Tap(_) | Connector::Aps(_) => None,
         }
     }
 
@@ -172,13 +222,21 @@ impl Connector {
             Connector::Tap(cfg) => {
                 tap::webhook::verify(cfg.secret_key.expose().as_bytes(), header(tap::webhook::HEADER).as_deref(), body)
             }
+            Connector::Aps(cfg) => aps::verify_webhook(cfg, body),
         }
     }
 
     /// A refund of `amount` of the payment `transaction_id`; `refund_reference` is unique per
     /// refund (gateways that deduplicate use it).
-    pub fn build_refund(&self, transaction_id: &str, amount: &Money, refund_reference: &str) -> HttpRequest {
+    pub fn build_refund(
+        &self,
+        gateway_payment_id: &str,
+        transaction_id: &str,
+        amount: &Money,
+        refund_reference: &str,
+    ) -> HttpRequest {
         match self {
+            Connector::Aps(cfg) => aps::build_refund(cfg, gateway_payment_id, transaction_id, amount),
             Connector::Sandbox(cfg) => sandbox::build_refund(cfg, transaction_id, Some(amount)),
             Connector::Moyasar(cfg) => moyasar::build_refund(cfg, transaction_id, Some(amount)),
             Connector::Tap(cfg) => tap::build_refund(cfg, transaction_id, amount, refund_reference),
@@ -191,13 +249,14 @@ impl Connector {
             Connector::Sandbox(_) => sandbox::parse_refund(resp, amount),
             Connector::Moyasar(_) => moyasar::parse_operation(resp, "refunded", amount),
             Connector::Tap(_) => tap::parse_refund(resp, amount),
+            Connector::Aps(cfg) => aps::parse_refund(cfg, resp, amount),
         }
     }
 
     /// A void, where supported.
     pub fn build_void(&self, transaction_id: &str) -> Option<HttpRequest> {
         match self {
-            Connector::Sandbox(_) | Connector::Tap(_) => None,
+            Connector::Sandbox(_) | Connector::Tap(_) | Connector::Aps(_) => None,
             Connector::Moyasar(cfg) => Some(moyasar::build_void(cfg, transaction_id)),
         }
     }
@@ -205,7 +264,9 @@ impl Connector {
     /// Parses a void answer.
     pub fn parse_void(&self, resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError> {
         match self {
-            Connector::Sandbox(_) | Connector::Tap(_) => Err(GatewayError::InvalidResponse("no void here".into())),
+            Connector::Sandbox(_) | Connector::Tap(_) | Connector::Aps(_) => {
+                Err(GatewayError::InvalidResponse("no void here".into()))
+            }
             Connector::Moyasar(_) => moyasar::parse_operation(resp, "voided", amount),
         }
     }
@@ -213,7 +274,7 @@ impl Connector {
     /// A capture, where supported.
     pub fn build_capture(&self, transaction_id: &str, amount: Option<&Money>) -> Option<HttpRequest> {
         match self {
-            Connector::Sandbox(_) | Connector::Tap(_) => None,
+            Connector::Sandbox(_) | Connector::Tap(_) | Connector::Aps(_) => None,
             Connector::Moyasar(cfg) => {
                 moyasar::CAPABILITIES.capture.then(|| moyasar::build_capture(cfg, transaction_id, amount))
             }
@@ -223,7 +284,9 @@ impl Connector {
     /// Parses a capture answer.
     pub fn parse_capture(&self, resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError> {
         match self {
-            Connector::Sandbox(_) | Connector::Tap(_) => Err(GatewayError::InvalidResponse("no capture here".into())),
+            Connector::Sandbox(_) | Connector::Tap(_) | Connector::Aps(_) => {
+                Err(GatewayError::InvalidResponse("no capture here".into()))
+            }
             Connector::Moyasar(_) => moyasar::parse_operation(resp, "captured", amount),
         }
     }
@@ -234,6 +297,7 @@ impl Connector {
             Connector::Sandbox(cfg) => sandbox::build_check(cfg),
             Connector::Moyasar(cfg) => moyasar::build_check(cfg),
             Connector::Tap(cfg) => tap::build_check(cfg),
+            Connector::Aps(cfg) => aps::build_check(cfg),
         }
     }
 
@@ -243,6 +307,7 @@ impl Connector {
             Connector::Sandbox(_) => sandbox::parse_check(resp, currency),
             Connector::Moyasar(_) => moyasar::parse_check(resp, currency),
             Connector::Tap(_) => tap::parse_check(resp, currency),
+            Connector::Aps(cfg) => aps::parse_check(cfg, resp, currency),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! `mod.rs` (config, capabilities, flows), `wire.rs` (the gateway's JSON), `status.rs` (its
 //! statuses mapped to [`PaymentState`]) and `webhook.rs` (its notification scheme).
 
+pub mod aps;
 pub mod connector;
 pub mod moyasar;
 pub mod sandbox;
@@ -76,6 +77,9 @@ pub struct GatewaySession {
     pub id: String,
     /// Where to send the shopper.
     pub redirect_url: String,
+    /// When set, the shopper's browser must POST these fields to `redirect_url` (APS's hosted
+    /// page is opened by a signed form post, not a link).
+    pub form: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// The result of a refund, capture or void.

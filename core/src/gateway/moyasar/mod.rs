@@ -119,7 +119,7 @@ pub fn build_create_session(cfg: &Config, input: &CreateSession<'_>) -> Result<H
 pub fn parse_create_session(resp: &HttpResponse) -> Result<GatewaySession, GatewayError> {
     let invoice: wire::Invoice = parse(resp)?;
     let url = invoice.url.ok_or_else(|| GatewayError::InvalidResponse("the invoice has no url".into()))?;
-    Ok(GatewaySession { id: invoice.id, redirect_url: url })
+    Ok(GatewaySession { id: invoice.id, redirect_url: url, form: None })
 }
 
 /// `GET /invoices/{id}`.

@@ -88,7 +88,7 @@ pub fn build_create_session(cfg: &Config, input: &CreateSession<'_>) -> HttpRequ
 /// Parses the answer to [`build_create_session`].
 pub fn parse_create_session(resp: &HttpResponse) -> Result<GatewaySession, GatewayError> {
     let payment = parse_wire(resp)?;
-    Ok(GatewaySession { id: payment.id, redirect_url: payment.hosted_url })
+    Ok(GatewaySession { id: payment.id, redirect_url: payment.hosted_url, form: None })
 }
 
 /// `GET {api_base}/payments/{id}`: the server-side status check that every result goes through.

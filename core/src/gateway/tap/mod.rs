@@ -153,7 +153,7 @@ pub fn parse_create_session(resp: &HttpResponse) -> Result<GatewaySession, Gatew
         .transaction
         .and_then(|t| t.url)
         .ok_or_else(|| GatewayError::InvalidResponse("the charge has no transaction.url".into()))?;
-    Ok(GatewaySession { id: charge.id, redirect_url: url })
+    Ok(GatewaySession { id: charge.id, redirect_url: url, form: None })
 }
 
 /// `GET /charges/{id}`.
