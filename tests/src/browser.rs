@@ -2,7 +2,8 @@
 
 use crate::free_port;
 use crate::Guarded;
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::time::Duration;
 
 /// A chromedriver process, killed on drop.
 pub struct Driver {
@@ -37,4 +38,25 @@ impl Driver {
         );
         ClientBuilder::native().capabilities(caps).connect(&self.url).await.expect("a browser session")
     }
+}
+
+/// Waits up to 20 s for an element.
+pub async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+}
+
+/// Waits up to 20 s for the URL to contain `part`; returns it.
+pub async fn wait_url(c: &Client, part: &str) -> String {
+    for _ in 0..200 {
+        let url = c.current_url().await.expect("url").to_string();
+        if url.contains(part) {
+            return url;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never reached a URL containing {part}");
 }

@@ -86,7 +86,8 @@ pub fn request(method: &str, url: &str) -> Reply {
     reply(agent().run(req))
 }
 
-fn urlencode(s: &str) -> String {
+/// Percent-encodes a form value.
+pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),

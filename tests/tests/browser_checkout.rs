@@ -2,10 +2,10 @@
 //! hosted page, the edge's return route, and the demo shop's order page, against the real edge
 //! in workerd. Each path checks what the shop received: exactly one verified notification.
 
-use bawaba_tests::browser::Driver;
+use bawaba_tests::browser::{wait_css, wait_url, Driver};
 use bawaba_tests::edge::{Edge, EdgeOptions};
 use bawaba_tests::http;
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -21,25 +21,6 @@ fn driver() -> &'static Driver {
 
 /// One browser at a time: two cores, and screenshots want a quiet machine.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
-}
-
-async fn wait_url(c: &Client, part: &str) -> String {
-    for _ in 0..200 {
-        let url = c.current_url().await.expect("url").to_string();
-        if url.contains(part) {
-            return url;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("never reached a URL containing {part}");
-}
 
 struct Purchase {
     lang: &'static str,

@@ -1,7 +1,7 @@
 //! One browser payment per gateway, as a shopper does it: the demo storefront, the widget, the
 //! gateway's hosted page (the fake's), back through the edge to the shop's order page.
 
-use bawaba_tests::browser::Driver;
+use bawaba_tests::browser::{wait_css, wait_url, Driver};
 use bawaba_tests::edge::{Edge, EdgeOptions};
 use bawaba_tests::fakes::{aps, moyasar::FakeMoyasar, tap::FakeTap};
 use bawaba_tests::http;
@@ -9,25 +9,6 @@ use fantoccini::{Client, Locator};
 use std::time::Duration;
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"))
-}
-
-async fn wait_url(c: &Client, part: &str) -> String {
-    for _ in 0..200 {
-        let url = c.current_url().await.expect("url").to_string();
-        if url.contains(part) {
-            return url;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("never reached a URL containing {part}");
-}
 
 /// Buys with `method` on the storefront; `on_gateway` completes the gateway's page.
 async fn buy<F, Fut>(edge: &Edge, gateway_base: &str, method: &str, on_gateway: F)

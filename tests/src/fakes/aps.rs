@@ -240,7 +240,11 @@ impl FakeAps {
         };
         let signed = self.signed(response);
         if let Some(url) = feedback {
-            let body = signed.iter().map(|(k, v)| format!("{}={}", urlenc(k), urlenc(v))).collect::<Vec<_>>().join("&");
+            let body = signed
+                .iter()
+                .map(|(k, v)| format!("{}={}", crate::http::urlencode(k), crate::http::urlencode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
             post_later(
                 url,
                 vec![("Content-Type".into(), "application/x-www-form-urlencoded".into())],
@@ -344,13 +348,4 @@ impl FakeAps {
         drop(state);
         json_response(200, &serde_json::to_value(self.signed(out)).expect("map"))
     }
-}
-
-fn urlenc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
