@@ -78,6 +78,24 @@ impl Tally {
         for line in std::io::BufReader::new(stdout).lines() {
             let line = line.map_err(|e| e.to_string())?;
             println!("{line}");
+            // pytest: "==== 32 passed, 1 skipped in 0.06s ====" (or without the rules, with -q).
+            let trimmed = line.trim().trim_matches('=').trim();
+            if trimmed.contains(" in ")
+                && (trimmed.contains(" passed") || trimmed.contains(" failed"))
+                && !trimmed.starts_with("test result")
+            {
+                for part in trimmed.split(" in ").next().unwrap_or("").split(',') {
+                    let mut words = part.split_whitespace();
+                    let (Some(n), Some(kind)) = (words.next(), words.next()) else { continue };
+                    let n: u64 = n.parse().unwrap_or(0);
+                    match kind {
+                        "passed" => self.passed += n,
+                        "failed" | "errors" | "error" => self.failed += n,
+                        "skipped" => self.ignored += n,
+                        _ => {}
+                    }
+                }
+            }
             if let Some(rest) = line.trim().strip_prefix("test result: ") {
                 for part in rest.split(';') {
                     let mut words = part.split_whitespace().rev();
@@ -138,6 +156,17 @@ pub fn test(args: &[String]) -> Result {
         "bawaba-widget",
         "-p",
         "xtask",
+    ]))?;
+
+    step("Odoo addon: the protocol module against tests/vectors (pytest, no Odoo needed)");
+    let python = setup::ensure_pytest()?;
+    tally.run(Command::new(&python).current_dir(root()).args([
+        "-m",
+        "pytest",
+        "odoo/tests_pure",
+        "-q",
+        "-p",
+        "no:cacheprovider",
     ]))?;
 
     build::build(true)?;

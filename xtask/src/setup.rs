@@ -138,6 +138,27 @@ fn ensure_npm_packages(node: &std::path::Path) -> Result {
     run_cmd(Command::new("npm").current_dir(root()).env("PATH", path).args(["ci", "--no-fund", "--no-audit"]))
 }
 
+/// pytest, pinned, in a venv of its own (for the Odoo addon's pure-Python protocol tests).
+pub const PYTEST_VERSION: &str = "8.4.2";
+
+/// The venv's Python, with pytest installed.
+pub fn ensure_pytest() -> Result<PathBuf> {
+    let venv = cache_dir().join(format!("pytest-{PYTEST_VERSION}"));
+    let python = venv.join("bin/python");
+    let ok = Command::new(&python).args(["-m", "pytest", "--version"]).output().is_ok_and(|o| {
+        o.status.success()
+            && format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+                .contains(PYTEST_VERSION)
+    });
+    if ok {
+        return Ok(python);
+    }
+    step(&format!("installing pytest {PYTEST_VERSION} into {}", venv.display()));
+    run_cmd(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    run_cmd(Command::new(&python).args(["-m", "pip", "install", "--quiet", &format!("pytest=={PYTEST_VERSION}")]))?;
+    Ok(python)
+}
+
 /// Debian's Chromium and its WebDriver, for the browser tests.
 pub fn ensure_browser() -> Result {
     let have = |p: &str| std::path::Path::new(p).exists();
