@@ -10,9 +10,11 @@
 //!   build command).
 //! - `setup [--browser]`: only install the tools.
 //! - `vectors`: regenerate the protocol test vectors in `tests/vectors/`.
+//! - `odoo-test`: the Odoo addon's tests in a real Odoo 19 (needs `ODOO_SRC`).
 
 mod bench;
 mod build;
+mod odoo;
 mod run;
 mod setup;
 mod vectors;
@@ -28,8 +30,9 @@ fn main() -> ExitCode {
         Some("test") => run::test(&args[1..]),
         Some("bench") => bench::bench(),
         Some("vectors") => vectors::write(),
+        Some("odoo-test") => odoo::test(),
         _ => {
-            eprintln!("usage: cargo xtask <demo | test | bench | build [--release] | setup [--browser]>");
+            eprintln!("usage: cargo xtask <demo | test | bench | odoo-test | build [--release] | setup [--browser] | vectors>");
             return ExitCode::from(2);
         }
     };

@@ -1,0 +1,20 @@
+# Part of Bawaba. See LICENSE file for full copyright and licensing details.
+{
+    'name': "Payment Provider: Bawaba",
+    'version': '19.0.1.0.0',
+    'category': 'Accounting/Payment Providers',
+    'sequence': 350,
+    'summary': "mada, Visa, Mastercard, Apple Pay and STC Pay through the Bawaba edge "
+               "(Amazon Payment Services, Moyasar, Tap).",
+    'description': " ",  # Non-empty string to avoid loading the README file.
+    'depends': ['payment'],
+    'data': [
+        'views/payment_provider_views.xml',
+        'data/payment_method_data.xml',
+        'data/payment_provider_data.xml',
+    ],
+    'post_init_hook': 'post_init_hook',
+    'uninstall_hook': 'uninstall_hook',
+    'author': "Bawaba",
+    'license': 'LGPL-3',
+}

@@ -1,0 +1,32 @@
+# Part of Bawaba. See LICENSE file for full copyright and licensing details.
+
+# Notification types (the edge's `type`) and the transaction state each leads to.
+PAYMENT_STATUS_MAPPING = {
+    'payment.succeeded': 'done',
+    'payment.authorized': 'authorized',
+    'payment.pending': 'pending',
+    'payment.failed': 'error',
+    'payment.canceled': 'cancel',
+    'payment.voided': 'cancel',
+}
+REFUND_EVENT = 'refund.succeeded'
+
+# The codes of the payment methods to activate when Bawaba is activated, mada first.
+DEFAULT_PAYMENT_METHOD_CODES = {'mada', 'card', 'visa', 'mastercard', 'amex', 'stcpay', 'applepay'}
+
+# Odoo payment method codes -> the edge's method codes (intent `methods`).
+EDGE_METHOD_CODES = {
+    'mada': ['mada'],
+    'card': ['visa', 'mastercard', 'amex'],
+    'visa': ['visa'],
+    'mastercard': ['mastercard'],
+    'amex': ['amex'],
+    'stcpay': ['stcpay'],
+    'applepay': ['applepay'],
+}
+
+# Keys whose values never reach the logs.
+SENSITIVE_KEYS = {'bawaba_signing_secret', 'intent'}
+
+# The intent lives 15 minutes (the edge accepts at most 30).
+INTENT_LIFETIME_SECS = 15 * 60

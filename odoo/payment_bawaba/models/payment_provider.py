@@ -1,0 +1,118 @@
+# Part of Bawaba. See LICENSE file for full copyright and licensing details.
+
+import json
+import time
+
+import requests
+
+from odoo import _, fields, models
+from odoo.exceptions import ValidationError
+
+from odoo.addons.payment.logging import get_payment_logger
+from odoo.addons.payment_bawaba import bawaba_protocol, const
+
+
+_logger = get_payment_logger(__name__, const.SENSITIVE_KEYS)
+
+
+class PaymentProvider(models.Model):
+    _inherit = 'payment.provider'
+
+    code = fields.Selection(selection_add=[('bawaba', "Bawaba")], ondelete={'bawaba': 'set default'})
+    bawaba_edge_url = fields.Char(
+        string="Bawaba Edge URL",
+        help="The address of your Bawaba edge, e.g. https://pay.example.com",
+        required_if_provider='bawaba',
+        copy=False,
+    )
+    bawaba_shop_id = fields.Char(
+        string="Bawaba Shop ID",
+        help="This shop's id, as registered on the edge (BAWABA_SHOPS).",
+        required_if_provider='bawaba',
+        copy=False,
+    )
+    bawaba_signing_secret = fields.Char(
+        string="Bawaba Signing Secret",
+        help="The secret shared with the edge (the edge's SHOP_<ID>_SECRET).",
+        required_if_provider='bawaba',
+        copy=False,
+        groups='base.group_system',
+    )
+
+    # === COMPUTE METHODS === #
+
+    def _compute_feature_support_fields(self):
+        """Override of `payment` to enable refunds (full and partial) through the edge."""
+        super()._compute_feature_support_fields()
+        self.filtered(lambda p: p.code == 'bawaba').update({'support_refund': 'partial'})
+
+    # === CRUD METHODS === #
+
+    def _get_default_payment_method_codes(self):
+        """Override of `payment` to return the default payment method codes."""
+        self.ensure_one()
+        if self.code != 'bawaba':
+            return super()._get_default_payment_method_codes()
+        return const.DEFAULT_PAYMENT_METHOD_CODES
+
+    # === BUSINESS METHODS === #
+
+    def _bawaba_request(self, path, payload):
+        """Send a signed shop → edge call and return the decoded answer.
+
+        :param str path: The edge route, e.g. `/v1/refunds`.
+        :param dict payload: The JSON body.
+        :return: (HTTP status, decoded JSON body)
+        :raise ValidationError: if the edge cannot be reached.
+        """
+        self.ensure_one()
+        body = json.dumps(payload).encode()
+        headers = {
+            'Content-Type': 'application/json',
+            'Bawaba-Shop': self.bawaba_shop_id,
+            bawaba_protocol.SIGNATURE_HEADER: bawaba_protocol.sign_header(
+                self.bawaba_signing_secret, int(time.time()), body
+            ),
+        }
+        url = f"{(self.bawaba_edge_url or '').rstrip('/')}{path}"
+        try:
+            response = requests.post(url, data=body, headers=headers, timeout=30)
+        except requests.exceptions.RequestException as error:
+            _logger.warning("Could not reach the Bawaba edge at %s: %s", url, error)
+            raise ValidationError(_("Could not reach the Bawaba edge at %(url)s.", url=url))
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        return response.status_code, answer
+
+    def action_bawaba_test_connection(self):
+        """Ask the edge whether each gateway's credentials work, and show the verdicts."""
+        self.ensure_one()
+        currency = (self.available_currency_ids[:1] or self.company_id.currency_id).name
+        status, answer = self._bawaba_request('/v1/check', {'currency': currency})
+        if status != 200:
+            message = answer.get('error', {}).get('message') or _("HTTP %s", status)
+            return self._bawaba_notify(_("The edge refused the check: %s", message), 'danger')
+        advice = {
+            'ok': _("works"),
+            'invalid_credentials': _("wrong key: paste the key again from the gateway's dashboard"),
+            'not_permitted': _("not permitted: the account may not do this yet (activation, permissions)"),
+            'unreachable': _("unreachable: the gateway did not answer; try again later"),
+            'currency_unsupported': _("does not accept %s", currency),
+            'not_configured': _("not configured on the edge"),
+        }
+        lines = [
+            f"{g['gateway']}: {advice.get(g['verdict'], g['verdict'])} ({g.get('message', '')})"
+            for g in answer.get('gateways', [])
+        ]
+        all_ok = all(g['verdict'] == 'ok' for g in answer.get('gateways', []))
+        return self._bawaba_notify('\n'.join(lines) or _("No gateway is configured on the edge."),
+                                   'success' if all_ok and lines else 'warning')
+
+    def _bawaba_notify(self, message, kind):
+        return {
+            'type': 'ir.actions.client',
+            'tag': 'display_notification',
+            'params': {'title': _("Test connection"), 'message': message, 'type': kind, 'sticky': kind != 'success'},
+        }

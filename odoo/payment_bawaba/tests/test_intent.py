@@ -1,0 +1,33 @@
+# Part of Bawaba. See LICENSE file for full copyright and licensing details.
+
+import time
+
+from odoo.tests import tagged
+
+from odoo.addons.payment_bawaba import bawaba_protocol
+from odoo.addons.payment_bawaba.tests.common import BawabaCommon
+
+
+@tagged('post_install', '-at_install')
+class TestIntent(BawabaCommon):
+
+    def test_the_intent_is_what_the_edge_verifies(self):
+        tx = self._create_transaction('direct')
+        values = tx._get_specific_processing_values({})
+        shops = {'odoo-shop': {'secret': 'shop-secret-for-tests', 'origin': self.provider.get_base_url()}}
+        claims = bawaba_protocol.verify_intent(values['bawaba_intent'], shops, int(time.time()))
+        self.assertEqual(claims['sub'], tx.reference)
+        self.assertEqual(claims['amount'], bawaba_protocol.to_minor_units(tx.amount, tx.currency_id.name))
+        self.assertEqual(claims['currency'], tx.currency_id.name)
+        self.assertTrue(claims['notify_url'].endswith('/payment/bawaba/webhook'))
+        self.assertTrue(claims['return_url'].endswith('/payment/bawaba/return'))
+        self.assertLessEqual(claims['exp'] - claims['iat'], bawaba_protocol.MAX_LIFETIME_SECS)
+        self.assertEqual(values['bawaba_edge_url'], 'https://edge.example.test')
+
+    def test_another_secret_does_not_verify(self):
+        tx = self._create_transaction('direct')
+        token = tx._get_specific_processing_values({})['bawaba_intent']
+        shops = {'odoo-shop': {'secret': 'not-it', 'origin': self.provider.get_base_url()}}
+        with self.assertRaises(bawaba_protocol.ProtocolError) as error:
+            bawaba_protocol.verify_intent(token, shops, int(time.time()))
+        self.assertEqual(error.exception.code, 'intent_invalid_signature')
