@@ -10,7 +10,7 @@ function load() {
   return widget;
 }
 class BawabaCheckout extends HTMLElement {
-  static observedAttributes = ["intent", "lang", "edge"];
+  static observedAttributes = ["intent", "lang", "edge", "method"];
   connectedCallback() { load().then((m) => m.mount(this, base)); }
   disconnectedCallback() { load().then((m) => m.unmount(this)); }
   attributeChangedCallback() { if (this.isConnected) load().then((m) => m.mount(this, base)); }

@@ -9,10 +9,14 @@
     'description': " ",  # Non-empty string to avoid loading the README file.
     'depends': ['payment'],
     'data': [
+        'views/payment_bawaba_templates.xml',
         'views/payment_provider_views.xml',
         'data/payment_method_data.xml',
         'data/payment_provider_data.xml',
     ],
+    'assets': {
+        'web.assets_frontend': ['payment_bawaba/static/src/interactions/payment_form.js'],
+    },
     'post_init_hook': 'post_init_hook',
     'uninstall_hook': 'uninstall_hook',
     'author': "Bawaba",

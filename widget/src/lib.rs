@@ -6,7 +6,9 @@
 //! hosted page. It never sees a card number and never sends an amount: the intent carries it.
 //!
 //! Attributes: `intent` (required, the shop-signed JWT), `edge` (optional, the edge's base URL;
-//! defaults to where the loader came from), `lang` (optional; else the page's).
+//! defaults to where the loader came from), `lang` (optional; else the page's), `method`
+//! (optional: the page already chose it, as Odoo's payment form does, so the widget preselects
+//! it and, with `autostart`, goes straight to the gateway).
 //! It sets `data-state` on the element (`loading`, `ready`, `redirecting`, `error`) and fires
 //! `bawaba:redirect` (cancelable, `detail.url`) and `bawaba:error` (`detail.code`) events.
 
@@ -90,6 +92,8 @@ struct Parts {
     locale: Locale,
     edge: String,
     intent: String,
+    method: Option<String>,
+    autostart: bool,
 }
 
 /// Mounts (or re-mounts) the widget in `host`. `edge_base` is the loader's base URL.
@@ -154,7 +158,23 @@ fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
         .trim_end_matches('/')
         .to_string();
     let intent = host.get_attribute("intent").unwrap_or_default();
-    let parts = Parts { host: host.clone(), doc, root, total, methods, button, status, error, locale, edge, intent };
+    let method = host.get_attribute("method").filter(|m| !m.is_empty());
+    let autostart = host.has_attribute("autostart");
+    let parts = Parts {
+        host: host.clone(),
+        doc,
+        root,
+        total,
+        methods,
+        button,
+        status,
+        error,
+        locale,
+        edge,
+        intent,
+        method,
+        autostart,
+    };
     set_state(&parts, "loading");
     Some(parts)
 }
@@ -251,7 +271,12 @@ async fn load_methods(parts: &Parts) {
         return;
     }
     match post(&format!("{}/v1/methods", parts.edge), &[("intent", &parts.intent)]).await {
-        Ok(resp) => render_methods(parts, &resp),
+        Ok(resp) => {
+            render_methods(parts, &resp);
+            if parts.autostart && chosen_method(parts).is_some_and(|m| Some(&m) == parts.method.as_ref()) {
+                pay(parts).await;
+            }
+        }
         Err(CallError::Network) => show_error(parts, "network", None),
         Err(CallError::Api(code, message)) => show_error(parts, &code, Some(&message)),
     }
@@ -284,13 +309,15 @@ fn render_methods(parts: &Parts, resp: &JsValue) {
         parts.error.set_text_content(Some(t.no_methods));
         return;
     }
+    let preselected =
+        parts.method.as_deref().and_then(|wanted| methods.iter().position(|m| m.code() == wanted)).unwrap_or(0);
     for (i, method) in methods.iter().enumerate() {
         let code = method.code();
         let row = el(&parts.doc, "label", "method", "");
         attrs(&row, &[("data-method", code)]);
         let input = el(&parts.doc, "input", "", "");
         attrs(&input, &[("type", "radio"), ("name", "bawaba-method"), ("value", code)]);
-        if i == 0 {
+        if i == preselected {
             let _ = input.set_attribute("checked", "");
         }
         let name = el(&parts.doc, "span", "", i18n::method_label(*method, parts.locale));

@@ -88,3 +88,11 @@ fn no_available_method_says_so() {
     assert_eq!(h.get_attribute("data-state").as_deref(), Some("error"));
     assert!(shadow_query(&h, ".error").text_content().unwrap().contains("No payment method"));
 }
+
+#[wasm_bindgen_test]
+fn the_pages_choice_is_preselected() {
+    let h = host("en");
+    h.set_attribute("method", "visa").unwrap();
+    render_for_test(h.clone(), METHODS).unwrap();
+    assert_eq!(shadow_query(&h, "input:checked").get_attribute("value").as_deref(), Some("visa"));
+}

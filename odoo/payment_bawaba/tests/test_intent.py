@@ -31,3 +31,9 @@ class TestIntent(BawabaCommon):
         with self.assertRaises(bawaba_protocol.ProtocolError) as error:
             bawaba_protocol.verify_intent(token, shops, int(time.time()))
         self.assertEqual(error.exception.code, 'intent_invalid_signature')
+
+    def test_the_inline_form_carries_the_edge_url(self):
+        self.assertTrue(self.provider.inline_form_view_id)
+        html = str(self.env['ir.qweb']._render(self.provider.inline_form_view_id.id, {'provider_sudo': self.provider}))
+        self.assertIn('o_bawaba_element_container', html)
+        self.assertIn('https://edge.example.test', html)
