@@ -31,13 +31,17 @@ pub async fn handle(req: Request, env: Env) -> Response {
 
 /// The widget calls the API from the shop's origin; it sends no cookies, and the intent is
 /// its credential, so any origin may call.
-fn with_cors(mut resp: Response) -> Response {
-    let h = resp.headers_mut();
-    let _ = h.set("Access-Control-Allow-Origin", "*");
-    let _ = h.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-    let _ = h.set("Access-Control-Allow-Headers", "Content-Type");
-    let _ = h.set("Access-Control-Max-Age", "86400");
-    resp
+fn with_cors(resp: Response) -> Response {
+    // Responses relayed from a Durable Object have immutable headers: build a fresh set.
+    let headers = worker::Headers::new();
+    for (name, value) in resp.headers().entries() {
+        let _ = headers.set(&name, &value);
+    }
+    let _ = headers.set("Access-Control-Allow-Origin", "*");
+    let _ = headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    let _ = headers.set("Access-Control-Allow-Headers", "Content-Type");
+    let _ = headers.set("Access-Control-Max-Age", "86400");
+    resp.with_headers(headers)
 }
 
 async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {

@@ -340,3 +340,27 @@ fn the_sandbox_api_refuses_a_wrong_key() {
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["error"]["type"], "authentication_error");
 }
+
+#[test]
+fn api_answers_carry_cors_headers_even_when_relayed_from_a_payment_object() {
+    let w = world();
+    let intent = sign(&w.config, &claims(&w.config, &reference("cors"), 1000));
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    for (path, body) in [
+        ("/v1/methods", serde_json::json!({"intent": intent})),
+        ("/v1/sessions", serde_json::json!({"intent": intent, "method": "visa"})),
+    ] {
+        let resp = agent
+            .post(&w.edge.url(path))
+            .header("Origin", "https://shop.example")
+            .header("Content-Type", "application/json")
+            .send(body.to_string().as_bytes())
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        assert_eq!(
+            resp.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()),
+            Some("*"),
+            "{path} must be readable by the widget on the shop's origin"
+        );
+    }
+}
