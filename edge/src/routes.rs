@@ -177,14 +177,6 @@ async fn methods(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     ))
 }
 
-fn payment_stub(env: &Env, shop_id: &str, reference: &str) -> Result<worker::Stub, ApiError> {
-    payment_object::stub_by_name(env, shop_id, reference)
-}
-
-async fn send_command(stub: &worker::Stub, command: &Command) -> Result<Response, ApiError> {
-    payment_object::send(stub, command).await
-}
-
 async fn create_session(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let body: SessionRequest = read_json(req).await?;
     let intent = verify_intent(env, &body.intent)?;
@@ -196,14 +188,14 @@ async fn create_session(req: &mut Request, env: &Env) -> Result<Response, ApiErr
         Some(l) if l.starts_with("ar") => "ar",
         _ => "en",
     };
-    let stub = payment_stub(env, &intent.claims.iss, &intent.claims.sub)?;
+    let stub = payment_object::stub_by_name(env, &intent.claims.iss, &intent.claims.sub)?;
     let command = Command::StartSession {
         claims: Box::new(intent.claims.clone()),
         method,
         locale: locale.to_string(),
         edge_origin: origin_of(req),
     };
-    send_command(&stub, &command).await
+    payment_object::send(&stub, &command).await
 }
 
 fn stub_for_session(env: &Env, session_id: &str) -> Result<worker::Stub, ApiError> {
@@ -213,7 +205,7 @@ fn stub_for_session(env: &Env, session_id: &str) -> Result<worker::Stub, ApiErro
 
 async fn get_session(env: &Env, session_id: &str) -> Result<Response, ApiError> {
     let stub = stub_for_session(env, session_id)?;
-    send_command(&stub, &Command::GetSession { session_id: session_id.to_string() }).await
+    payment_object::send(&stub, &Command::GetSession { session_id: session_id.to_string() }).await
 }
 
 /// The shopper is back from the gateway. The return is only a hint: the payment object asks
@@ -221,11 +213,11 @@ async fn get_session(env: &Env, session_id: &str) -> Result<Response, ApiError> 
 async fn browser_return(env: &Env, session_id: &str) -> Result<Response, ApiError> {
     let stub = stub_for_session(env, session_id)?;
     let confirm = Command::Confirm { session_id: session_id.to_string(), source: "return".into() };
-    let mut resp = send_command(&stub, &confirm).await?;
+    let mut resp = payment_object::send(&stub, &confirm).await?;
     if resp.status_code() != 200 {
         // The gateway could not confirm now (outage): the webhook or reconciliation will. The
         // shopper still goes back to the shop, which shows the payment as pending.
-        resp = send_command(&stub, &Command::GetSession { session_id: session_id.to_string() }).await?;
+        resp = payment_object::send(&stub, &Command::GetSession { session_id: session_id.to_string() }).await?;
         if resp.status_code() != 200 {
             return Err(ApiError::SessionNotFound);
         }
@@ -266,7 +258,7 @@ async fn webhook(req: &mut Request, env: &Env, gateway: &str) -> Result<Response
         }
     };
     let command = Command::ConfirmGatewayPayment { gateway_payment_id, source: "webhook".into() };
-    let resp = send_command(&stub, &command).await?;
+    let resp = payment_object::send(&stub, &command).await?;
     match resp.status_code() {
         200 => acknowledged(true),
         404 => acknowledged(false),
@@ -298,7 +290,7 @@ async fn back_office(req: &mut Request, env: &Env, office: Office) -> Result<Res
         Office::Capture => Command::Capture { amount: body.amount },
         Office::Void => Command::Void,
     };
-    send_command(&payment_stub(env, &shop.id, &body.reference)?, &command).await
+    payment_object::send(&payment_object::stub_by_name(env, &shop.id, &body.reference)?, &command).await
 }
 
 /// `POST /v1/check` (signed by the shop): do the credentials of each gateway in use work?
@@ -414,8 +406,8 @@ async fn inspect_payment(req: &Request, env: &Env, reference: &str) -> Result<Re
     let (_, signed) = path_and_query(req)?;
     let shop = verify_shop_call(req, env, signed.as_bytes())?;
     let reference = urlencoding_decode(reference);
-    let stub = payment_stub(env, &shop.id, &reference)?;
-    let mut resp = send_command(&stub, &Command::Inspect).await?;
+    let stub = payment_object::stub_by_name(env, &shop.id, &reference)?;
+    let mut resp = payment_object::send(&stub, &Command::Inspect).await?;
     let inspection: serde_json::Value = resp.json().await.map_err(internal)?;
     if inspection["payment"].is_null() {
         return Err(ApiError::NotFound);

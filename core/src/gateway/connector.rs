@@ -2,11 +2,11 @@
 //! knowing which it is. Each method only chooses the gateway's module: the logic lives there,
 //! in the same shape for each (build a request, parse the answer, verify a webhook).
 
+pub use super::StartInput;
 use super::{
     aps, moyasar, sandbox, tap, Capabilities, CheckVerdict, GatewayError, GatewayPayment, GatewaySession, HttpRequest,
     HttpResponse, OperationResult, WebhookError, WebhookHint,
 };
-use crate::method::PaymentMethod;
 use crate::money::Money;
 
 /// Every gateway code Bawaba knows, for routing settings and URLs.
@@ -32,31 +32,6 @@ pub enum Connector {
     Tap(tap::Config),
     /// Amazon Payment Services.
     Aps(aps::Config),
-}
-
-/// What a session needs, whatever the gateway.
-#[derive(Debug, Clone)]
-pub struct StartInput<'a> {
-    /// The reference the gateway sees (`<shop id>:<reference>`).
-    pub reference: &'a str,
-    /// Amount.
-    pub money: Money,
-    /// Chosen method.
-    pub method: PaymentMethod,
-    /// The edge's return route for this session.
-    pub return_url: &'a str,
-    /// The edge's webhook route for this gateway.
-    pub webhook_url: &'a str,
-    /// `ar` or `en`.
-    pub locale: &'a str,
-    /// The customer's name.
-    pub customer_name: Option<&'a str>,
-    /// Shown on the gateway's page.
-    pub description: &'a str,
-    /// The customer's e-mail (APS requires one).
-    pub customer_email: Option<&'a str>,
-    /// A fresh random id for this session (APS makes its `merchant_reference` from it).
-    pub session_key: &'a str,
 }
 
 /// The capabilities of a gateway by code.
@@ -97,61 +72,15 @@ impl Connector {
 
     /// How to create a hosted session.
     pub fn build_start(&self, input: &StartInput<'_>) -> Result<Start, GatewayError> {
-        if let Connector::Aps(cfg) = self {
-            let merchant_reference = aps::merchant_reference(input.session_key);
-            let (url, form) = aps::build_page_form(
-                cfg,
-                &aps::CreateSession {
-                    merchant_reference: &merchant_reference,
-                    money: input.money,
-                    method: input.method,
-                    return_url: input.return_url,
-                    locale: input.locale,
-                    customer_email: input.customer_email.unwrap_or("customer@example.com"),
-                },
-            )?;
-            return Ok(Start::Ready(GatewaySession { id: merchant_reference, redirect_url: url, form: Some(form) }));
-        }
-        self.build_start_call(input).map(Start::Call)
-    }
-
-    fn build_start_call(&self, input: &StartInput<'_>) -> Result<HttpRequest, GatewayError> {
         match self {
-            Connector::Aps(_) => unreachable!("APS sessions need no call"),
-            Connector::Sandbox(cfg) => Ok(sandbox::build_create_session(
-                cfg,
-                &sandbox::CreateSession {
-                    reference: input.reference,
-                    money: input.money,
-                    method: input.method,
-                    return_url: input.return_url,
-                    webhook_url: input.webhook_url,
-                    locale: input.locale,
-                    customer_name: input.customer_name,
-                },
-            )),
-            Connector::Moyasar(cfg) => moyasar::build_create_session(
-                cfg,
-                &moyasar::CreateSession {
-                    reference: input.reference,
-                    money: input.money,
-                    description: input.description,
-                    return_url: input.return_url,
-                },
-            ),
-            Connector::Tap(cfg) => tap::build_create_session(
-                cfg,
-                &tap::CreateSession {
-                    reference: input.reference,
-                    money: input.money,
-                    method: input.method,
-                    description: input.description,
-                    return_url: input.return_url,
-                    webhook_url: input.webhook_url,
-                    customer_name: input.customer_name,
-                    locale: input.locale,
-                },
-            ),
+            Connector::Aps(cfg) => {
+                let (url, form) = aps::build_page_form(cfg, input)?;
+                let id = form["merchant_reference"].clone();
+                Ok(Start::Ready(GatewaySession { id, redirect_url: url, form: Some(form) }))
+            }
+            Connector::Sandbox(cfg) => Ok(Start::Call(sandbox::build_create_session(cfg, input))),
+            Connector::Moyasar(cfg) => moyasar::build_create_session(cfg, input).map(Start::Call),
+            Connector::Tap(cfg) => tap::build_create_session(cfg, input).map(Start::Call),
         }
     }
 

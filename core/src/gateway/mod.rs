@@ -70,6 +70,50 @@ pub struct GatewayPayment {
     pub error: Option<ErrorInfo>,
 }
 
+/// What a session needs, whatever the gateway: each gateway reads the fields it uses.
+#[derive(Debug, Clone)]
+pub struct StartInput<'a> {
+    /// The reference the gateway sees (`<shop id>:<reference>`).
+    pub reference: &'a str,
+    /// Amount.
+    pub money: Money,
+    /// Chosen method.
+    pub method: PaymentMethod,
+    /// The edge's return route for this session.
+    pub return_url: &'a str,
+    /// The edge's webhook route for this gateway.
+    pub webhook_url: &'a str,
+    /// `ar` or `en`.
+    pub locale: &'a str,
+    /// The customer's name.
+    pub customer_name: Option<&'a str>,
+    /// Shown on the gateway's page.
+    pub description: &'a str,
+    /// The customer's e-mail (APS requires one).
+    pub customer_email: Option<&'a str>,
+    /// A fresh random id for this session (APS makes its `merchant_reference` from it).
+    pub session_key: &'a str,
+}
+
+#[cfg(test)]
+impl StartInput<'static> {
+    /// A complete input for connector tests, to be adjusted with struct update syntax.
+    pub fn sample(money: Money, method: PaymentMethod) -> Self {
+        StartInput {
+            reference: "demo:S1",
+            money,
+            method,
+            return_url: "http://edge/r",
+            webhook_url: "http://edge/w",
+            locale: "en",
+            customer_name: None,
+            description: "d",
+            customer_email: None,
+            session_key: "1",
+        }
+    }
+}
+
 /// A hosted session created at a gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewaySession {
@@ -186,6 +230,26 @@ impl fmt::Display for GatewayError {
 }
 
 impl std::error::Error for GatewayError {}
+
+/// Reads a gateway's JSON answer the way every connector does: 2xx is the documented body
+/// (anything else there is an invalid response), 5xx means unreachable, any other status is a
+/// refusal carrying the gateway's own message (`error_message` reads it from the error body; the
+/// first 200 characters of the body are used when it cannot).
+pub fn parse_json_answer<T: serde::de::DeserializeOwned>(
+    resp: &HttpResponse,
+    error_message: impl Fn(&[u8]) -> Option<String>,
+) -> Result<T, GatewayError> {
+    match resp.status {
+        200..=299 => serde_json::from_slice(&resp.body).map_err(|e| GatewayError::InvalidResponse(e.to_string())),
+        500..=599 => Err(GatewayError::Unreachable(format!("HTTP {}", resp.status))),
+        status => Err(GatewayError::Rejected { status, message: body_message(&resp.body, error_message) }),
+    }
+}
+
+/// The gateway's message from an error body, or the start of the body itself.
+pub fn body_message(body: &[u8], error_message: impl Fn(&[u8]) -> Option<String>) -> String {
+    error_message(body).unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect())
+}
 
 /// Checks that what the gateway reports is the payment we asked for. A result for another
 /// amount, currency or reference is refused: a tampered or misrouted result must not pay an order.

@@ -127,27 +127,11 @@ fn payment_option(method: PaymentMethod) -> Option<&'static str> {
     }
 }
 
-/// What the edge asks for.
-#[derive(Debug, Clone)]
-pub struct CreateSession<'a> {
-    /// Our `merchant_reference` for this session.
-    pub merchant_reference: &'a str,
-    /// Amount.
-    pub money: Money,
-    /// Method.
-    pub method: PaymentMethod,
-    /// The edge's return route.
-    pub return_url: &'a str,
-    /// `ar` / `en`.
-    pub locale: &'a str,
-    /// Required by APS.
-    pub customer_email: &'a str,
-}
-
-/// The signed form the shopper's browser posts to the hosted page.
+/// The signed form the shopper's browser posts to the hosted page; its `merchant_reference` is
+/// made from the session's random key.
 pub fn build_page_form(
     cfg: &Config,
-    input: &CreateSession<'_>,
+    input: &super::StartInput<'_>,
 ) -> Result<(String, BTreeMap<String, String>), GatewayError> {
     if !CAPABILITIES.serves(input.method, input.money.currency.code()) {
         return Err(GatewayError::Rejected {
@@ -159,11 +143,11 @@ pub fn build_page_form(
     f.insert("command".to_string(), "PURCHASE".to_string());
     f.insert("access_code".into(), cfg.access_code.expose().into());
     f.insert("merchant_identifier".into(), cfg.merchant_identifier.clone());
-    f.insert("merchant_reference".into(), input.merchant_reference.into());
+    f.insert("merchant_reference".into(), merchant_reference(input.session_key));
     f.insert("amount".into(), input.money.minor.to_string());
     f.insert("currency".into(), input.money.currency.code().into());
     f.insert("language".into(), if input.locale == "ar" { "ar" } else { "en" }.into());
-    f.insert("customer_email".into(), input.customer_email.into());
+    f.insert("customer_email".into(), input.customer_email.unwrap_or("customer@example.com").into());
     f.insert("return_url".into(), input.return_url.into());
     if input.method == PaymentMethod::Stcpay {
         f.insert("digital_wallet".into(), "STCPAY".into());
@@ -331,16 +315,12 @@ pub fn parse_check(cfg: &Config, resp: &HttpResponse, currency: Option<&str>) ->
 pub fn verify_webhook(cfg: &Config, body: &[u8]) -> Result<WebhookHint, WebhookError> {
     let params: BTreeMap<String, String> = match params_of(body) {
         Ok(p) => p,
-        Err(_) => serde_urlencoded_pairs(body),
+        Err(_) => url_decode_pairs(&String::from_utf8_lossy(body)),
     };
     verify(&params, cfg).map_err(WebhookError::Signature)?;
     let reference =
         params.get("merchant_reference").cloned().ok_or_else(|| WebhookError::Body("no merchant_reference".into()))?;
     Ok(WebhookHint { gateway_payment_id: Some(reference), reference: None })
-}
-
-fn serde_urlencoded_pairs(body: &[u8]) -> BTreeMap<String, String> {
-    url_decode_pairs(&String::from_utf8_lossy(body))
 }
 
 /// Decodes `a=b&c=d` (`+` and `%XX`).
@@ -397,13 +377,12 @@ mod tests {
     #[test]
     fn the_page_form_is_signed_with_the_request_phrase() {
         let money = Money::new(4550, Currency::parse("SAR").unwrap());
-        let input = CreateSession {
-            merchant_reference: "bw-1",
-            money,
-            method: PaymentMethod::Mada,
+        let input = crate::gateway::StartInput {
+            session_key: "1", // merchant_reference "bw-1"
             return_url: "https://e/r",
             locale: "ar",
-            customer_email: "a@b.c",
+            customer_email: Some("a@b.c"),
+            ..crate::gateway::StartInput::sample(money, PaymentMethod::Mada)
         };
         let (url, form) = build_page_form(&cfg(), &input).unwrap();
         assert_eq!(url, "https://sbcheckout.payfort.com/FortAPI/paymentPage");

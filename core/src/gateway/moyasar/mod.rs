@@ -57,19 +57,6 @@ pub struct Config {
     pub webhook_secret: Secret,
 }
 
-/// What the edge asks for.
-#[derive(Debug, Clone)]
-pub struct CreateSession<'a> {
-    /// Our reference (echoed in the invoice's metadata).
-    pub reference: &'a str,
-    /// Amount.
-    pub money: Money,
-    /// Description shown on the hosted page.
-    pub description: &'a str,
-    /// Where the shopper comes back to.
-    pub return_url: &'a str,
-}
-
 fn headers(cfg: &Config) -> Vec<(String, String)> {
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:", cfg.secret_key.expose()));
     vec![("Authorization".into(), format!("Basic {basic}")), ("Content-Type".into(), "application/json".into())]
@@ -102,7 +89,7 @@ pub fn check_amount(money: &Money) -> Result<(), GatewayError> {
 }
 
 /// `POST /invoices`.
-pub fn build_create_session(cfg: &Config, input: &CreateSession<'_>) -> Result<HttpRequest, GatewayError> {
+pub fn build_create_session(cfg: &Config, input: &super::StartInput<'_>) -> Result<HttpRequest, GatewayError> {
     check_amount(&input.money)?;
     let body = serde_json::json!({
         "amount": input.money.minor,
@@ -227,23 +214,22 @@ pub fn parse_check(resp: &HttpResponse, currency: Option<&str>) -> (CheckVerdict
     }
 }
 
+fn error_message(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<wire::ErrorBody>(body).ok().map(|e| e.message)
+}
+
 fn gateway_message(body: &[u8]) -> String {
-    serde_json::from_slice::<wire::ErrorBody>(body)
-        .map(|e| e.message)
-        .unwrap_or_else(|_| String::from_utf8_lossy(body).chars().take(200).collect())
+    super::body_message(body, error_message)
 }
 
 fn parse<T: serde::de::DeserializeOwned>(resp: &HttpResponse) -> Result<T, GatewayError> {
-    match resp.status {
-        200..=299 => serde_json::from_slice(&resp.body).map_err(|e| GatewayError::InvalidResponse(e.to_string())),
-        500..=599 => Err(GatewayError::Unreachable(format!("HTTP {}", resp.status))),
-        status => Err(GatewayError::Rejected { status, message: gateway_message(&resp.body) }),
-    }
+    super::parse_json_answer(resp, error_message)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gateway::StartInput;
 
     fn cfg() -> Config {
         Config {
@@ -261,11 +247,10 @@ mod tests {
     fn invoices_use_basic_auth_and_minor_units() {
         let req = build_create_session(
             &cfg(),
-            &CreateSession {
-                reference: "demo:S1",
-                money: sar(4550),
+            &StartInput {
                 description: "Order S1",
                 return_url: "http://e/r",
+                ..StartInput::sample(sar(4550), PaymentMethod::Visa)
             },
         )
         .unwrap();
@@ -278,7 +263,7 @@ mod tests {
         let kwd = Money::new(1500, Currency::parse("KWD").unwrap());
         let req = build_create_session(
             &cfg(),
-            &CreateSession { reference: "r", money: kwd, description: "d", return_url: "u" },
+            &StartInput { reference: "r", return_url: "u", ..StartInput::sample(kwd, PaymentMethod::Visa) },
         )
         .unwrap();
         let body: serde_json::Value = serde_json::from_slice(req.body.as_ref().unwrap()).unwrap();
@@ -287,7 +272,8 @@ mod tests {
 
     #[test]
     fn too_small_or_foreign_amounts_are_refused_before_any_call() {
-        let input = |money| CreateSession { reference: "r", money, description: "d", return_url: "u" };
+        let input =
+            |money| StartInput { reference: "r", return_url: "u", ..StartInput::sample(money, PaymentMethod::Visa) };
         assert!(build_create_session(&cfg(), &input(sar(99))).is_err());
         assert!(build_create_session(&cfg(), &input(Money::new(500, Currency::parse("JPY").unwrap()))).is_err());
     }

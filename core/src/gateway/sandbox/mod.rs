@@ -39,25 +39,6 @@ pub struct Config {
     pub webhook_secret: Secret,
 }
 
-/// What the edge asks the gateway for.
-#[derive(Debug, Clone)]
-pub struct CreateSession<'a> {
-    /// Our reference (shop id + transaction reference, made unique by the edge).
-    pub reference: &'a str,
-    /// Amount.
-    pub money: Money,
-    /// Chosen method.
-    pub method: PaymentMethod,
-    /// Where the gateway sends the shopper back (the edge's return route).
-    pub return_url: &'a str,
-    /// Where the gateway posts its webhook (the edge's webhook route).
-    pub webhook_url: &'a str,
-    /// `ar` or `en`.
-    pub locale: &'a str,
-    /// The customer's name, shown on the hosted page.
-    pub customer_name: Option<&'a str>,
-}
-
 fn auth_headers(cfg: &Config) -> Vec<(String, String)> {
     vec![
         ("Authorization".into(), format!("Bearer {}", cfg.secret_key.expose())),
@@ -66,7 +47,7 @@ fn auth_headers(cfg: &Config) -> Vec<(String, String)> {
 }
 
 /// `POST {api_base}/payments`.
-pub fn build_create_session(cfg: &Config, input: &CreateSession<'_>) -> HttpRequest {
+pub fn build_create_session(cfg: &Config, input: &super::StartInput<'_>) -> HttpRequest {
     let body = wire::CreatePayment {
         reference: input.reference.to_string(),
         amount: input.money.minor,
@@ -177,16 +158,7 @@ pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, Gatewa
 }
 
 fn parse_wire(resp: &HttpResponse) -> Result<wire::Payment, GatewayError> {
-    match resp.status {
-        200 | 201 => serde_json::from_slice(&resp.body).map_err(|e| GatewayError::InvalidResponse(e.to_string())),
-        500..=599 => Err(GatewayError::Unreachable(format!("HTTP {}", resp.status))),
-        status => {
-            let message = serde_json::from_slice::<wire::ErrorBody>(&resp.body)
-                .map(|e| e.error.message)
-                .unwrap_or_else(|_| String::from_utf8_lossy(&resp.body).chars().take(200).collect());
-            Err(GatewayError::Rejected { status, message })
-        }
-    }
+    super::parse_json_answer(resp, |body| serde_json::from_slice::<wire::ErrorBody>(body).ok().map(|e| e.error.message))
 }
 
 /// Percent-encodes one path segment.
@@ -217,14 +189,11 @@ mod tests {
         let sar = Currency::parse("SAR").unwrap();
         let req = build_create_session(
             &cfg(),
-            &CreateSession {
-                reference: "demo:S1",
-                money: Money::new(10050, sar),
-                method: PaymentMethod::Mada,
+            &crate::gateway::StartInput {
                 return_url: "http://edge/v1/return/sandbox/x",
                 webhook_url: "http://edge/v1/webhooks/sandbox",
                 locale: "ar",
-                customer_name: None,
+                ..crate::gateway::StartInput::sample(Money::new(10050, sar), PaymentMethod::Mada)
             },
         );
         assert_eq!(req.url, "http://127.0.0.1:9/sandbox/api/payments");

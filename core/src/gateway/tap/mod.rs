@@ -50,27 +50,6 @@ pub struct Config {
     pub secret_key: Secret,
 }
 
-/// What the edge asks for.
-#[derive(Debug, Clone)]
-pub struct CreateSession<'a> {
-    /// Our reference.
-    pub reference: &'a str,
-    /// Amount.
-    pub money: Money,
-    /// Chosen method (decides the hosted source).
-    pub method: PaymentMethod,
-    /// Description.
-    pub description: &'a str,
-    /// Browser return.
-    pub return_url: &'a str,
-    /// Webhook target (`post.url`).
-    pub webhook_url: &'a str,
-    /// Customer name.
-    pub customer_name: Option<&'a str>,
-    /// `ar` / `en`.
-    pub locale: &'a str,
-}
-
 /// Minor units → Tap's amount: a JSON number with the currency's decimals.
 pub fn to_tap_amount(money: &Money) -> serde_json::Value {
     let text = money.to_major_string();
@@ -115,7 +94,7 @@ pub fn source_for(method: PaymentMethod) -> &'static str {
 }
 
 /// `POST /charges`.
-pub fn build_create_session(cfg: &Config, input: &CreateSession<'_>) -> Result<HttpRequest, GatewayError> {
+pub fn build_create_session(cfg: &Config, input: &super::StartInput<'_>) -> Result<HttpRequest, GatewayError> {
     if !CAPABILITIES.serves(input.method, input.money.currency.code()) {
         return Err(GatewayError::Rejected {
             status: 400,
@@ -249,20 +228,19 @@ pub fn parse_check(resp: &HttpResponse, currency: Option<&str>) -> (CheckVerdict
     }
 }
 
-fn error_message(body: &[u8]) -> String {
+fn tap_error(body: &[u8]) -> Option<String> {
     serde_json::from_slice::<wire::ErrorBody>(body)
         .ok()
         .and_then(|e| e.errors.into_iter().next())
         .map(|e| e.description)
-        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect())
+}
+
+fn error_message(body: &[u8]) -> String {
+    super::body_message(body, tap_error)
 }
 
 fn parse<T: serde::de::DeserializeOwned>(resp: &HttpResponse) -> Result<T, GatewayError> {
-    match resp.status {
-        200..=299 => serde_json::from_slice(&resp.body).map_err(|e| GatewayError::InvalidResponse(e.to_string())),
-        500..=599 => Err(GatewayError::Unreachable(format!("HTTP {}", resp.status))),
-        status => Err(GatewayError::Rejected { status, message: error_message(&resp.body) }),
-    }
+    super::parse_json_answer(resp, tap_error)
 }
 
 #[cfg(test)]
@@ -291,15 +269,11 @@ mod tests {
     #[test]
     fn charges_pick_the_hosted_source_by_method() {
         let cfg = Config { api_base: "http://t/v2".into(), secret_key: Secret::new("sk_test_x") };
-        let input = |method, currency| CreateSession {
-            reference: "demo:S1",
-            money: Money::new(4550, cur(currency)),
-            method,
-            description: "d",
+        let input = |method, currency| crate::gateway::StartInput {
             return_url: "r",
             webhook_url: "w",
-            customer_name: None,
             locale: "ar",
+            ..crate::gateway::StartInput::sample(Money::new(4550, cur(currency)), method)
         };
         let req = build_create_session(&cfg, &input(PaymentMethod::Mada, "SAR")).unwrap();
         let body: serde_json::Value = serde_json::from_slice(req.body.as_ref().unwrap()).unwrap();
