@@ -35,18 +35,7 @@ fn ensure_system_packages() -> Result {
         return Ok(());
     }
     step("installing PostgreSQL and the C libraries Odoo's requirements build against (Debian)");
-    run_cmd(Command::new("apt-get").args(["update", "-qq"]))?;
-    run_cmd(Command::new("apt-get").env("DEBIAN_FRONTEND", "noninteractive").args([
-        "install",
-        "-y",
-        "-qq",
-        "--no-install-recommends",
-        "postgresql",
-        "libpq-dev",
-        "libldap2-dev",
-        "libsasl2-dev",
-        "libmagic1",
-    ]))
+    crate::setup::apt_install(&["postgresql", "libpq-dev", "libldap2-dev", "libsasl2-dev", "libmagic1"])
 }
 
 fn ensure_venv(src: &Path) -> Result<PathBuf> {

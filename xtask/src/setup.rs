@@ -159,6 +159,24 @@ pub fn ensure_pytest() -> Result<PathBuf> {
     Ok(python)
 }
 
+/// Installs Debian packages (as root; otherwise says which command to run).
+pub fn apt_install(packages: &[&str]) -> Result {
+    let as_root = output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
+    if !as_root {
+        return Err(format!(
+            "missing Debian packages: run `sudo apt-get install {}`, then try again",
+            packages.join(" ")
+        ));
+    }
+    run_cmd(Command::new("apt-get").args(["update", "-qq"]))?;
+    run_cmd(
+        Command::new("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(packages),
+    )
+}
+
 /// Debian's Chromium and its WebDriver, for the browser tests.
 pub fn ensure_browser() -> Result {
     let have = |p: &str| std::path::Path::new(p).exists();
@@ -166,17 +184,5 @@ pub fn ensure_browser() -> Result {
         return Ok(());
     }
     step("installing chromium and chromium-driver from Debian (for the browser tests)");
-    let as_root = output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
-    if !as_root {
-        return Err("Chromium is missing: run `sudo apt-get install chromium chromium-driver`, then try again".into());
-    }
-    run_cmd(Command::new("apt-get").args(["update", "-qq"]))?;
-    run_cmd(Command::new("apt-get").env("DEBIAN_FRONTEND", "noninteractive").args([
-        "install",
-        "-y",
-        "-qq",
-        "--no-install-recommends",
-        "chromium",
-        "chromium-driver",
-    ]))
+    apt_install(&["chromium", "chromium-driver"])
 }
