@@ -4,7 +4,9 @@
 //!   the release build that `cargo xtask test` made, with its own secrets and storage;
 //! - [`fake_shop::FakeShop`] is a controllable HTTP receiver on 127.0.0.1 that records what the
 //!   edge posts to a shop's `notify_url`;
-//! - [`http`] is a small blocking client that never follows redirects.
+//! - [`http`] is a small blocking client that never follows redirects;
+//! - [`odoo::Odoo`] talks to a running Odoo through its external API, and [`mailbox::Mailbox`]
+//!   receives the e-mails it sends (the Odoo end-to-end test).
 
 pub mod browser;
 pub mod edge;
@@ -12,6 +14,8 @@ pub mod fake_shop;
 pub mod fakes;
 pub mod flows;
 pub mod http;
+pub mod mailbox;
+pub mod odoo;
 
 /// The repository root.
 pub fn root() -> std::path::PathBuf {

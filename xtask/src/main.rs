@@ -11,6 +11,8 @@
 //! - `setup [--browser]`: only install the tools.
 //! - `vectors`: regenerate the protocol test vectors in `tests/vectors/`.
 //! - `odoo-test`: the Odoo addon's tests in a real Odoo 19 (needs `ODOO_SRC`).
+//! - `odoo-demo [--exit] [--fresh]`: a real Odoo 19 shop with the addon against the local edge,
+//!   and the browser test that buys on `/shop` through the widget (needs `ODOO_SRC`).
 
 mod bench;
 mod build;
@@ -31,8 +33,9 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench(),
         Some("vectors") => vectors::write(),
         Some("odoo-test") => odoo::test(),
+        Some("odoo-demo") => odoo::demo(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <demo | test | bench | odoo-test | build [--release] | setup [--browser] | vectors>");
+            eprintln!("usage: cargo xtask <demo | test | bench | odoo-test | odoo-demo [--exit] [--fresh] | build [--release] | setup [--browser] | vectors>");
             return ExitCode::from(2);
         }
     };

@@ -1,8 +1,14 @@
-//! `cargo xtask odoo-test`: the addon's tests in a real Odoo 19 (`odoo-bin --test-tags
-//! /payment_bawaba`). Odoo is not on PyPI: point `ODOO_SRC` at an Odoo 19.0 source tree. The
-//! command installs what Odoo needs (Debian's PostgreSQL and C libraries, Odoo's Python
-//! requirements in a venv of their own), starts PostgreSQL, and runs the tests on a fresh
-//! database.
+//! Odoo 19 with the addon, for real. Odoo is not on PyPI: point `ODOO_SRC` at an Odoo 19.0
+//! source tree. Both commands install what Odoo needs (Debian's PostgreSQL, wkhtmltopdf and C
+//! libraries, Odoo's Python requirements in a venv of their own) and start PostgreSQL.
+//!
+//! - `cargo xtask odoo-test`: the addon's tests (`odoo-bin --test-tags /payment_bawaba`) on a
+//!   fresh database.
+//! - `cargo xtask odoo-demo [--exit]`: a shop (`website_sale` with demo data and the addon) on
+//!   http://127.0.0.1:8069, the edge in workerd with the sandbox on http://127.0.0.1:8787, then
+//!   the browser test that buys a product on `/shop` through the widget and checks in Odoo that
+//!   the order is confirmed and the confirmation e-mail sent. Then both keep running for you,
+//!   until Ctrl-C (or stop at once with `--exit`).
 
 use crate::{root, run_cmd, step, Result};
 use std::io::BufRead;
@@ -31,11 +37,17 @@ fn odoo_src() -> Result<PathBuf> {
 
 fn ensure_system_packages() -> Result {
     let have = |p: &str| Path::new(p).exists();
-    if have("/usr/bin/pg_ctlcluster") && have("/usr/include/postgresql/libpq-fe.h") && have("/usr/include/ldap.h") {
+    if have("/usr/bin/pg_ctlcluster")
+        && have("/usr/include/postgresql/libpq-fe.h")
+        && have("/usr/include/ldap.h")
+        && have("/usr/bin/wkhtmltopdf")
+    {
         return Ok(());
     }
-    step("installing PostgreSQL and the C libraries Odoo's requirements build against (Debian)");
-    crate::setup::apt_install(&["postgresql", "libpq-dev", "libldap2-dev", "libsasl2-dev", "libmagic1"])
+    // wkhtmltopdf: the order confirmation e-mail carries the quotation as a PDF; without it the
+    // e-mail fails during payment post-processing and the order stays a quotation.
+    step("installing PostgreSQL, wkhtmltopdf and the C libraries Odoo's requirements build against (Debian)");
+    crate::setup::apt_install(&["postgresql", "libpq-dev", "libldap2-dev", "libsasl2-dev", "libmagic1", "wkhtmltopdf"])
 }
 
 fn ensure_venv(src: &Path) -> Result<PathBuf> {
@@ -89,33 +101,58 @@ fn ensure_postgres() -> Result {
     }
 }
 
-/// Runs the addon's tests in Odoo.
-pub fn test() -> Result {
+/// What both commands need: the source tree, the venv's Python, a running PostgreSQL.
+struct Prepared {
+    src: PathBuf,
+    python: PathBuf,
+}
+
+fn prepare() -> Result<Prepared> {
     let src = odoo_src()?;
     ensure_system_packages()?;
     let python = ensure_venv(&src)?;
     ensure_postgres()?;
-    let dir = root().join("target/odoo");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let db = format!("bawaba_test_{}", std::process::id());
-    let conf = dir.join("odoo.conf");
-    std::fs::write(
-        &conf,
-        format!(
+    Ok(Prepared { src, python })
+}
+
+impl Prepared {
+    /// Writes an `odoo.conf` in `dir` (the addon's folder first on the addons path) with `extra`
+    /// options appended.
+    fn write_conf(&self, dir: &Path, extra: &str) -> Result<PathBuf> {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let conf = dir.join("odoo.conf");
+        let text = format!(
             "[options]\naddons_path = {},{},{}\ndb_host = 127.0.0.1\ndb_port = 5432\ndb_user = odoo\n\
-             db_password = odoo\nhttp_interface = 127.0.0.1\nworkers = 0\nmax_cron_threads = 0\n",
+             db_password = odoo\nhttp_interface = 127.0.0.1\nworkers = 0\nmax_cron_threads = 0\n{extra}",
             root().join("odoo").display(),
-            src.join("addons").display(),
-            src.join("odoo/addons").display()
-        ),
-    )
-    .map_err(|e| e.to_string())?;
+            self.src.join("addons").display(),
+            self.src.join("odoo/addons").display()
+        );
+        std::fs::write(&conf, text).map_err(|e| e.to_string())?;
+        Ok(conf)
+    }
+
+    /// `odoo-bin -c conf <args>`.
+    fn odoo_bin(&self, conf: &Path) -> Command {
+        let mut cmd = Command::new(&self.python);
+        cmd.current_dir(&self.src).arg("odoo-bin").arg("-c").arg(conf);
+        cmd
+    }
+}
+
+fn database_exists(db: &str) -> bool {
+    let out = Command::new("su").args(["postgres", "-c", "psql -lqtA"]).output();
+    out.map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.split('|').next() == Some(db))).unwrap_or(false)
+}
+
+/// Runs the addon's tests in Odoo.
+pub fn test() -> Result {
+    let odoo = prepare()?;
+    let db = format!("bawaba_test_{}", std::process::id());
+    let conf = odoo.write_conf(&root().join("target/odoo"), "")?;
     step(&format!("running the payment_bawaba tests in Odoo 19 on a fresh database {db}"));
-    let mut child = Command::new(&python)
-        .current_dir(&src)
-        .arg("odoo-bin")
-        .arg("-c")
-        .arg(&conf)
+    let mut child = odoo
+        .odoo_bin(&conf)
         .args(["-d", &db, "-i", "payment_bawaba", "--test-tags", "/payment_bawaba", "--http-port", "8169"])
         .arg(format!("--db-filter=^{db}$"))
         .arg("--stop-after-init")
@@ -151,4 +188,175 @@ pub fn test() -> Result {
     } else {
         Err(format!("Odoo tests: {summary}"))
     }
+}
+
+/// The demo shop's database, and where Odoo and the edge listen.
+const DEMO_DB: &str = "bawaba_shop";
+const ODOO_PORT: u16 = 8069;
+const EDGE_PORT: u16 = 8787;
+
+/// A server started for the demo, in our process group (so Ctrl-C reaches it too), stopped
+/// with SIGINT when dropped: both Odoo and wrangler shut down cleanly on it.
+struct Server {
+    name: &'static str,
+    child: std::process::Child,
+}
+
+impl Server {
+    fn start(name: &'static str, cmd: &mut Command) -> Result<Server> {
+        let child = cmd.spawn().map_err(|e| format!("cannot start {name}: {e}"))?;
+        Ok(Server { name, child })
+    }
+
+    /// Waits until `GET path` on `port` answers 200 (or 303 for Odoo's redirects), failing
+    /// early if the server died.
+    fn wait_ready(&mut self, port: u16, path: &str, secs: u64, log: &Path) -> Result {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            if let Some(status) = http_status(port, path) {
+                if status == 200 || status == 303 {
+                    return Ok(());
+                }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("{} stopped ({status}); see {}", self.name, log.display()));
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!(
+                    "{} did not answer on port {port} within {secs} s; see {}",
+                    self.name,
+                    log.display()
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The status of `GET path` on 127.0.0.1:`port`, if anything answers there.
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// `cargo xtask odoo-demo [--exit] [--fresh]`.
+pub fn demo(args: &[String]) -> Result {
+    let exit_after_test = args.iter().any(|a| a == "--exit");
+    let fresh = args.iter().any(|a| a == "--fresh");
+    for port in [ODOO_PORT, EDGE_PORT] {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Err(format!("port {port} is in use (another demo?): stop it first"));
+        }
+    }
+    let odoo = prepare()?;
+    let tools = crate::setup::tools()?;
+    crate::setup::ensure_browser()?;
+    crate::build::build(true)?;
+    let shop_secret = crate::run::ensure_dev_var("SHOP_ODOO_SECRET")?;
+
+    let dir = root().join("target/odoo-demo");
+    let odoo_log = dir.join("odoo.log");
+    let conf = odoo.write_conf(
+        &dir,
+        &format!("http_port = {ODOO_PORT}\ndb_name = {DEMO_DB}\ndbfilter = ^{DEMO_DB}$\nlist_db = False\n"),
+    )?;
+    if fresh && database_exists(DEMO_DB) {
+        step(&format!("dropping the shop database {DEMO_DB} (--fresh)"));
+        run_cmd(Command::new("su").args(["postgres", "-c", &format!("dropdb {DEMO_DB}")]))?;
+    }
+    if database_exists(DEMO_DB) {
+        step("updating payment_bawaba in the shop database");
+        run_cmd(
+            odoo.odoo_bin(&conf)
+                .args(["-d", DEMO_DB, "-u", "payment_bawaba", "--stop-after-init"])
+                .args(["--log-level", "warn"]),
+        )?;
+    } else {
+        step(&format!(
+            "creating the shop database {DEMO_DB}: website_sale with demo data, and payment_bawaba (about 3 minutes, once)"
+        ));
+        run_cmd(
+            odoo.odoo_bin(&conf)
+                .args(["-d", DEMO_DB, "-i", "website_sale,payment_bawaba", "--with-demo", "--stop-after-init"])
+                .args(["--log-level", "warn"]),
+        )?;
+    }
+
+    step(&format!("starting Odoo on http://127.0.0.1:{ODOO_PORT} (log: {})", odoo_log.display()));
+    let _ = std::fs::remove_file(&odoo_log);
+    let mut odoo_server =
+        Server::start("Odoo", odoo.odoo_bin(&conf).args(["-d", DEMO_DB, "--logfile"]).arg(&odoo_log))?;
+
+    step(&format!("starting the edge in local workerd on http://127.0.0.1:{EDGE_PORT} with the sandbox gateway"));
+    let shops = serde_json::json!([
+        { "id": "demo", "origin": format!("http://127.0.0.1:{EDGE_PORT}"), "secret": "SHOP_DEMO_SECRET" },
+        { "id": "odoo", "origin": format!("http://127.0.0.1:{ODOO_PORT}"), "secret": "SHOP_ODOO_SECRET" },
+    ]);
+    let edge_log = dir.join("edge.log");
+    let log_file = std::fs::File::create(&edge_log).map_err(|e| e.to_string())?;
+    let mut wrangler = Command::new(&tools.node);
+    wrangler
+        .current_dir(root())
+        .arg(&tools.wrangler)
+        .args(["dev", "--ip", "127.0.0.1", "--port", &EDGE_PORT.to_string()])
+        .args(["--show-interactive-dev-session=false", "--var"])
+        .arg(format!("BAWABA_SHOPS:{shops}"))
+        .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log_file);
+    crate::run::wrangler_env(&mut wrangler, &tools);
+    let mut edge = Server::start("the edge (wrangler dev)", &mut wrangler)?;
+    edge.wait_ready(EDGE_PORT, "/v1/health", 120, &edge_log)?;
+    odoo_server.wait_ready(ODOO_PORT, "/web/login", 120, &odoo_log)?;
+
+    step(
+        "buying a product on /shop through the widget, then checking the order in Odoo (tests/tests/odoo_checkout.rs)",
+    );
+    // Not run_cmd: its error message would print the command's environment, the shop secret
+    // among it.
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["test", "-p", "bawaba-tests", "--test", "odoo_checkout", "--", "--ignored", "--nocapture"])
+        .env("BAWABA_ODOO_URL", format!("http://127.0.0.1:{ODOO_PORT}"))
+        .env("BAWABA_ODOO_DB", DEMO_DB)
+        .env("BAWABA_EDGE_URL", format!("http://127.0.0.1:{EDGE_PORT}"))
+        .env("BAWABA_ODOO_SHOP_ID", "odoo")
+        .env("BAWABA_ODOO_SHOP_SECRET", &shop_secret)
+        .status()
+        .map_err(|e| format!("cannot run the Odoo checkout test: {e}"))?;
+    if !status.success() {
+        return Err(format!("the Odoo checkout test failed; logs: {} and {}", odoo_log.display(), edge_log.display()));
+    }
+    step("the order paid through the widget is confirmed in Odoo");
+    if exit_after_test {
+        return Ok(());
+    }
+    eprintln!();
+    eprintln!("    Shop:             http://127.0.0.1:{ODOO_PORT}/shop");
+    eprintln!("    Odoo backend:     http://127.0.0.1:{ODOO_PORT}/odoo  (admin / admin)");
+    eprintln!("    Bawaba provider:  http://127.0.0.1:{ODOO_PORT}/odoo/action-payment.action_payment_provider");
+    eprintln!("    Test cards: 4111 1111 1111 1111 (approves), 4000 0000 0000 0002 (declines),");
+    eprintln!("                4000 0000 0000 3220 (3-D Secure, code 123456); any future expiry, any CVC.");
+    eprintln!("    Ctrl-C stops Odoo and the edge.");
+    eprintln!();
+    let _ = edge.child.wait();
+    Ok(())
 }

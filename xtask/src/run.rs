@@ -4,7 +4,7 @@ use crate::{build, root, run_cmd, setup, step, Result};
 use std::process::Command;
 
 /// Wrangler's environment: no telemetry, no fetch of `request.cf` data (the network is closed).
-fn wrangler_env(cmd: &mut Command, tools: &setup::Tools) {
+pub(crate) fn wrangler_env(cmd: &mut Command, tools: &setup::Tools) {
     cmd.env("PATH", tools.path_env()).env("WRANGLER_SEND_METRICS", "false").env("CLOUDFLARE_CF_FETCH_ENABLED", "false");
 }
 
@@ -30,6 +30,21 @@ fn ensure_dev_vars() -> Result {
         random_hex()?
     );
     std::fs::write(path, text).map_err(|e| e.to_string())
+}
+
+/// The value of `name` in `.dev.vars`, added there with a fresh random value if missing.
+pub(crate) fn ensure_dev_var(name: &str) -> Result<String> {
+    ensure_dev_vars()?;
+    let path = root().join(".dev.vars");
+    let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+    let prefix = format!("{name}=");
+    if let Some(value) = text.lines().find_map(|l| l.strip_prefix(&prefix)) {
+        return Ok(value.trim().to_string());
+    }
+    let value = random_hex()?;
+    let separator = if text.ends_with('\n') || text.is_empty() { "" } else { "\n" };
+    std::fs::write(&path, format!("{text}{separator}{name}={value}\n")).map_err(|e| e.to_string())?;
+    Ok(value)
 }
 
 /// `cargo xtask demo`.
