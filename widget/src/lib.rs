@@ -10,7 +10,8 @@
 //! (optional: the page already chose it, as Odoo's payment form does, so the widget preselects
 //! it and, with `autostart`, goes straight to the gateway).
 //! It sets `data-state` on the element (`loading`, `ready`, `redirecting`, `error`) and fires
-//! `bawaba:redirect` (cancelable, `detail.url`) and `bawaba:error` (`detail.code`) events.
+//! `bawaba:redirect` (cancelable, `detail.url`) and `bawaba:error` (`detail.code`, and
+//! `detail.message` in the page's language) events.
 
 #![deny(missing_docs)]
 
@@ -195,7 +196,7 @@ fn show_error(parts: &Parts, code: &str, fallback: Option<&str>) {
     parts.status.set_text_content(Some(""));
     set_state(parts, "error");
     let _ = parts.error.set_attribute("data-code", code);
-    dispatch(parts, "bawaba:error", &[("code", code)]);
+    dispatch(parts, "bawaba:error", &[("code", code), ("message", &message)]);
 }
 
 fn dispatch(parts: &Parts, name: &str, detail: &[(&str, &str)]) -> bool {

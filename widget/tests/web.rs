@@ -70,14 +70,27 @@ fn accessibility_roles_are_in_place() {
 
 #[wasm_bindgen_test]
 async fn a_missing_intent_is_an_error_the_shopper_can_read() {
-    let h = host("en");
+    let h = host("ar");
+    // The page (Odoo's payment form) hears the error with its code and the shopper's message.
+    let heard = std::rc::Rc::new(std::cell::RefCell::new(None::<(String, String)>));
+    let sink = heard.clone();
+    let listener =
+        wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |e: web_sys::CustomEvent| {
+            let field = |k: &str| js_sys::Reflect::get(&e.detail(), &k.into()).unwrap().as_string().unwrap_or_default();
+            *sink.borrow_mut() = Some((field("code"), field("message")));
+        });
+    h.add_event_listener_with_callback("bawaba:error", listener.as_ref().unchecked_ref()).unwrap();
     mount(h.clone(), "http://127.0.0.1:9".into());
     next_tick().await;
     next_tick().await;
     assert_eq!(h.get_attribute("data-state").as_deref(), Some("error"));
     let error = shadow_query(&h, ".error");
     assert_eq!(error.get_attribute("data-code").as_deref(), Some("intent_missing"));
-    assert!(!error.text_content().unwrap().is_empty());
+    let shown = error.text_content().unwrap();
+    assert!(!shown.is_empty());
+    let (code, message) = heard.borrow().clone().expect("a bawaba:error event");
+    assert_eq!(code, "intent_missing");
+    assert_eq!(message, shown, "the event carries what the shopper reads, in Arabic here");
 }
 
 #[wasm_bindgen_test]

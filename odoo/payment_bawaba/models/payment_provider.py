@@ -92,8 +92,9 @@ class PaymentProvider(models.Model):
         currency = (self.available_currency_ids[:1] or self.company_id.currency_id).name
         status, answer = self._bawaba_request('/v1/check', {'currency': currency})
         if status != 200:
-            message = answer.get('error', {}).get('message') or _("HTTP %s", status)
-            return self._bawaba_notify(_("The edge refused the check: %s", message), 'danger')
+            error = answer.get('error', {})
+            return self._bawaba_notify(self._bawaba_explain_refusal(error.get('code'), error.get('message'), status),
+                                       'danger')
         advice = {
             'ok': _("works"),
             'invalid_credentials': _("wrong key: paste the key again from the gateway's dashboard"),
@@ -109,6 +110,30 @@ class PaymentProvider(models.Model):
         all_ok = all(g['verdict'] == 'ok' for g in answer.get('gateways', []))
         return self._bawaba_notify('\n'.join(lines) or _("No gateway is configured on the edge."),
                                    'success' if all_ok and lines else 'warning')
+
+    def _bawaba_explain_refusal(self, code, message, status):
+        """Say what a refusal of the edge means for this provider's settings, and what to do.
+
+        :param str code: The edge's stable error code, if any.
+        :param str message: The edge's message, if any.
+        :param int status: The HTTP status.
+        :return: The text to show the merchant.
+        :rtype: str
+        """
+        advice = {
+            'shop_unknown': _(
+                "The edge knows no shop with the id \"%(shop)s\": check the Shop ID, or register it in the "
+                "edge's BAWABA_SHOPS.", shop=self.bawaba_shop_id),
+            'signature_invalid': _(
+                "The Signing Secret differs from the edge's: paste the same value as the edge's secret for the "
+                "shop \"%(shop)s\".", shop=self.bawaba_shop_id),
+            'signature_expired': _("The edge refused the signature as too old or too new: check this server's clock."),
+            'signature_missing': _("The Signing Secret is empty."),
+            'edge_misconfigured': _("The edge is missing a setting: %s", message),
+        }.get(code)
+        if advice:
+            return advice
+        return _("The edge refused the check: %s", message or _("HTTP %s", status))
 
     def _bawaba_notify(self, message, kind):
         return {

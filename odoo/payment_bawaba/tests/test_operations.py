@@ -77,6 +77,28 @@ class TestOperations(BawabaCommon):
         self.assertIn('moyasar', params['message'])
         self.assertIn('wrong key', params['message'])
 
+    def test_test_connection_explains_a_wrong_secret_or_shop_id(self):
+        for code, expected in (
+            ('signature_invalid', 'Signing Secret differs'),
+            ('shop_unknown', 'no shop with the id "odoo-shop"'),
+        ):
+            refusal = {'error': {'code': code, 'message': 'refused'}}
+            with patch(REQUESTS_POST, return_value=_answer(401, refusal)):
+                action = self.provider.action_bawaba_test_connection()
+            self.assertEqual(action['params']['type'], 'danger')
+            self.assertIn(expected, action['params']['message'])
+
+    def test_test_connection_speaks_the_merchants_language(self):
+        self.env['res.lang']._activate_lang('ar_001')
+        self.env['ir.module.module']._load_module_terms(['payment_bawaba'], ['ar_001'])
+        answer = {'gateways': [
+            {'gateway': 'tap', 'verdict': 'invalid_credentials', 'message': 'No valid API key', 'latency_ms': 60},
+        ]}
+        with patch(REQUESTS_POST, return_value=_answer(200, answer)):
+            action = self.provider.with_context(lang='ar_001').action_bawaba_test_connection()
+        self.assertIn('مفتاح غير صحيح', action['params']['message'])
+        self.assertEqual(action['params']['title'], 'اختبار الاتصال')
+
     def test_an_unreachable_edge_is_a_clear_error(self):
         import requests
         tx = self._create_transaction('direct', state='done')

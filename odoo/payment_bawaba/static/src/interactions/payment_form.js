@@ -48,7 +48,11 @@ patch(PaymentForm.prototype, {
             element.setAttribute('autostart', '');
         }
         element.addEventListener('bawaba:error', (event) => {
-            this._displayErrorDialog(_t("Payment processing failed"), event.detail.code);
+            // The widget says what went wrong in the shopper's language; the code is for support.
+            this._displayErrorDialog(
+                _t("Payment processing failed"),
+                `${event.detail.message || ''} (${event.detail.code})`.trim()
+            );
             this._enableButton();
         });
         container.replaceChildren(element);
