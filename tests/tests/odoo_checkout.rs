@@ -1,11 +1,12 @@
-//! A real Odoo 19 shop, end to end: a guest buys a product on `/shop`, pays through the Bawaba
-//! widget and the sandbox gateway, and Odoo confirms the order and e-mails the shopper; then the
+//! A real Odoo 19 shop, end to end: guests buy a product on `/shop`, pay through the Bawaba
+//! widget and the sandbox gateway, and Odoo confirms the order and e-mails the shopper; the
 //! merchant refunds part of it from Odoo. Everything is real: Odoo with `website_sale` and the
 //! addon, the edge in workerd, Chromium, SMTP.
 //!
-//! `cargo xtask odoo-demo` starts Odoo and the edge and runs this test; it is ignored otherwise.
-//! It sets the provider up through Odoo's external API, as the merchant would in the settings
-//! form: state Test, the edge URL, the shop id and secret.
+//! `cargo xtask odoo-demo` starts Odoo and the edge and runs these tests; they are ignored
+//! otherwise. They set the shop up through Odoo's external API, as a Saudi merchant would in the
+//! settings: the provider in Test mode with the edge URL, shop id and secret; prices in SAR (so
+//! mada is offered); the website in Arabic too.
 
 use bawaba_tests::browser::{wait_css, wait_url, Driver};
 use bawaba_tests::mailbox::Mailbox;
@@ -13,9 +14,28 @@ use bawaba_tests::odoo::Odoo;
 use bawaba_tests::{now, wait_for};
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-/// Points the Bawaba provider at the edge, and Odoo's outgoing mail at `mailbox`.
+/// The shop as the tests set it up, once for all of them.
+struct Shop {
+    odoo: Odoo,
+    mailbox: Mailbox,
+    provider: i64,
+}
+
+fn shop() -> &'static Shop {
+    static SHOP: OnceLock<Shop> = OnceLock::new();
+    SHOP.get_or_init(|| {
+        let odoo = Odoo::from_env().expect("BAWABA_ODOO_URL and BAWABA_ODOO_DB (set by cargo xtask odoo-demo)");
+        let mailbox = Mailbox::start();
+        let provider = set_up_shop(&odoo, &mailbox);
+        Shop { odoo, mailbox, provider }
+    })
+}
+
+/// Points the Bawaba provider at the edge, prices the website in SAR, adds Arabic to it, and
+/// sends Odoo's outgoing mail to `mailbox`.
 fn set_up_shop(odoo: &Odoo, mailbox: &Mailbox) -> i64 {
     let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} (set by cargo xtask odoo-demo)"));
     // Links in e-mails and the intent's return/notify URLs are built from web.base.url.
@@ -35,6 +55,38 @@ fn set_up_shop(odoo: &Odoo, mailbox: &Mailbox) -> i64 {
         }]),
         json!({}),
     );
+
+    // A Saudi shop sells in riyals: the website's first pricelist is in SAR (the demo company
+    // keeps its USD books; Odoo converts at its SAR rate).
+    let website = odoo.xmlid("website.default_website");
+    let sar = odoo.xmlid("base.SAR");
+    odoo.call("res.currency", "write", json!([[sar], { "active": true }]), json!({}));
+    let pricelists = odoo.search_read("product.pricelist", json!([["name", "=", "Saudi riyal"]]), &["id"]);
+    if pricelists.is_empty() {
+        odoo.call(
+            "product.pricelist",
+            "create",
+            json!([{ "name": "Saudi riyal", "currency_id": sar, "website_id": website, "selectable": true,
+                     "sequence": 1 }]),
+            json!({}),
+        );
+    }
+
+    // Arabic on the website (Odoo's language wizard, as Settings → Languages does).
+    let arabic = odoo.call(
+        "res.lang",
+        "search_read",
+        json!([[["code", "=", "ar_001"]]]),
+        json!({ "fields": ["active"], "context": { "active_test": false } }),
+    );
+    let arabic = arabic[0]["id"].as_i64().expect("the ar_001 language record");
+    let wizard = odoo.call(
+        "base.language.install",
+        "create",
+        json!([{ "lang_ids": [[6, 0, [arabic]]], "website_ids": [[6, 0, [website]]] }]),
+        json!({}),
+    );
+    odoo.call("base.language.install", "lang_install", json!([[wizard]]), json!({}));
 
     let servers = odoo.search_read("ir.mail_server", json!([["name", "=", "Bawaba test mailbox"]]), &["id"]);
     let ids: Vec<i64> = servers.iter().filter_map(|s| s["id"].as_i64()).collect();
@@ -85,27 +137,20 @@ async fn shoot(c: &Client, name: &str) {
     std::fs::write(bawaba_tests::root().join(format!("docs/screenshots/{name}.png")), png).unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs a running Odoo 19 shop and edge: run `cargo xtask odoo-demo`"]
-async fn a_guest_buys_on_the_shop_and_odoo_confirms_the_order() {
-    let odoo = Odoo::from_env().expect("BAWABA_ODOO_URL and BAWABA_ODOO_DB (set by cargo xtask odoo-demo)");
-    let mailbox = Mailbox::start();
-    let provider = set_up_shop(&odoo, &mailbox);
-    let (product, product_url) = a_simple_product(&odoo);
-    let email = format!("shopper.{}@example.com", now());
-    let saudi_arabia = odoo.xmlid("base.sa");
-
-    let driver = Driver::start();
-    let c = driver.browser().await;
-    c.goto(&format!("{}{product_url}", odoo.base)).await.unwrap();
-    click(&c, "#product_detail form #add_to_cart").await;
-    wait_css(&c, "sup.my_cart_quantity:not(.d-none)").await;
-    c.goto(&format!("{}/shop/cart", odoo.base)).await.unwrap();
-    click(&c, "a[href^='/shop/checkout']").await;
+/// From a product page to Odoo's payment page, as a guest from Riyadh. `lang` is the website's
+/// language prefix: "" for English, "/ar" for Arabic.
+async fn check_out_as_a_guest(c: &Client, odoo: &Odoo, lang: &str, email: &str) {
+    let (_, product_url) = a_simple_product(odoo);
+    c.goto(&format!("{}{lang}{product_url}", odoo.base)).await.unwrap();
+    click(c, "#product_detail form #add_to_cart").await;
+    wait_css(c, "sup.my_cart_quantity:not(.d-none)").await;
+    c.goto(&format!("{}{lang}/shop/cart", odoo.base)).await.unwrap();
+    click(c, "a[href*='/shop/checkout']").await;
 
     // A guest: the address form.
-    wait_url(&c, "/shop/address").await;
-    wait_css(&c, "#o_country_id").await;
+    wait_url(c, "/shop/address").await;
+    wait_css(c, "#o_country_id").await;
+    let saudi_arabia = odoo.xmlid("base.sa");
     c.execute(
         "const s = document.querySelector('#o_country_id'); s.value = String(arguments[0]);
          s.dispatchEvent(new Event('change', { bubbles: true }));",
@@ -116,17 +161,17 @@ async fn a_guest_buys_on_the_shop_and_odoo_confirms_the_order() {
     tokio::time::sleep(Duration::from_millis(1500)).await; // the form re-renders for the country
     for (name, value) in [
         ("name", "Noura Al-Harbi"),
-        ("email", email.as_str()),
+        ("email", email),
         ("phone", "+966500000000"),
         ("street", "King Fahd Road 1"),
         ("city", "Riyadh"),
         ("zip", "12211"),
     ] {
         if c.find(Locator::Css(&format!("form input[name={name}]"))).await.is_ok() {
-            fill(&c, name, value).await;
+            fill(c, name, value).await;
         }
     }
-    click(&c, "a[name=website_sale_main_button]").await;
+    click(c, "a[name=website_sale_main_button]").await;
 
     // Delivery / review step if the shop has one, then the payment page.
     for _ in 0..100 {
@@ -134,30 +179,99 @@ async fn a_guest_buys_on_the_shop_and_odoo_confirms_the_order() {
         if url.contains("/shop/payment") {
             break;
         }
-        if let Ok(confirm) = c.find(Locator::Css("a[href^='/shop/payment']")).await {
+        if let Ok(confirm) = c.find(Locator::Css("a[href*='/shop/payment']")).await {
             let _ = confirm.click().await;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    wait_url(&c, "/shop/payment").await;
-    let card = "input[name=o_payment_radio][data-provider-code=bawaba][data-payment-method-code=card]";
-    click(&c, card).await;
+    wait_url(c, "/shop/payment").await;
+}
+
+/// Chooses a Bawaba method in Odoo's payment form and presses Odoo's Pay button: Odoo creates
+/// the transaction and the addon mounts the widget with its intent.
+async fn choose_and_pay(c: &Client, odoo_method: &str) {
+    let radio =
+        format!("input[name=o_payment_radio][data-provider-code=bawaba][data-payment-method-code={odoo_method}]");
+    click(c, &radio).await;
     if c.find(Locator::Css("#website_sale_tc_checkbox")).await.is_ok() {
-        click(&c, "#website_sale_tc_checkbox").await;
+        click(c, "#website_sale_tc_checkbox").await;
     }
     tokio::time::sleep(Duration::from_millis(800)).await; // the inline form unfolds
-    click(&c, "button[name=o_payment_submit_button]:not([disabled])").await;
+    click(c, "button[name=o_payment_submit_button]:not([disabled])").await;
+}
 
-    // Odoo created the transaction and the addon handed its intent to the widget.
+/// Pays on the sandbox's hosted page with a test card.
+async fn pay_on_the_sandbox(c: &Client, card: &str) {
+    wait_url(c, "/sandbox/pay/").await;
+    wait_css(c, "#number").await.send_keys(card).await.unwrap();
+    c.find(Locator::Css("#expiry")).await.unwrap().send_keys("12/34").await.unwrap();
+    c.find(Locator::Css("#cvc")).await.unwrap().send_keys("123").await.unwrap();
+    c.find(Locator::Css("#pay")).await.unwrap().click().await.unwrap();
+}
+
+/// The shopper's order, checked in Odoo: confirmed, and paid by one done Bawaba transaction
+/// that carries the gateway's reference. Returns the order and the transaction.
+fn confirmed_order(shop: &Shop, email: &str) -> (Value, Value) {
+    let orders = shop.odoo.search_read(
+        "sale.order",
+        json!([["partner_id.email", "=", email]]),
+        &["name", "state", "amount_total", "currency_id"],
+    );
+    assert_eq!(orders.len(), 1, "one order for the shopper: {orders:?}");
+    let order = orders[0].clone();
+    assert_eq!(order["state"], "sale", "the order is confirmed: {order}");
+    let txs = shop.odoo.search_read(
+        "payment.transaction",
+        json!([["sale_order_ids", "in", [order["id"].clone()]]]),
+        &["reference", "state", "provider_id", "provider_reference", "amount", "currency_id", "payment_method_code"],
+    );
+    assert_eq!(txs.len(), 1, "{txs:?}");
+    let tx = txs[0].clone();
+    assert_eq!(tx["state"], "done", "{tx}");
+    assert_eq!(tx["provider_id"][0], shop.provider, "{tx}");
+    assert!(tx["provider_reference"].as_str().is_some_and(|r| !r.is_empty()), "the gateway's reference: {tx}");
+    assert_eq!(tx["amount"], order["amount_total"], "{tx} {order}");
+    assert_eq!(tx["currency_id"][1], "SAR", "{tx}");
+    (order, tx)
+}
+
+/// Waits for the order confirmation e-mail to the shopper, and checks it comes once.
+async fn the_confirmation_email_arrives_once(shop: &Shop, email: &str, order_name: &str) {
+    let to_shopper = |mails: Vec<bawaba_tests::mailbox::Mail>| -> Vec<_> {
+        mails.into_iter().filter(|m| m.to.iter().any(|t| t == email)).collect()
+    };
+    let confirmations = wait_for(60, "the order confirmation e-mail", || {
+        let mails: Vec<_> =
+            to_shopper(shop.mailbox.mails()).into_iter().filter(|m| m.data.contains(order_name)).collect();
+        (!mails.is_empty()).then_some(mails)
+    });
+    assert_eq!(confirmations.len(), 1, "one confirmation e-mail");
+    // Odoo's template says "Pending Order" while the transaction is still pending.
+    let subject = confirmations[0].data.lines().find(|l| l.starts_with("Subject:")).unwrap_or_default().to_string();
+    assert!(
+        subject.contains(&format!("Order (Ref {order_name})")) && !subject.contains("Pending"),
+        "the confirmation of a paid order: {subject}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(to_shopper(shop.mailbox.mails()).len(), 1, "no second e-mail");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a running Odoo 19 shop and edge: run `cargo xtask odoo-demo`"]
+async fn a_guest_pays_by_card_and_odoo_confirms_the_order() {
+    let shop = shop();
+    let email = format!("shopper.card.{}@example.com", now());
+    let driver = Driver::start();
+    let c = driver.browser().await;
+    check_out_as_a_guest(&c, &shop.odoo, "", &email).await;
+    choose_and_pay(&c, "card").await;
+
+    // The widget, in English; "card" lets the shopper pick the brand the gateway is chosen by.
     let widget = wait_css(&c, "bawaba-checkout[data-state=ready]").await;
     shoot(&c, "odoo-shop-payment").await;
     let shadow = widget.shadow_root().await.unwrap();
     shadow.find(Locator::Css("button.pay")).await.unwrap().click().await.unwrap();
-    wait_url(&c, "/sandbox/pay/").await;
-    wait_css(&c, "#number").await.send_keys("4111111111111111").await.unwrap();
-    c.find(Locator::Css("#expiry")).await.unwrap().send_keys("12/34").await.unwrap();
-    c.find(Locator::Css("#cvc")).await.unwrap().send_keys("123").await.unwrap();
-    c.find(Locator::Css("#pay")).await.unwrap().click().await.unwrap();
+    pay_on_the_sandbox(&c, "4111111111111111").await;
 
     // Back on Odoo: /payment/status polls until the signed result has arrived, then the shop's
     // confirmation page.
@@ -166,48 +280,18 @@ async fn a_guest_buys_on_the_shop_and_odoo_confirms_the_order() {
     assert!(text.contains("Your payment has been processed"), "{text}");
     shoot(&c, "odoo-shop-confirmation").await;
 
-    // In Odoo: the transaction is done with the gateway's reference, the order is confirmed.
-    let orders = odoo.search_read(
-        "sale.order",
-        json!([["partner_id.email", "=", email]]),
-        &["name", "state", "amount_total", "transaction_ids", "currency_id"],
-    );
-    assert_eq!(orders.len(), 1, "one order for the shopper: {orders:?}");
-    let order = &orders[0];
-    assert_eq!(order["state"], "sale", "the order is confirmed: {order}");
-    let txs = odoo.search_read(
-        "payment.transaction",
-        json!([["sale_order_ids", "in", [order["id"].clone()]]]),
-        &["reference", "state", "provider_id", "provider_reference", "amount", "payment_method_code"],
-    );
-    assert_eq!(txs.len(), 1, "{txs:?}");
-    let tx = &txs[0];
-    assert_eq!(tx["state"], "done", "{tx}");
-    assert_eq!(tx["provider_id"][0], provider, "{tx}");
-    assert!(tx["provider_reference"].as_str().is_some_and(|r| !r.is_empty()), "the gateway's reference: {tx}");
-    assert_eq!(tx["amount"], order["amount_total"], "{tx} {order}");
-
-    // The shopper got the confirmation e-mail, once.
-    let order_name = order["name"].as_str().unwrap().to_string();
-    let confirmations = wait_for(60, "the order confirmation e-mail", || {
-        let mails: Vec<_> = mailbox
-            .mails()
-            .into_iter()
-            .filter(|m| m.to.iter().any(|t| t == &email) && m.data.contains(&order_name))
-            .collect();
-        (!mails.is_empty()).then_some(mails)
-    });
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let again: Vec<_> = mailbox.mails().into_iter().filter(|m| m.to.iter().any(|t| t == &email)).collect();
-    assert_eq!(again.len(), confirmations.len(), "no second e-mail");
-    println!("{product}: order {order_name} confirmed, transaction {} done, e-mail sent", tx["reference"]);
+    let (order, tx) = confirmed_order(shop, &email);
+    // Odoo records the brand the shopper paid with, as the gateway reported it.
+    assert_eq!(tx["payment_method_code"], "visa", "{tx}");
+    let order_name = order["name"].as_str().unwrap();
+    the_confirmation_email_arrives_once(shop, &email, order_name).await;
 
     // The merchant refunds part of it from Odoo: the edge refunds at the gateway and the signed
     // result comes back as a done refund transaction.
     let tx_id = tx["id"].as_i64().unwrap();
-    odoo.call("payment.transaction", "action_refund", json!([[tx_id]]), json!({ "amount_to_refund": 1.0 }));
+    shop.odoo.call("payment.transaction", "action_refund", json!([[tx_id]]), json!({ "amount_to_refund": 1.0 }));
     let refund: Value = wait_for(60, "the refund to come back done", || {
-        let refunds = odoo.search_read(
+        let refunds = shop.odoo.search_read(
             "payment.transaction",
             json!([["source_transaction_id", "=", tx_id], ["operation", "=", "refund"]]),
             &["state", "amount"],
@@ -217,7 +301,61 @@ async fn a_guest_buys_on_the_shop_and_odoo_confirms_the_order() {
     assert_eq!(refund["amount"], -1.0, "{refund}");
 
     // Test connection, as the button on the provider form does.
-    let check = odoo.call("payment.provider", "action_bawaba_test_connection", json!([[provider]]), json!({}));
+    let check =
+        shop.odoo.call("payment.provider", "action_bawaba_test_connection", json!([[shop.provider]]), json!({}));
     assert_eq!(check["params"]["type"], "success", "{check}");
     assert!(check["params"]["message"].as_str().unwrap().contains("sandbox"), "{check}");
+    println!("card: order {order_name} confirmed, transaction {} done, e-mail sent, 1.00 refunded", tx["reference"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a running Odoo 19 shop and edge: run `cargo xtask odoo-demo`"]
+async fn an_arabic_speaking_guest_pays_with_mada_in_riyals() {
+    let shop = shop();
+    let email = format!("shopper.mada.{}@example.com", now());
+    let driver = Driver::start();
+    let c = driver.browser().await;
+    check_out_as_a_guest(&c, &shop.odoo, "/ar", &email).await;
+
+    // mada, chosen in Odoo, goes straight to the gateway. Hold the widget's (cancelable)
+    // redirect for a moment to look at it: Arabic, right to left.
+    c.execute(
+        "window.bawabaRedirect = null;
+         document.addEventListener('bawaba:redirect', (e) => {
+             e.preventDefault(); window.bawabaRedirect = e.detail.url; }, { once: true });",
+        vec![],
+    )
+    .await
+    .unwrap();
+    choose_and_pay(&c, "mada").await;
+    let mut redirect = None;
+    for _ in 0..200 {
+        let url = c.execute("return window.bawabaRedirect", vec![]).await.unwrap();
+        if let Some(url) = url.as_str() {
+            redirect = Some(url.to_string());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let redirect = redirect.expect("the widget went straight to the gateway for mada");
+    let widget = wait_css(&c, "bawaba-checkout").await;
+    let shadow = widget.shadow_root().await.unwrap();
+    let container = shadow.find(Locator::Css(".bw")).await.unwrap();
+    assert_eq!(container.attr("dir").await.unwrap().as_deref(), Some("rtl"));
+    let pay = shadow.find(Locator::Css("button.pay")).await.unwrap().text().await.unwrap();
+    assert!(pay.contains("ادفع"), "the widget speaks Arabic: {pay}");
+    shoot(&c, "odoo-shop-payment-ar").await;
+
+    c.goto(&redirect).await.unwrap();
+    pay_on_the_sandbox(&c, "4464040000000007").await;
+    wait_url(&c, "/shop/confirmation").await;
+    let text = wait_css(&c, "[name=order_confirmation]").await.text().await.unwrap();
+    assert!(text.contains("تمت معالجة دفعتك"), "the provider's message, in Arabic: {text}");
+    shoot(&c, "odoo-shop-confirmation-ar").await;
+
+    let (order, tx) = confirmed_order(shop, &email);
+    assert_eq!(tx["payment_method_code"], "mada", "{tx}");
+    let order_name = order["name"].as_str().unwrap();
+    the_confirmation_email_arrives_once(shop, &email, order_name).await;
+    println!("mada: order {order_name} confirmed in SAR, transaction {} done, e-mail sent", tx["reference"]);
 }

@@ -303,8 +303,13 @@ pub fn demo(args: &[String]) -> Result {
 
     step(&format!("starting Odoo on http://127.0.0.1:{ODOO_PORT} (log: {})", odoo_log.display()));
     let _ = std::fs::remove_file(&odoo_log);
-    let mut odoo_server =
-        Server::start("Odoo", odoo.odoo_bin(&conf).args(["-d", DEMO_DB, "--logfile"]).arg(&odoo_log))?;
+    // rtlcss (an npm package of ours): Odoo turns its stylesheets right to left with it for the
+    // Arabic website.
+    let path = format!("{}:{}", root().join("node_modules/.bin").display(), tools.path_env());
+    let mut odoo_server = Server::start(
+        "Odoo",
+        odoo.odoo_bin(&conf).args(["-d", DEMO_DB, "--logfile"]).arg(&odoo_log).env("PATH", path),
+    )?;
 
     step(&format!("starting the edge in local workerd on http://127.0.0.1:{EDGE_PORT} with the sandbox gateway"));
     let shops = serde_json::json!([
@@ -335,6 +340,7 @@ pub fn demo(args: &[String]) -> Result {
     let status = Command::new(env!("CARGO"))
         .current_dir(root())
         .args(["test", "-p", "bawaba-tests", "--test", "odoo_checkout", "--", "--ignored", "--nocapture"])
+        .arg("--test-threads=1")
         .env("BAWABA_ODOO_URL", format!("http://127.0.0.1:{ODOO_PORT}"))
         .env("BAWABA_ODOO_DB", DEMO_DB)
         .env("BAWABA_EDGE_URL", format!("http://127.0.0.1:{EDGE_PORT}"))

@@ -132,7 +132,7 @@ fn ensure_npm_packages(node: &std::path::Path) -> Result {
     if fresh && root().join("node_modules/wrangler/bin/wrangler.js").exists() {
         return Ok(());
     }
-    step("installing npm packages from package-lock.json (wrangler, workerd, binaryen)");
+    step("installing npm packages from package-lock.json (wrangler, workerd, binaryen, rtlcss)");
     let node_dir = node.parent().expect("node dir").display().to_string();
     let path = format!("{node_dir}:{}", std::env::var("PATH").unwrap_or_default());
     run_cmd(Command::new("npm").current_dir(root()).env("PATH", path).args(["ci", "--no-fund", "--no-audit"]))
