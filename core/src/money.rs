@@ -79,6 +79,11 @@ impl Currency {
             .ok_or_else(|| MoneyError::UnknownCurrency(code.to_string()))
     }
 
+    /// Every currency in the exponent table.
+    pub fn all() -> impl Iterator<Item = Currency> {
+        CURRENCIES.iter().map(|(code, _)| Currency::parse(code).expect("the table's own codes parse"))
+    }
+
     /// The three-letter code.
     pub fn code(&self) -> &str {
         std::str::from_utf8(&self.code).expect("codes in the table are ASCII")

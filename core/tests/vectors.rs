@@ -60,3 +60,24 @@ fn notification_signature_vectors() {
         assert_eq!(got, case["expect"].as_str().unwrap(), "{name}");
     }
 }
+
+#[test]
+fn currency_vectors_match_the_exponent_table_and_the_gateways() {
+    use bawaba_core::gateway::{aps, moyasar, sandbox, tap};
+    use bawaba_core::money::Currency;
+    let v = load("currencies.json");
+    let exponents = v["exponents"].as_object().unwrap();
+    assert_eq!(exponents.len(), Currency::all().count(), "run `cargo xtask vectors`");
+    for currency in Currency::all() {
+        assert_eq!(exponents[currency.code()], currency.exponent(), "{currency}: run `cargo xtask vectors`");
+    }
+    for (code, capabilities) in [
+        (sandbox::CODE, sandbox::CAPABILITIES),
+        (moyasar::CODE, moyasar::CAPABILITIES),
+        (tap::CODE, tap::CAPABILITIES),
+        (aps::CODE, aps::CAPABILITIES),
+    ] {
+        let listed: Vec<&str> = v["gateways"][code].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        assert_eq!(listed, capabilities.currencies, "{code}: run `cargo xtask vectors`");
+    }
+}

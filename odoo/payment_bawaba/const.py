@@ -11,6 +11,11 @@ PAYMENT_STATUS_MAPPING = {
 }
 REFUND_EVENT = 'refund.succeeded'
 
+# The currencies at least one of the edge's gateways accepts (checked against
+# tests/vectors/currencies.json). Which ones this shop's edge takes depends on the gateways it has
+# keys for: "Test connection" tells.
+SUPPORTED_CURRENCIES = ('SAR', 'AED', 'KWD', 'BHD', 'QAR', 'OMR', 'EGP', 'JOD', 'USD', 'EUR', 'GBP')
+
 # The codes of the payment methods to activate when Bawaba is activated, mada first.
 DEFAULT_PAYMENT_METHOD_CODES = {'mada', 'card', 'visa', 'mastercard', 'amex', 'stcpay', 'applepay'}
 

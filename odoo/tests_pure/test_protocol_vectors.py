@@ -66,3 +66,26 @@ def test_minor_units_never_round():
     assert err.value.code == 'amount_invalid'
     with pytest.raises(protocol.ProtocolError):
         protocol.to_minor_units(1, 'XYZ')
+
+
+_const_spec = importlib.util.spec_from_file_location(
+    'bawaba_const', ROOT / 'odoo' / 'payment_bawaba' / 'const.py')
+const = importlib.util.module_from_spec(_const_spec)
+_const_spec.loader.exec_module(const)
+
+CURRENCIES = json.loads((ROOT / 'tests' / 'vectors' / 'currencies.json').read_text())
+
+
+def test_the_exponent_table_is_the_edges():
+    assert protocol.CURRENCY_EXPONENTS == CURRENCIES['exponents']
+
+
+@pytest.mark.parametrize('currency', sorted(CURRENCIES['exponents']))
+def test_minor_units_follow_the_exponent(currency):
+    exponent = CURRENCIES['exponents'][currency]
+    assert protocol.to_minor_units(1, currency) == 10 ** exponent
+
+
+def test_odoo_offers_bawaba_in_exactly_the_currencies_a_gateway_accepts():
+    accepted = set().union(*CURRENCIES['gateways'].values())
+    assert set(const.SUPPORTED_CURRENCIES) == accepted

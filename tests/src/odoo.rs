@@ -1,17 +1,15 @@
-//! A running Odoo 19, seen from outside as a merchant's tools see it: Odoo's external JSON-RPC
-//! API (`/jsonrpc`, `execute_kw`) with a user's login. Used by the Odoo end-to-end test to
-//! configure the provider the way the settings form would, and to read back what the checkout
-//! did (transaction state, order state, e-mails).
+//! A running Odoo 19, driven the way its own web client drives it: a session from
+//! `/web/session/authenticate`, then model calls on `/web/dataset/call_kw` (Odoo 19 deprecates
+//! `/jsonrpc`). Used by the Odoo end-to-end test to configure the provider as the settings form
+//! would, and to read back what the checkout did (transaction state, order state).
 
 use serde_json::{json, Value};
 
-/// A logged-in connection to one Odoo database.
+/// A logged-in session on one Odoo database.
 pub struct Odoo {
     /// `http://127.0.0.1:8069`.
     pub base: String,
-    db: String,
-    uid: i64,
-    password: String,
+    session_cookie: String,
 }
 
 impl Odoo {
@@ -26,16 +24,24 @@ impl Odoo {
         Some(Odoo::login(&base, &db, &login, &password))
     }
 
-    /// Logs in (`common.authenticate`).
+    /// Logs in and keeps the session cookie.
     pub fn login(base: &str, db: &str, login: &str, password: &str) -> Odoo {
-        let uid = rpc(base, "common", "authenticate", json!([db, login, password, {}]));
-        let uid = uid.as_i64().unwrap_or_else(|| panic!("Odoo refused the login {login} on {db}: {uid}"));
-        Odoo { base: base.trim_end_matches('/').to_string(), db: db.to_string(), uid, password: password.to_string() }
+        let base = base.trim_end_matches('/').to_string();
+        let (answer, cookie) = post(
+            &format!("{base}/web/session/authenticate"),
+            None,
+            json!({ "db": db, "login": login, "password": password }),
+        );
+        assert!(answer["uid"].as_i64().is_some(), "Odoo refused the login {login} on {db}: {answer}");
+        let session_cookie = cookie.unwrap_or_else(|| panic!("Odoo set no session cookie for {login}"));
+        Odoo { base, session_cookie }
     }
 
     /// `model.method(*args, **kwargs)` as the logged-in user.
     pub fn call(&self, model: &str, method: &str, args: Value, kwargs: Value) -> Value {
-        rpc(&self.base, "object", "execute_kw", json!([self.db, self.uid, self.password, model, method, args, kwargs]))
+        let url = format!("{}/web/dataset/call_kw/{model}.{method}", self.base);
+        let params = json!({ "model": model, "method": method, "args": args, "kwargs": kwargs });
+        post(&url, Some(&self.session_cookie), params).0
     }
 
     /// `search_read` with a domain and field list.
@@ -53,19 +59,27 @@ impl Odoo {
     }
 }
 
-fn rpc(base: &str, service: &str, method: &str, args: Value) -> Value {
-    let body = json!({ "jsonrpc": "2.0", "method": "call", "id": 1,
-                       "params": { "service": service, "method": method, "args": args } });
-    let url = format!("{}/jsonrpc", base.trim_end_matches('/'));
-    let mut answer = ureq::post(&url)
-        .send_json(&body)
-        .unwrap_or_else(|e| panic!("Odoo at {base} did not answer {service}.{method}: {e}"));
+/// One JSON-RPC call to an Odoo route; returns its result and the session cookie it set, if any.
+fn post(url: &str, cookie: Option<&str>, params: Value) -> (Value, Option<String>) {
+    let body = json!({ "jsonrpc": "2.0", "method": "call", "id": 1, "params": params });
+    let mut request = ureq::post(url);
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    let mut answer = request.send_json(&body).unwrap_or_else(|e| panic!("Odoo did not answer {url}: {e}"));
+    let cookie = answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("session_id="))
+        .map(|v| v.split(';').next().unwrap_or(v).to_string());
     let answer: Value = answer.body_mut().read_json().expect("Odoo answers JSON-RPC in JSON");
     if let Some(error) = answer.get("error") {
         let message = error["data"]["message"].as_str().unwrap_or("");
         let debug = error["data"]["debug"].as_str().unwrap_or("");
         let tail: Vec<&str> = debug.lines().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
-        panic!("Odoo refused {service}.{method}: {message}\n{}", tail.join("\n"));
+        panic!("Odoo refused {url}: {message}\n{}", tail.join("\n"));
     }
-    answer["result"].clone()
+    (answer["result"].clone(), cookie)
 }

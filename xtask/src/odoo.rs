@@ -283,6 +283,13 @@ pub fn demo(args: &[String]) -> Result {
         step(&format!("dropping the shop database {DEMO_DB} (--fresh)"));
         run_cmd(Command::new("su").args(["postgres", "-c", &format!("dropdb {DEMO_DB}")]))?;
     }
+    // The edge's payments belong with the database: Odoo numbers its orders S00001, S00002, …
+    // again in a new database, and the edge rightly refuses a reference it already knows for
+    // another amount. So a new database gets a new edge state.
+    let edge_state = dir.join("edge-state");
+    if !database_exists(DEMO_DB) {
+        let _ = std::fs::remove_dir_all(&edge_state);
+    }
     if database_exists(DEMO_DB) {
         step("updating payment_bawaba in the shop database");
         run_cmd(
@@ -323,7 +330,9 @@ pub fn demo(args: &[String]) -> Result {
         .current_dir(root())
         .arg(&tools.wrangler)
         .args(["dev", "--ip", "127.0.0.1", "--port", &EDGE_PORT.to_string()])
-        .args(["--show-interactive-dev-session=false", "--var"])
+        .args(["--show-interactive-dev-session=false", "--persist-to"])
+        .arg(&edge_state)
+        .arg("--var")
         .arg(format!("BAWABA_SHOPS:{shops}"))
         .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
         .stderr(log_file);

@@ -141,11 +141,32 @@ fn signatures() -> Value {
     })
 }
 
+/// The currencies the edge knows (with their minor-unit exponents) and those each gateway
+/// accepts: the Odoo addon keeps its own copies of both and checks them against this file.
+fn currencies() -> Value {
+    use bawaba_core::gateway::{aps, moyasar, sandbox, tap};
+    use bawaba_core::money::Currency;
+    let exponents: serde_json::Map<String, Value> =
+        Currency::all().map(|c| (c.code().to_string(), json!(c.exponent()))).collect();
+    json!({
+        "description": "ISO 4217 minor-unit exponents of the currencies the edge knows, and the currencies each gateway accepts.",
+        "exponents": exponents,
+        "gateways": {
+            sandbox::CODE: sandbox::CAPABILITIES.currencies,
+            moyasar::CODE: moyasar::CAPABILITIES.currencies,
+            tap::CODE: tap::CAPABILITIES.currencies,
+            aps::CODE: aps::CAPABILITIES.currencies,
+        },
+    })
+}
+
 /// Writes the vectors.
 pub fn write() -> Result {
     let dir = root().join("tests/vectors");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    for (name, value) in [("intents.json", intents()), ("notification_signatures.json", signatures())] {
+    for (name, value) in
+        [("intents.json", intents()), ("notification_signatures.json", signatures()), ("currencies.json", currencies())]
+    {
         step(&format!("writing tests/vectors/{name}"));
         let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())? + "\n";
         std::fs::write(dir.join(name), text).map_err(|e| e.to_string())?;

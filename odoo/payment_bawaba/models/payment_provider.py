@@ -48,6 +48,15 @@ class PaymentProvider(models.Model):
 
     # === CRUD METHODS === #
 
+    def _get_supported_currencies(self):
+        """Override of `payment` to return the currencies a Bawaba gateway accepts."""
+        supported_currencies = super()._get_supported_currencies()
+        if self.code == 'bawaba':
+            supported_currencies = supported_currencies.filtered(
+                lambda c: c.name in const.SUPPORTED_CURRENCIES
+            )
+        return supported_currencies
+
     def _get_default_payment_method_codes(self):
         """Override of `payment` to return the default payment method codes."""
         self.ensure_one()

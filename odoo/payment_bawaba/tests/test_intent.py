@@ -4,7 +4,7 @@ import time
 
 from odoo.tests import tagged
 
-from odoo.addons.payment_bawaba import bawaba_protocol
+from odoo.addons.payment_bawaba import bawaba_protocol, const
 from odoo.addons.payment_bawaba.tests.common import BawabaCommon
 
 
@@ -37,3 +37,16 @@ class TestIntent(BawabaCommon):
         html = str(self.env['ir.qweb']._render(self.provider.inline_form_view_id.id, {'provider_sudo': self.provider}))
         self.assertIn('o_bawaba_element_container', html)
         self.assertIn('https://edge.example.test', html)
+
+    def test_bawaba_is_offered_only_in_currencies_a_gateway_accepts(self):
+        supported = self.provider._get_supported_currencies().mapped('name')
+        self.assertIn('SAR', supported)
+        self.assertIn('KWD', supported)
+        self.assertNotIn('JPY', supported)
+        self.assertEqual(set(supported), set(const.SUPPORTED_CURRENCIES))
+
+    def test_mada_comes_first_in_the_payment_form(self):
+        # Odoo lists the methods of a form by sequence.
+        sequence = {m.code: m.sequence for m in self.provider.with_context(active_test=False).payment_method_ids}
+        self.assertLess(sequence['mada'], sequence['card'])
+        self.assertLess(sequence['card'], sequence['applepay'])
