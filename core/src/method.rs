@@ -68,11 +68,29 @@ impl PaymentMethod {
     pub fn is_card(self) -> bool {
         matches!(self, PaymentMethod::Mada | PaymentMethod::Visa | PaymentMethod::Mastercard | PaymentMethod::Amex)
     }
+
+    /// Whether this method is what a page's choice asks for: its own code, or `card` for any
+    /// international card brand (a shop's "Card" option; the gateway's page takes any brand and
+    /// reports the one paid with). mada is not a `card`: it is routed and priced on its own.
+    pub fn answers(self, choice: &str) -> bool {
+        self.code() == choice
+            || (choice == "card"
+                && matches!(self, PaymentMethod::Visa | PaymentMethod::Mastercard | PaymentMethod::Amex))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn card_is_any_international_brand_and_nothing_else() {
+        let card: Vec<_> = PaymentMethod::DISPLAY_ORDER.into_iter().filter(|m| m.answers("card")).collect();
+        assert_eq!(card, [PaymentMethod::Visa, PaymentMethod::Mastercard, PaymentMethod::Amex]);
+        assert!(PaymentMethod::Mada.answers("mada"));
+        assert!(!PaymentMethod::Mada.answers("visa"));
+        assert!(!PaymentMethod::Visa.answers("cards"));
+    }
 
     #[test]
     fn codes_round_trip_and_mada_comes_first() {

@@ -200,6 +200,40 @@ async fn choose_and_pay(c: &Client, odoo_method: &str) {
     click(c, "button[name=o_payment_submit_button]:not([disabled])").await;
 }
 
+/// Makes the widget's next redirect wait (the `bawaba:redirect` event is cancelable), so that a
+/// test can look at the widget before the shopper leaves for the gateway.
+async fn hold_the_widgets_redirect(c: &Client) {
+    c.execute(
+        "window.bawabaRedirect = null;
+         document.addEventListener('bawaba:redirect', (e) => {
+             e.preventDefault(); window.bawabaRedirect = e.detail.url; }, { once: true });",
+        vec![],
+    )
+    .await
+    .unwrap();
+}
+
+/// The URL the widget was about to send the shopper to.
+async fn held_redirect(c: &Client) -> String {
+    for _ in 0..200 {
+        let url = c.execute("return window.bawabaRedirect", vec![]).await.unwrap();
+        if let Some(url) = url.as_str() {
+            return url.to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the widget never went to the gateway");
+}
+
+/// The widget's direction and the text of its button.
+async fn widget_direction_and_button(c: &Client) -> (String, String) {
+    let widget = wait_css(c, "bawaba-checkout").await;
+    let shadow = widget.shadow_root().await.unwrap();
+    let direction = shadow.find(Locator::Css(".bw")).await.unwrap().attr("dir").await.unwrap().unwrap_or_default();
+    let button = shadow.find(Locator::Css("button.pay")).await.unwrap().text().await.unwrap();
+    (direction, button)
+}
+
 /// Pays on the sandbox's hosted page with a test card.
 async fn pay_on_the_sandbox(c: &Client, card: &str) {
     wait_url(c, "/sandbox/pay/").await;
@@ -264,14 +298,16 @@ async fn a_guest_pays_by_card_and_odoo_confirms_the_order() {
     let driver = Driver::start();
     let c = driver.browser().await;
     check_out_as_a_guest(&c, &shop.odoo, "", &email).await;
+    hold_the_widgets_redirect(&c).await;
     choose_and_pay(&c, "card").await;
 
-    // The widget, in English; "card" lets the shopper pick the brand the gateway is chosen by.
-    let widget = wait_css(&c, "bawaba-checkout[data-state=ready]").await;
+    // "Card" chosen in Odoo goes straight to the gateway's page, which takes any brand.
+    let redirect = held_redirect(&c).await;
+    let (direction, button) = widget_direction_and_button(&c).await;
+    assert_eq!((direction.as_str(), button.as_str()), ("ltr", "Pay now"));
     shoot(&c, "odoo-shop-payment").await;
-    let shadow = widget.shadow_root().await.unwrap();
-    shadow.find(Locator::Css("button.pay")).await.unwrap().click().await.unwrap();
-    pay_on_the_sandbox(&c, "4111111111111111").await;
+    c.goto(&redirect).await.unwrap();
+    pay_on_the_sandbox(&c, "5555555555554444").await;
 
     // Back on Odoo: /payment/status polls until the signed result has arrived, then the shop's
     // confirmation page.
@@ -282,7 +318,7 @@ async fn a_guest_pays_by_card_and_odoo_confirms_the_order() {
 
     let (order, tx) = confirmed_order(shop, &email);
     // Odoo records the brand the shopper paid with, as the gateway reported it.
-    assert_eq!(tx["payment_method_code"], "visa", "{tx}");
+    assert_eq!(tx["payment_method_code"], "mastercard", "{tx}");
     let order_name = order["name"].as_str().unwrap();
     the_confirmation_email_arrives_once(shop, &email, order_name).await;
 
@@ -317,33 +353,12 @@ async fn an_arabic_speaking_guest_pays_with_mada_in_riyals() {
     let c = driver.browser().await;
     check_out_as_a_guest(&c, &shop.odoo, "/ar", &email).await;
 
-    // mada, chosen in Odoo, goes straight to the gateway. Hold the widget's (cancelable)
-    // redirect for a moment to look at it: Arabic, right to left.
-    c.execute(
-        "window.bawabaRedirect = null;
-         document.addEventListener('bawaba:redirect', (e) => {
-             e.preventDefault(); window.bawabaRedirect = e.detail.url; }, { once: true });",
-        vec![],
-    )
-    .await
-    .unwrap();
+    // mada, chosen in Odoo, goes straight to the gateway; the widget speaks Arabic, right to left.
+    hold_the_widgets_redirect(&c).await;
     choose_and_pay(&c, "mada").await;
-    let mut redirect = None;
-    for _ in 0..200 {
-        let url = c.execute("return window.bawabaRedirect", vec![]).await.unwrap();
-        if let Some(url) = url.as_str() {
-            redirect = Some(url.to_string());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let redirect = redirect.expect("the widget went straight to the gateway for mada");
-    let widget = wait_css(&c, "bawaba-checkout").await;
-    let shadow = widget.shadow_root().await.unwrap();
-    let container = shadow.find(Locator::Css(".bw")).await.unwrap();
-    assert_eq!(container.attr("dir").await.unwrap().as_deref(), Some("rtl"));
-    let pay = shadow.find(Locator::Css("button.pay")).await.unwrap().text().await.unwrap();
-    assert!(pay.contains("ادفع"), "the widget speaks Arabic: {pay}");
+    let redirect = held_redirect(&c).await;
+    let (direction, button) = widget_direction_and_button(&c).await;
+    assert_eq!((direction.as_str(), button.as_str()), ("rtl", "ادفع الآن"));
     shoot(&c, "odoo-shop-payment-ar").await;
 
     c.goto(&redirect).await.unwrap();

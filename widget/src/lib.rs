@@ -8,7 +8,8 @@
 //! Attributes: `intent` (required, the shop-signed JWT), `edge` (optional, the edge's base URL;
 //! defaults to where the loader came from), `lang` (optional; else the page's), `method`
 //! (optional: the page already chose it, as Odoo's payment form does, so the widget preselects
-//! it and, with `autostart`, goes straight to the gateway).
+//! it and, with `autostart`, goes straight to the gateway; `card` means the first card brand the
+//! edge offers, since the gateway's page takes any).
 //! It sets `data-state` on the element (`loading`, `ready`, `redirecting`, `error`) and fires
 //! `bawaba:redirect` (cancelable, `detail.url`) and `bawaba:error` (`detail.code`, and
 //! `detail.message` in the page's language) events.
@@ -274,7 +275,12 @@ async fn load_methods(parts: &Parts) {
     match post(&format!("{}/v1/methods", parts.edge), &[("intent", &parts.intent)]).await {
         Ok(resp) => {
             render_methods(parts, &resp);
-            if parts.autostart && chosen_method(parts).is_some_and(|m| Some(&m) == parts.method.as_ref()) {
+            let chosen = chosen_method(parts).as_deref().and_then(PaymentMethod::from_code);
+            let as_asked = match (chosen, parts.method.as_deref()) {
+                (Some(method), Some(choice)) => method.answers(choice),
+                _ => false,
+            };
+            if parts.autostart && as_asked {
                 pay(parts).await;
             }
         }
@@ -311,7 +317,7 @@ fn render_methods(parts: &Parts, resp: &JsValue) {
         return;
     }
     let preselected =
-        parts.method.as_deref().and_then(|wanted| methods.iter().position(|m| m.code() == wanted)).unwrap_or(0);
+        parts.method.as_deref().and_then(|wanted| methods.iter().position(|m| m.answers(wanted))).unwrap_or(0);
     for (i, method) in methods.iter().enumerate() {
         let code = method.code();
         let row = el(&parts.doc, "label", "method", "");

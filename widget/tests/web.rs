@@ -105,7 +105,15 @@ fn no_available_method_says_so() {
 #[wasm_bindgen_test]
 fn the_pages_choice_is_preselected() {
     let h = host("en");
-    h.set_attribute("method", "visa").unwrap();
+    h.set_attribute("method", "mastercard").unwrap();
+    render_for_test(h.clone(), METHODS).unwrap();
+    assert_eq!(shadow_query(&h, "input:checked").get_attribute("value").as_deref(), Some("mastercard"));
+}
+
+#[wasm_bindgen_test]
+fn a_card_choice_preselects_the_first_card_brand_not_mada() {
+    let h = host("en");
+    h.set_attribute("method", "card").unwrap();
     render_for_test(h.clone(), METHODS).unwrap();
     assert_eq!(shadow_query(&h, "input:checked").get_attribute("value").as_deref(), Some("visa"));
 }

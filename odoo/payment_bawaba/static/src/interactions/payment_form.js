@@ -7,8 +7,10 @@ import { _t } from '@web/core/l10n/translation';
 import { patch } from '@web/core/utils/patch';
 import { PaymentForm } from '@payment/interactions/payment_form';
 
-// Odoo payment method codes the widget can go straight to; `card` lets the shopper pick the brand.
-const DIRECT_METHODS = new Set(['mada', 'visa', 'mastercard', 'amex', 'stcpay', 'applepay']);
+// Odoo payment method codes the widget goes straight to the gateway for: the shopper has chosen
+// already. For `card` the widget takes the first card brand the edge offers; the gateway's page
+// accepts any brand and reports the one paid with.
+const DIRECT_METHODS = new Set(['mada', 'card', 'visa', 'mastercard', 'amex', 'stcpay', 'applepay']);
 
 function loadWidget(edgeUrl) {
     const src = new URL('bawaba.js', edgeUrl.replace(/\/?$/, '/')).href;
