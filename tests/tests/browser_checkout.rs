@@ -131,3 +131,64 @@ async fn three_d_secure_with_mastercard() {
     })
     .await;
 }
+
+/// A page that has already asked the shopper how to pay (Odoo's payment form) sets `method` and
+/// `autostart`: the widget asks nothing more and goes straight to the gateway. `card` means any
+/// card brand: the hosted page takes a Mastercard although the widget started with Visa.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_that_already_asked_goes_straight_to_the_gateway() {
+    let _one_at_a_time = SERIAL.lock().await;
+    let edge = edge();
+    let c = driver().browser().await;
+    c.goto(&edge.url("/")).await.expect("storefront");
+    wait_css(&c, "#buy-qahwa").await.click().await.expect("buy");
+    wait_url(&c, "/demo/shop/checkout/").await;
+    wait_css(&c, "bawaba-checkout[data-state=ready]").await;
+    // The same intent in a widget told what the shopper chose; its redirect held to look at it.
+    c.execute(
+        "const old = document.querySelector('bawaba-checkout');
+         window.bawabaRedirect = null;
+         document.addEventListener('bawaba:redirect', (e) => {
+             e.preventDefault(); window.bawabaRedirect = e.detail.url; }, { once: true });
+         const chosen = document.createElement('bawaba-checkout');
+         chosen.setAttribute('intent', old.getAttribute('intent'));
+         chosen.setAttribute('method', 'card');
+         chosen.setAttribute('autostart', '');
+         chosen.id = 'chosen';
+         old.replaceWith(chosen);",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let mut redirect = None;
+    for _ in 0..200 {
+        if let Some(url) = c.execute("return window.bawabaRedirect", vec![]).await.unwrap().as_str() {
+            redirect = Some(url.to_string());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let redirect = redirect.expect("the widget went to the gateway without a click");
+    assert!(redirect.contains("/sandbox/pay/"), "{redirect}");
+    let widget = wait_css(&c, "#chosen[data-state=redirecting]").await;
+    let shadow = widget.shadow_root().await.unwrap();
+    assert!(shadow.find(Locator::Css("fieldset[hidden]")).await.is_ok(), "no second question");
+    assert_eq!(
+        shadow.find(Locator::Css("input:checked")).await.unwrap().attr("value").await.unwrap().as_deref(),
+        Some("visa")
+    );
+
+    c.goto(&redirect).await.unwrap();
+    wait_css(&c, "#number").await.send_keys("5555555555554444").await.unwrap();
+    c.find(Locator::Css("#expiry")).await.unwrap().send_keys("12/34").await.unwrap();
+    c.find(Locator::Css("#cvc")).await.unwrap().send_keys("123").await.unwrap();
+    c.find(Locator::Css("#pay")).await.unwrap().click().await.unwrap();
+    let order_url = wait_url(&c, "/demo/shop/orders/").await;
+    assert!(order_url.contains("status=paid"), "{order_url}");
+    let reference = order_url.split("/demo/shop/orders/").nth(1).unwrap().split('?').next().unwrap().to_string();
+    c.close().await.ok();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let order = http::get(&edge.url(&format!("/demo/shop/api/orders/{reference}"))).json();
+    assert_eq!(order["notifications"][0]["type"], "payment.succeeded", "{order}");
+    assert_eq!(order["payment_method"], "mastercard •••• 4444", "the brand paid with: {order}");
+}

@@ -225,10 +225,12 @@ async fn held_redirect(c: &Client) -> String {
     panic!("the widget never went to the gateway");
 }
 
-/// The widget's direction and the text of its button.
+/// The widget's direction and the text of its button. It asks no second question: the method
+/// list is hidden while it takes the shopper to the gateway.
 async fn widget_direction_and_button(c: &Client) -> (String, String) {
     let widget = wait_css(c, "bawaba-checkout").await;
     let shadow = widget.shadow_root().await.unwrap();
+    assert!(shadow.find(Locator::Css("fieldset[hidden]")).await.is_ok(), "the method list is hidden");
     let direction = shadow.find(Locator::Css(".bw")).await.unwrap().attr("dir").await.unwrap().unwrap_or_default();
     let button = shadow.find(Locator::Css("button.pay")).await.unwrap().text().await.unwrap();
     (direction, button)

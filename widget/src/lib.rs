@@ -281,7 +281,18 @@ async fn load_methods(parts: &Parts) {
                 _ => false,
             };
             if parts.autostart && as_asked {
+                // The page has asked already: no second question while the shopper is taken to
+                // the gateway. The list comes back if that fails, to try again or choose another.
+                let question = parts.methods.parent_element();
+                if let Some(q) = &question {
+                    let _ = q.set_attribute("hidden", "");
+                }
                 pay(parts).await;
+                if parts.host.get_attribute("data-state").as_deref() == Some("error") {
+                    if let Some(q) = &question {
+                        let _ = q.remove_attribute("hidden");
+                    }
+                }
             }
         }
         Err(CallError::Network) => show_error(parts, "network", None),
