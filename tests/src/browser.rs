@@ -60,3 +60,37 @@ pub async fn wait_url(c: &Client, part: &str) -> String {
     }
     panic!("never reached a URL containing {part}");
 }
+
+/// Makes the widget's next redirect wait (the `bawaba:redirect` event is cancelable), so that a
+/// test can look at the widget before the shopper leaves for the gateway; [`held_redirect`]
+/// then gives the URL.
+pub async fn hold_the_widgets_redirect(c: &Client) {
+    c.execute(
+        "window.bawabaRedirect = null;
+         document.addEventListener('bawaba:redirect', (e) => {
+             e.preventDefault(); window.bawabaRedirect = e.detail.url; }, { once: true });",
+        vec![],
+    )
+    .await
+    .expect("a script");
+}
+
+/// The URL the widget was about to send the shopper to (waits up to 20 s).
+pub async fn held_redirect(c: &Client) -> String {
+    for _ in 0..200 {
+        if let Some(url) = c.execute("return window.bawabaRedirect", vec![]).await.expect("a script").as_str() {
+            return url.to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the widget never went to the gateway");
+}
+
+/// Pays on the sandbox's hosted page with a test card (any future expiry, any CVC).
+pub async fn pay_on_the_sandbox(c: &Client, card: &str) {
+    wait_url(c, "/sandbox/pay/").await;
+    wait_css(c, "#number").await.send_keys(card).await.expect("typing");
+    c.find(Locator::Css("#expiry")).await.expect("expiry").send_keys("12/34").await.expect("typing");
+    c.find(Locator::Css("#cvc")).await.expect("cvc").send_keys("123").await.expect("typing");
+    c.find(Locator::Css("#pay")).await.expect("pay").click().await.expect("a click");
+}

@@ -2,7 +2,7 @@
 //! hosted page, the edge's return route, and the demo shop's order page, against the real edge
 //! in workerd. Each path checks what the shop received: exactly one verified notification.
 
-use bawaba_tests::browser::{wait_css, wait_url, Driver};
+use bawaba_tests::browser::{held_redirect, hold_the_widgets_redirect, pay_on_the_sandbox, wait_css, wait_url, Driver};
 use bawaba_tests::edge::{Edge, EdgeOptions};
 use bawaba_tests::http;
 use fantoccini::Locator;
@@ -61,11 +61,7 @@ async fn buy(p: Purchase) {
     shadow.find(Locator::Css(&format!("input[value={}]", p.method))).await.unwrap().click().await.unwrap();
     shadow.find(Locator::Css("button.pay")).await.unwrap().click().await.unwrap();
 
-    wait_url(&c, "/sandbox/pay/").await;
-    wait_css(&c, "#number").await.send_keys(p.card).await.unwrap();
-    c.find(Locator::Css("#expiry")).await.unwrap().send_keys("12/34").await.unwrap();
-    c.find(Locator::Css("#cvc")).await.unwrap().send_keys("123").await.unwrap();
-    c.find(Locator::Css("#pay")).await.unwrap().click().await.unwrap();
+    pay_on_the_sandbox(&c, p.card).await;
     if let Some(code) = p.challenge {
         wait_css(&c, "#code").await.send_keys(code).await.unwrap();
         c.find(Locator::Css("#verify")).await.unwrap().click().await.unwrap();
@@ -145,11 +141,9 @@ async fn a_page_that_already_asked_goes_straight_to_the_gateway() {
     wait_url(&c, "/demo/shop/checkout/").await;
     wait_css(&c, "bawaba-checkout[data-state=ready]").await;
     // The same intent in a widget told what the shopper chose; its redirect held to look at it.
+    hold_the_widgets_redirect(&c).await;
     c.execute(
         "const old = document.querySelector('bawaba-checkout');
-         window.bawabaRedirect = null;
-         document.addEventListener('bawaba:redirect', (e) => {
-             e.preventDefault(); window.bawabaRedirect = e.detail.url; }, { once: true });
          const chosen = document.createElement('bawaba-checkout');
          chosen.setAttribute('intent', old.getAttribute('intent'));
          chosen.setAttribute('method', 'card');
@@ -160,15 +154,7 @@ async fn a_page_that_already_asked_goes_straight_to_the_gateway() {
     )
     .await
     .unwrap();
-    let mut redirect = None;
-    for _ in 0..200 {
-        if let Some(url) = c.execute("return window.bawabaRedirect", vec![]).await.unwrap().as_str() {
-            redirect = Some(url.to_string());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let redirect = redirect.expect("the widget went to the gateway without a click");
+    let redirect = held_redirect(&c).await;
     assert!(redirect.contains("/sandbox/pay/"), "{redirect}");
     let widget = wait_css(&c, "#chosen[data-state=redirecting]").await;
     let shadow = widget.shadow_root().await.unwrap();
@@ -179,10 +165,7 @@ async fn a_page_that_already_asked_goes_straight_to_the_gateway() {
     );
 
     c.goto(&redirect).await.unwrap();
-    wait_css(&c, "#number").await.send_keys("5555555555554444").await.unwrap();
-    c.find(Locator::Css("#expiry")).await.unwrap().send_keys("12/34").await.unwrap();
-    c.find(Locator::Css("#cvc")).await.unwrap().send_keys("123").await.unwrap();
-    c.find(Locator::Css("#pay")).await.unwrap().click().await.unwrap();
+    pay_on_the_sandbox(&c, "5555555555554444").await;
     let order_url = wait_url(&c, "/demo/shop/orders/").await;
     assert!(order_url.contains("status=paid"), "{order_url}");
     let reference = order_url.split("/demo/shop/orders/").nth(1).unwrap().split('?').next().unwrap().to_string();

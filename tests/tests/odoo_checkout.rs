@@ -8,7 +8,7 @@
 //! settings: the provider in Test mode with the edge URL, shop id and secret; prices in SAR (so
 //! mada is offered); the website in Arabic too.
 
-use bawaba_tests::browser::{wait_css, wait_url, Driver};
+use bawaba_tests::browser::{held_redirect, hold_the_widgets_redirect, pay_on_the_sandbox, wait_css, wait_url, Driver};
 use bawaba_tests::mailbox::Mailbox;
 use bawaba_tests::odoo::Odoo;
 use bawaba_tests::{now, wait_for};
@@ -200,31 +200,6 @@ async fn choose_and_pay(c: &Client, odoo_method: &str) {
     click(c, "button[name=o_payment_submit_button]:not([disabled])").await;
 }
 
-/// Makes the widget's next redirect wait (the `bawaba:redirect` event is cancelable), so that a
-/// test can look at the widget before the shopper leaves for the gateway.
-async fn hold_the_widgets_redirect(c: &Client) {
-    c.execute(
-        "window.bawabaRedirect = null;
-         document.addEventListener('bawaba:redirect', (e) => {
-             e.preventDefault(); window.bawabaRedirect = e.detail.url; }, { once: true });",
-        vec![],
-    )
-    .await
-    .unwrap();
-}
-
-/// The URL the widget was about to send the shopper to.
-async fn held_redirect(c: &Client) -> String {
-    for _ in 0..200 {
-        let url = c.execute("return window.bawabaRedirect", vec![]).await.unwrap();
-        if let Some(url) = url.as_str() {
-            return url.to_string();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the widget never went to the gateway");
-}
-
 /// The widget's direction and the text of its button. It asks no second question: the method
 /// list is hidden while it takes the shopper to the gateway.
 async fn widget_direction_and_button(c: &Client) -> (String, String) {
@@ -234,15 +209,6 @@ async fn widget_direction_and_button(c: &Client) -> (String, String) {
     let direction = shadow.find(Locator::Css(".bw")).await.unwrap().attr("dir").await.unwrap().unwrap_or_default();
     let button = shadow.find(Locator::Css("button.pay")).await.unwrap().text().await.unwrap();
     (direction, button)
-}
-
-/// Pays on the sandbox's hosted page with a test card.
-async fn pay_on_the_sandbox(c: &Client, card: &str) {
-    wait_url(c, "/sandbox/pay/").await;
-    wait_css(c, "#number").await.send_keys(card).await.unwrap();
-    c.find(Locator::Css("#expiry")).await.unwrap().send_keys("12/34").await.unwrap();
-    c.find(Locator::Css("#cvc")).await.unwrap().send_keys("123").await.unwrap();
-    c.find(Locator::Css("#pay")).await.unwrap().click().await.unwrap();
 }
 
 /// The shopper's order, checked in Odoo: confirmed, and paid by one done Bawaba transaction
@@ -292,40 +258,75 @@ async fn the_confirmation_email_arrives_once(shop: &Shop, email: &str, order_nam
     assert_eq!(to_shopper(shop.mailbox.mails()).len(), 1, "no second e-mail");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs a running Odoo 19 shop and edge: run `cargo xtask odoo-demo`"]
-async fn a_guest_pays_by_card_and_odoo_confirms_the_order() {
+/// One guest's purchase on the shop.
+struct Purchase {
+    /// The website's language prefix: "" for English, "/ar" for Arabic.
+    lang: &'static str,
+    /// The payment method the shopper picks in Odoo's form.
+    odoo_method: &'static str,
+    /// The sandbox test card.
+    card: &'static str,
+    /// What the widget looks like: its direction and its button.
+    widget: (&'static str, &'static str),
+    /// The provider's "done" message as Odoo shows it after paying, in the page's language.
+    done_message: &'static str,
+    /// The method Odoo records: what the gateway reported.
+    recorded_method: &'static str,
+    /// Screenshots of the widget in Odoo's form and of the confirmation page.
+    screenshots: (&'static str, &'static str),
+}
+
+/// A guest buys a product: checkout, the widget (held a moment to look at it: it goes straight
+/// to the gateway, the shopper having chosen already), the sandbox's page, back to Odoo's
+/// confirmation. Then checks Odoo's order, transaction and e-mail; returns the order and the
+/// transaction.
+async fn purchase(p: Purchase) -> (Value, Value) {
     let shop = shop();
-    let email = format!("shopper.card.{}@example.com", now());
+    let email = format!("shopper.{}.{}@example.com", p.odoo_method, now());
     let driver = Driver::start();
     let c = driver.browser().await;
-    check_out_as_a_guest(&c, &shop.odoo, "", &email).await;
+    check_out_as_a_guest(&c, &shop.odoo, p.lang, &email).await;
     hold_the_widgets_redirect(&c).await;
-    choose_and_pay(&c, "card").await;
-
-    // "Card" chosen in Odoo goes straight to the gateway's page, which takes any brand.
+    choose_and_pay(&c, p.odoo_method).await;
     let redirect = held_redirect(&c).await;
     let (direction, button) = widget_direction_and_button(&c).await;
-    assert_eq!((direction.as_str(), button.as_str()), ("ltr", "Pay now"));
-    shoot(&c, "odoo-shop-payment").await;
+    assert_eq!((direction.as_str(), button.as_str()), p.widget);
+    shoot(&c, p.screenshots.0).await;
     c.goto(&redirect).await.unwrap();
-    pay_on_the_sandbox(&c, "5555555555554444").await;
+    pay_on_the_sandbox(&c, p.card).await;
 
     // Back on Odoo: /payment/status polls until the signed result has arrived, then the shop's
     // confirmation page.
     wait_url(&c, "/shop/confirmation").await;
     let text = wait_css(&c, "[name=order_confirmation]").await.text().await.unwrap();
-    assert!(text.contains("Your payment has been processed"), "{text}");
-    shoot(&c, "odoo-shop-confirmation").await;
+    assert!(text.contains(p.done_message), "{text}");
+    shoot(&c, p.screenshots.1).await;
 
     let (order, tx) = confirmed_order(shop, &email);
-    // Odoo records the brand the shopper paid with, as the gateway reported it.
-    assert_eq!(tx["payment_method_code"], "mastercard", "{tx}");
-    let order_name = order["name"].as_str().unwrap();
-    the_confirmation_email_arrives_once(shop, &email, order_name).await;
+    assert_eq!(tx["payment_method_code"], p.recorded_method, "{tx}");
+    the_confirmation_email_arrives_once(shop, &email, order["name"].as_str().unwrap()).await;
+    println!("{}: order {} confirmed, transaction {} done, e-mail sent", p.odoo_method, order["name"], tx["reference"]);
+    (order, tx)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a running Odoo 19 shop and edge: run `cargo xtask odoo-demo`"]
+async fn a_guest_pays_by_card_then_the_merchant_refunds_part() {
+    // "Card" goes to the gateway's page, which takes any brand: Odoo records the one paid with.
+    let (_, tx) = purchase(Purchase {
+        lang: "",
+        odoo_method: "card",
+        card: "5555555555554444",
+        widget: ("ltr", "Pay now"),
+        done_message: "Your payment has been processed",
+        recorded_method: "mastercard",
+        screenshots: ("odoo-shop-payment", "odoo-shop-confirmation"),
+    })
+    .await;
 
     // The merchant refunds part of it from Odoo: the edge refunds at the gateway and the signed
     // result comes back as a done refund transaction.
+    let shop = shop();
     let tx_id = tx["id"].as_i64().unwrap();
     shop.odoo.call("payment.transaction", "action_refund", json!([[tx_id]]), json!({ "amount_to_refund": 1.0 }));
     let refund: Value = wait_for(60, "the refund to come back done", || {
@@ -343,36 +344,20 @@ async fn a_guest_pays_by_card_and_odoo_confirms_the_order() {
         shop.odoo.call("payment.provider", "action_bawaba_test_connection", json!([[shop.provider]]), json!({}));
     assert_eq!(check["params"]["type"], "success", "{check}");
     assert!(check["params"]["message"].as_str().unwrap().contains("sandbox"), "{check}");
-    println!("card: order {order_name} confirmed, transaction {} done, e-mail sent, 1.00 refunded", tx["reference"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a running Odoo 19 shop and edge: run `cargo xtask odoo-demo`"]
 async fn an_arabic_speaking_guest_pays_with_mada_in_riyals() {
-    let shop = shop();
-    let email = format!("shopper.mada.{}@example.com", now());
-    let driver = Driver::start();
-    let c = driver.browser().await;
-    check_out_as_a_guest(&c, &shop.odoo, "/ar", &email).await;
-
-    // mada, chosen in Odoo, goes straight to the gateway; the widget speaks Arabic, right to left.
-    hold_the_widgets_redirect(&c).await;
-    choose_and_pay(&c, "mada").await;
-    let redirect = held_redirect(&c).await;
-    let (direction, button) = widget_direction_and_button(&c).await;
-    assert_eq!((direction.as_str(), button.as_str()), ("rtl", "ادفع الآن"));
-    shoot(&c, "odoo-shop-payment-ar").await;
-
-    c.goto(&redirect).await.unwrap();
-    pay_on_the_sandbox(&c, "4464040000000007").await;
-    wait_url(&c, "/shop/confirmation").await;
-    let text = wait_css(&c, "[name=order_confirmation]").await.text().await.unwrap();
-    assert!(text.contains("تمت معالجة دفعتك"), "the provider's message, in Arabic: {text}");
-    shoot(&c, "odoo-shop-confirmation-ar").await;
-
-    let (order, tx) = confirmed_order(shop, &email);
-    assert_eq!(tx["payment_method_code"], "mada", "{tx}");
-    let order_name = order["name"].as_str().unwrap();
-    the_confirmation_email_arrives_once(shop, &email, order_name).await;
-    println!("mada: order {order_name} confirmed in SAR, transaction {} done, e-mail sent", tx["reference"]);
+    // The website in Arabic: the widget right to left in Arabic, the addon's messages in Arabic.
+    purchase(Purchase {
+        lang: "/ar",
+        odoo_method: "mada",
+        card: "4464040000000007",
+        widget: ("rtl", "ادفع الآن"),
+        done_message: "تمت معالجة دفعتك",
+        recorded_method: "mada",
+        screenshots: ("odoo-shop-payment-ar", "odoo-shop-confirmation-ar"),
+    })
+    .await;
 }
