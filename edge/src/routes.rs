@@ -333,7 +333,19 @@ async fn check(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
             "latency_ms": crate::util::now_millis() - started,
         }));
     }
-    Ok(json(200, &serde_json::json!({ "gateways": results })))
+    // What the shop may offer: the methods a gateway is routed for (in the currency, if given),
+    // so that a shop can stop showing what no gateway here would take.
+    let mut methods = Vec::new();
+    for method in bawaba_core::method::PaymentMethod::DISPLAY_ORDER {
+        let routed = match body.currency.as_deref() {
+            Some(currency) => config::gateway_for(env, method, currency)?.is_some(),
+            None => config::routes(env)?.iter().any(|(m, _)| *m == method),
+        };
+        if routed {
+            methods.push(method.code());
+        }
+    }
+    Ok(json(200, &serde_json::json!({ "gateways": results, "methods": methods })))
 }
 
 async fn forward_to_sandbox(req: Request, env: &Env) -> Result<Response, ApiError> {

@@ -231,6 +231,14 @@ fn check_connection_and_outages() {
     };
     assert_eq!(check(Some("SAR")), "ok");
     assert_eq!(check(Some("JPY")), "currency_unsupported");
+    // Which methods the shop may offer: mada only in SAR.
+    let methods = |currency: &str| {
+        signed_post(&w.edge, &w.config, "/v1/check", &serde_json::json!({"currency": currency})).json()["methods"]
+            .clone()
+    };
+    assert_eq!(methods("SAR"), serde_json::json!(["mada", "visa", "mastercard"]));
+    assert_eq!(methods("USD"), serde_json::json!(["visa", "mastercard"]));
+    assert_eq!(methods("JPY"), serde_json::json!([]));
 
     // The gateway fails, then hangs: a clear error, nothing lost, and the same intent works later.
     let r = reference("my-outage");

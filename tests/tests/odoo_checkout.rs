@@ -98,6 +98,31 @@ fn set_up_shop(odoo: &Odoo, mailbox: &Mailbox) -> i64 {
                  "smtp_encryption": "none", "sequence": 1 }]),
         json!({}),
     );
+
+    // Test connection, then do what it says, as a merchant would: the sandbox takes neither
+    // euros (the demo data has a euro pricelist) nor Apple Pay, STC Pay or Amex.
+    let test_connection = || {
+        odoo.call("payment.provider", "action_bawaba_test_connection", json!([[provider]]), json!({}))["params"].clone()
+    };
+    let usd = odoo.xmlid("base.USD");
+    odoo.call(
+        "payment.provider",
+        "write",
+        json!([[provider], { "available_currency_ids": [[6, 0, [sar, usd]]] }]),
+        json!({}),
+    );
+    let unused =
+        ["payment_bawaba.payment_method_applepay", "payment.payment_method_stcpay", "payment.payment_method_amex"];
+    let unused: Vec<i64> = unused.iter().map(|x| odoo.xmlid(x)).collect();
+    odoo.call("payment.method", "write", json!([unused.clone(), { "active": true }]), json!({}));
+    let before = test_connection();
+    let message = before["message"].as_str().unwrap_or_default();
+    assert_eq!(before["type"], "warning", "{before}");
+    assert!(message.contains("Not offered by the edge: ") && message.contains("Apple Pay"), "{message}");
+    odoo.call("payment.method", "write", json!([unused, { "active": false }]), json!({}));
+    let after = test_connection();
+    assert_eq!(after["type"], "success", "{after}");
+    assert!(after["message"].as_str().unwrap_or_default().contains("SAR · sandbox: works"), "{after}");
     provider
 }
 

@@ -96,29 +96,48 @@ class PaymentProvider(models.Model):
         return response.status_code, answer
 
     def action_bawaba_test_connection(self):
-        """Ask the edge whether each gateway's credentials work, and show the verdicts."""
+        """Ask the edge, for each currency the shop sells in, whether each gateway's credentials
+        work, and which payment methods it can take; show the verdicts and what to do."""
         self.ensure_one()
-        currency = (self.available_currency_ids[:1] or self.company_id.currency_id).name
-        status, answer = self._bawaba_request('/v1/check', {'currency': currency})
-        if status != 200:
-            error = answer.get('error', {})
-            return self._bawaba_notify(self._bawaba_explain_refusal(error.get('code'), error.get('message'), status),
-                                       'danger')
+        currencies = self.available_currency_ids.filtered('active') or self.company_id.currency_id
         advice = {
             'ok': _("works"),
             'invalid_credentials': _("wrong key: paste the key again from the gateway's dashboard"),
             'not_permitted': _("not permitted: the account may not do this yet (activation, permissions)"),
             'unreachable': _("unreachable: the gateway did not answer; try again later"),
-            'currency_unsupported': _("does not accept %s", currency),
             'not_configured': _("not configured on the edge"),
         }
-        lines = [
-            f"{g['gateway']}: {advice.get(g['verdict'], g['verdict'])} ({g.get('message', '')})"
-            for g in answer.get('gateways', [])
-        ]
-        all_ok = all(g['verdict'] == 'ok' for g in answer.get('gateways', []))
-        return self._bawaba_notify('\n'.join(lines) or _("No gateway is configured on the edge."),
-                                   'success' if all_ok and lines else 'warning')
+        lines, all_ok, offered, told_methods = [], True, set(), False
+        for currency in currencies:
+            status, answer = self._bawaba_request('/v1/check', {'currency': currency.name})
+            if status != 200:
+                error = answer.get('error', {})
+                return self._bawaba_notify(
+                    self._bawaba_explain_refusal(error.get('code'), error.get('message'), status), 'danger'
+                )
+            for gateway in answer.get('gateways', []):
+                verdict = gateway['verdict']
+                text = _("does not accept %s", currency.name) if verdict == 'currency_unsupported' \
+                    else advice.get(verdict, verdict)
+                lines.append(f"{currency.name} · {gateway['gateway']}: {text} ({gateway.get('message', '')})")
+                all_ok = all_ok and verdict == 'ok'
+            if 'methods' in answer:
+                told_methods = True
+                offered.update(answer['methods'])
+        if not lines:
+            return self._bawaba_notify(_("No gateway is configured on the edge."), 'warning')
+        # Methods the shopper would see in Odoo but no gateway on the edge takes.
+        shown = (self.payment_method_ids | self.payment_method_ids.brand_ids).filtered('active')
+        not_offered = shown.filtered(
+            lambda m: told_methods and not offered.intersection(const.EDGE_METHOD_CODES.get(m.code, [m.code]))
+        )
+        if not_offered:
+            lines.append(_(
+                "Not offered by the edge: %(methods)s. Deactivate them in the Payment Methods tab, or "
+                "route them to a gateway on the edge (BAWABA_ROUTES).",
+                methods=', '.join(not_offered.mapped('name')),
+            ))
+        return self._bawaba_notify('\n'.join(lines), 'success' if all_ok and not not_offered else 'warning')
 
     def _bawaba_explain_refusal(self, code, message, status):
         """Say what a refusal of the edge means for this provider's settings, and what to do.

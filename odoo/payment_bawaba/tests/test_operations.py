@@ -77,6 +77,25 @@ class TestOperations(BawabaCommon):
         self.assertIn('moyasar', params['message'])
         self.assertIn('wrong key', params['message'])
 
+    def test_test_connection_names_the_methods_no_gateway_takes(self):
+        self.env.ref('payment_bawaba.payment_method_applepay').active = True
+        self.env.ref('payment.payment_method_mada').active = True
+        answer = {
+            'gateways': [{'gateway': 'sandbox', 'verdict': 'ok', 'message': 'the key works', 'latency_ms': 5}],
+            'methods': ['mada', 'visa', 'mastercard'],
+        }
+        with patch(REQUESTS_POST, return_value=_answer(200, answer)):
+            action = self.provider.action_bawaba_test_connection()
+        self.assertEqual(action['params']['type'], 'warning')
+        self.assertIn('Not offered by the edge: ', action['params']['message'])
+        self.assertIn('Apple Pay', action['params']['message'])
+        self.assertNotIn('Mada', action['params']['message'].split('Not offered by the edge')[1])
+
+        answer['methods'] = ['mada', 'applepay', 'visa', 'mastercard', 'amex', 'stcpay']
+        with patch(REQUESTS_POST, return_value=_answer(200, answer)):
+            action = self.provider.action_bawaba_test_connection()
+        self.assertEqual(action['params']['type'], 'success', action['params']['message'])
+
     def test_test_connection_explains_a_wrong_secret_or_shop_id(self):
         for code, expected in (
             ('signature_invalid', 'Signing Secret differs'),
