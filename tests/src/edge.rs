@@ -67,6 +67,19 @@ pub fn node_dir() -> PathBuf {
 impl Edge {
     /// Starts an edge and waits until `/v1/health` answers.
     pub fn start(options: EdgeOptions) -> Edge {
+        // A free port can be taken by another process (tests start edges in parallel, and each
+        // workerd binds ports of its own) between our check and wrangler's bind: try another.
+        for attempt in 1..=3 {
+            match Edge::launch(&options) {
+                Ok(edge) => return edge,
+                Err(log) if log.contains("Address already in use") && attempt < 3 => continue,
+                Err(log) => panic!("{log}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    fn launch(options: &EdgeOptions) -> Result<Edge, String> {
         let root = root();
         let shim = root.join("target/edge/shim.js");
         let site = root.join("target/site");
@@ -129,24 +142,25 @@ impl Edge {
             dir,
             env,
         };
-        edge.wait_until_up();
-        edge
+        edge.wait_until_up()?;
+        Ok(edge)
     }
 
-    fn wait_until_up(&self) {
+    /// Waits for `/v1/health`; the error is what wrangler said.
+    fn wait_until_up(&self) -> Result<(), String> {
         let health = format!("{}/v1/health", self.base);
         let started = std::time::Instant::now();
         loop {
             let ok = ureq::get(&health).call().map(|r| r.status().as_u16() == 200).unwrap_or(false);
             if ok {
-                return;
+                return Ok(());
             }
             let log = self.log_text();
             if log.contains("ERROR") && !log.contains("Ready on") {
-                panic!("wrangler failed to start:\n{log}");
+                return Err(format!("wrangler failed to start:\n{log}"));
             }
             if started.elapsed().as_secs() > 90 {
-                panic!("the edge did not start within 90 s; wrangler said:\n{}", self.log_text());
+                return Err(format!("the edge did not start within 90 s; wrangler said:\n{log}"));
             }
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
@@ -164,7 +178,7 @@ impl Edge {
         });
         *process = Guarded::spawn(&self.command_line, &self.dir, &self.env);
         drop(process);
-        self.wait_until_up();
+        self.wait_until_up().unwrap_or_else(|log| panic!("{log}"));
     }
 
     /// Runs the cron's reconciliation sweep now (local workerd does not fire crons itself).

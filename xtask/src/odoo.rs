@@ -279,34 +279,8 @@ pub fn demo(args: &[String]) -> Result {
         &dir,
         &format!("http_port = {ODOO_PORT}\ndb_name = {DEMO_DB}\ndbfilter = ^{DEMO_DB}$\nlist_db = False\n"),
     )?;
-    if fresh && database_exists(DEMO_DB) {
-        step(&format!("dropping the shop database {DEMO_DB} (--fresh)"));
-        run_cmd(Command::new("su").args(["postgres", "-c", &format!("dropdb {DEMO_DB}")]))?;
-    }
-    // The edge's payments belong with the database: Odoo numbers its orders S00001, S00002, …
-    // again in a new database, and the edge rightly refuses a reference it already knows for
-    // another amount. So a new database gets a new edge state.
     let edge_state = dir.join("edge-state");
-    if !database_exists(DEMO_DB) {
-        let _ = std::fs::remove_dir_all(&edge_state);
-    }
-    if database_exists(DEMO_DB) {
-        step("updating payment_bawaba in the shop database");
-        run_cmd(
-            odoo.odoo_bin(&conf)
-                .args(["-d", DEMO_DB, "-u", "payment_bawaba", "--stop-after-init"])
-                .args(["--log-level", "warn"]),
-        )?;
-    } else {
-        step(&format!(
-            "creating the shop database {DEMO_DB}: website_sale with demo data, and payment_bawaba (about 3 minutes, once)"
-        ));
-        run_cmd(
-            odoo.odoo_bin(&conf)
-                .args(["-d", DEMO_DB, "-i", "website_sale,payment_bawaba", "--with-demo", "--stop-after-init"])
-                .args(["--log-level", "warn"]),
-        )?;
-    }
+    prepare_database(&odoo, &conf, fresh, &edge_state)?;
 
     step(&format!("starting Odoo on http://127.0.0.1:{ODOO_PORT} (log: {})", odoo_log.display()));
     let _ = std::fs::remove_file(&odoo_log);
@@ -318,26 +292,8 @@ pub fn demo(args: &[String]) -> Result {
         odoo.odoo_bin(&conf).args(["-d", DEMO_DB, "--logfile"]).arg(&odoo_log).env("PATH", path),
     )?;
 
-    step(&format!("starting the edge in local workerd on http://127.0.0.1:{EDGE_PORT} with the sandbox gateway"));
-    let shops = serde_json::json!([
-        { "id": "demo", "origin": format!("http://127.0.0.1:{EDGE_PORT}"), "secret": "SHOP_DEMO_SECRET" },
-        { "id": "odoo", "origin": format!("http://127.0.0.1:{ODOO_PORT}"), "secret": "SHOP_ODOO_SECRET" },
-    ]);
     let edge_log = dir.join("edge.log");
-    let log_file = std::fs::File::create(&edge_log).map_err(|e| e.to_string())?;
-    let mut wrangler = Command::new(&tools.node);
-    wrangler
-        .current_dir(root())
-        .arg(&tools.wrangler)
-        .args(["dev", "--ip", "127.0.0.1", "--port", &EDGE_PORT.to_string()])
-        .args(["--show-interactive-dev-session=false", "--persist-to"])
-        .arg(&edge_state)
-        .arg("--var")
-        .arg(format!("BAWABA_SHOPS:{shops}"))
-        .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log_file);
-    crate::run::wrangler_env(&mut wrangler, &tools);
-    let mut edge = Server::start("the edge (wrangler dev)", &mut wrangler)?;
+    let mut edge = start_edge(&tools, &edge_state, &edge_log)?;
     edge.wait_ready(EDGE_PORT, "/v1/health", 120, &edge_log)?;
     odoo_server.wait_ready(ODOO_PORT, "/web/login", 120, &odoo_log)?;
 
@@ -365,13 +321,67 @@ pub fn demo(args: &[String]) -> Result {
         return Ok(());
     }
     eprintln!();
-    eprintln!("    Shop:             http://127.0.0.1:{ODOO_PORT}/shop");
+    eprintln!("    Shop:             http://127.0.0.1:{ODOO_PORT}/shop  (Arabic: /ar/shop)");
     eprintln!("    Odoo backend:     http://127.0.0.1:{ODOO_PORT}/odoo  (admin / admin)");
     eprintln!("    Bawaba provider:  http://127.0.0.1:{ODOO_PORT}/odoo/action-payment.action_payment_provider");
-    eprintln!("    Test cards: 4111 1111 1111 1111 (approves), 4000 0000 0000 0002 (declines),");
-    eprintln!("                4000 0000 0000 3220 (3-D Secure, code 123456); any future expiry, any CVC.");
+    eprintln!("    Test cards: 4464 0400 0000 0007 (mada, approves), 4111 1111 1111 1111 (Visa, approves),");
+    eprintln!("                4000 0000 0000 0002 (declines), 4000 0000 0000 3220 (3-D Secure, code 123456);");
+    eprintln!("                any future expiry, any CVC.");
     eprintln!("    Ctrl-C stops Odoo and the edge.");
     eprintln!();
     let _ = edge.child.wait();
     Ok(())
+}
+
+/// Creates the shop database (website_sale with demo data, and the addon), or updates the addon
+/// in it. `--fresh` drops it first.
+fn prepare_database(odoo: &Prepared, conf: &Path, fresh: bool, edge_state: &Path) -> Result {
+    if fresh && database_exists(DEMO_DB) {
+        step(&format!("dropping the shop database {DEMO_DB} (--fresh)"));
+        run_cmd(Command::new("su").args(["postgres", "-c", &format!("dropdb {DEMO_DB}")]))?;
+    }
+    if database_exists(DEMO_DB) {
+        step("updating payment_bawaba in the shop database");
+        return run_cmd(
+            odoo.odoo_bin(conf)
+                .args(["-d", DEMO_DB, "-u", "payment_bawaba", "--stop-after-init"])
+                .args(["--log-level", "warn"]),
+        );
+    }
+    // The edge's payments belong with the database: Odoo numbers its orders S00001, S00002, …
+    // again in a new database, and the edge rightly refuses a reference it already knows for
+    // another amount. So a new database gets a new edge state.
+    let _ = std::fs::remove_dir_all(edge_state);
+    step(&format!(
+        "creating the shop database {DEMO_DB}: website_sale with demo data, and payment_bawaba (about 3 minutes, once)"
+    ));
+    run_cmd(
+        odoo.odoo_bin(conf)
+            .args(["-d", DEMO_DB, "-i", "website_sale,payment_bawaba", "--with-demo", "--stop-after-init"])
+            .args(["--log-level", "warn"]),
+    )
+}
+
+/// The edge in local workerd with the sandbox, and two shops registered: the edge's own demo
+/// shop and the Odoo shop (`SHOP_ODOO_SECRET` in `.dev.vars`).
+fn start_edge(tools: &crate::setup::Tools, state: &Path, log: &Path) -> Result<Server> {
+    step(&format!("starting the edge in local workerd on http://127.0.0.1:{EDGE_PORT} with the sandbox gateway"));
+    let shops = serde_json::json!([
+        { "id": "demo", "origin": format!("http://127.0.0.1:{EDGE_PORT}"), "secret": "SHOP_DEMO_SECRET" },
+        { "id": "odoo", "origin": format!("http://127.0.0.1:{ODOO_PORT}"), "secret": "SHOP_ODOO_SECRET" },
+    ]);
+    let log_file = std::fs::File::create(log).map_err(|e| e.to_string())?;
+    let mut wrangler = Command::new(&tools.node);
+    wrangler
+        .current_dir(root())
+        .arg(&tools.wrangler)
+        .args(["dev", "--ip", "127.0.0.1", "--port", &EDGE_PORT.to_string()])
+        .args(["--show-interactive-dev-session=false", "--persist-to"])
+        .arg(state)
+        .arg("--var")
+        .arg(format!("BAWABA_SHOPS:{shops}"))
+        .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log_file);
+    crate::run::wrangler_env(&mut wrangler, tools);
+    Server::start("the edge (wrangler dev)", &mut wrangler)
 }
