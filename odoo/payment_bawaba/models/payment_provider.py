@@ -115,10 +115,10 @@ class PaymentProvider(models.Model):
                 return self._bawaba_notify(
                     self._bawaba_explain_refusal(error.get('code'), error.get('message'), status), 'danger'
                 )
+            advice['currency_unsupported'] = _("does not accept %s", currency.name)
             for gateway in answer.get('gateways', []):
                 verdict = gateway['verdict']
-                text = _("does not accept %s", currency.name) if verdict == 'currency_unsupported' \
-                    else advice.get(verdict, verdict)
+                text = advice.get(verdict, verdict)
                 lines.append(f"{currency.name} · {gateway['gateway']}: {text} ({gateway.get('message', '')})")
                 all_ok = all_ok and verdict == 'ok'
             if 'methods' in answer:
