@@ -12,14 +12,15 @@
 //! | `SANDBOX_WEBHOOK_DELAY_MS` | var | how long the sandbox waits before sending a webhook (default 500) |
 //! | `DEMO_SHOP_ENABLED` | var | `true` turns on the demo shop under `/demo/shop/` |
 //! | `DEMO_SHOP_ID` | var | which shop in `BAWABA_SHOPS` the demo shop is (default `demo`) |
-//! | `BAWABA_ROUTES` | var | which gateway serves which method: `mada=moyasar,visa=moyasar` (default: the sandbox's methods) |
+//! | `BAWABA_ROUTES` | var | which gateways serve which method, in order of preference: `mada=aps\|moyasar,visa=moyasar` (default: the sandbox's methods) |
 //! | `MOYASAR_SECRET_KEY`, `MOYASAR_WEBHOOK_SECRET`, `MOYASAR_API_BASE` | secret, secret, var | Moyasar |
 //! | `TAP_SECRET_KEY`, `TAP_API_BASE` | secret, var | Tap (the secret key also signs Tap's webhooks) |
 //! | `APS_MERCHANT_IDENTIFIER`, `APS_ACCESS_CODE`, `APS_SHA_REQUEST_PHRASE`, `APS_SHA_RESPONSE_PHRASE`, `APS_SHA_TYPE`, `APS_PAGE_BASE`, `APS_API_BASE` | var, secret ×3, var ×3 | Amazon Payment Services |
 //! | `NOTIFY_RETRY_BASE_MS` … | var | delivery and reconciliation timing (see `payment_object::Timing`) |
 
 use bawaba_core::api::ApiError;
-use bawaba_core::gateway::connector::{capabilities_of, Connector};
+use bawaba_core::gateway::connector::Connector;
+use bawaba_core::gateway::routes::Routes;
 use bawaba_core::gateway::{aps, moyasar, sandbox, tap};
 use bawaba_core::method::PaymentMethod;
 use bawaba_core::secret::Secret;
@@ -151,44 +152,21 @@ pub fn connector(env: &Env, code: &str, edge_origin: &str) -> Result<Connector, 
     }
 }
 
-/// Which gateway serves which method: `BAWABA_ROUTES`, e.g. `mada=moyasar,visa=moyasar,stcpay=tap`.
-/// Without it, the sandbox (when on) serves the methods it supports.
-pub fn routes(env: &Env) -> Result<Vec<(PaymentMethod, String)>, ApiError> {
-    let Some(raw) = setting(env, "BAWABA_ROUTES").filter(|r| !r.trim().is_empty()) else {
-        if flag(env, "SANDBOX_ENABLED") {
-            return Ok(sandbox::CAPABILITIES.methods.iter().map(|m| (*m, sandbox::CODE.to_string())).collect());
+/// Which gateways serve which method: `BAWABA_ROUTES`, e.g. `mada=aps|moyasar,visa=moyasar`
+/// (a method's gateways in order of preference; see [`Routes`]). Without it, the sandbox (when
+/// on) serves the methods it supports.
+pub fn routes(env: &Env) -> Result<Routes, ApiError> {
+    match setting(env, "BAWABA_ROUTES").filter(|r| !r.trim().is_empty()) {
+        Some(raw) => {
+            Routes::parse(&raw).map_err(|why| ApiError::Misconfigured(format!("setting BAWABA_ROUTES: {why}")))
         }
-        return Ok(Vec::new());
-    };
-    let mut routes = Vec::new();
-    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let bad = || ApiError::Misconfigured(format!("setting BAWABA_ROUTES: {pair:?} is not method=gateway"));
-        let (method, gateway) = pair.split_once('=').ok_or_else(bad)?;
-        let method = PaymentMethod::from_code(method.trim()).ok_or_else(bad)?;
-        let gateway = gateway.trim();
-        if capabilities_of(gateway).is_none() {
-            return Err(ApiError::Misconfigured(format!("setting BAWABA_ROUTES: unknown gateway {gateway:?}")));
-        }
-        routes.push((method, gateway.to_string()));
+        None if flag(env, "SANDBOX_ENABLED") => Ok(Routes::all_to(sandbox::CODE)),
+        None => Ok(Routes::default()),
     }
-    Ok(routes)
 }
 
-/// The gateway for `method` in `currency`, if one is routed and can serve it.
-pub fn gateway_for(env: &Env, method: PaymentMethod, currency: &str) -> Result<Option<String>, ApiError> {
-    Ok(routes(env)?
-        .into_iter()
-        .find(|(m, g)| *m == method && capabilities_of(g).is_some_and(|c| c.serves(method, currency)))
-        .map(|(_, g)| g))
-}
-
-/// The gateways in use (those some method is routed to), in first-use order.
-pub fn gateways_in_use(env: &Env) -> Result<Vec<String>, ApiError> {
-    let mut out: Vec<String> = Vec::new();
-    for (_, g) in routes(env)? {
-        if !out.contains(&g) {
-            out.push(g);
-        }
-    }
-    Ok(out)
+/// The gateways that serve `method` in `currency`, in order of preference: the first takes the
+/// payment, the others are its fallbacks.
+pub fn gateways_for(env: &Env, method: PaymentMethod, currency: &str) -> Result<Vec<&'static str>, ApiError> {
+    Ok(routes(env)?.gateways_for(method, currency))
 }

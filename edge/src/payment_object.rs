@@ -503,9 +503,10 @@ async fn start_session(
     if let Some(existing) = record.sessions.iter().find(|s| !s.superseded && s.method == method) {
         return Ok(view_of(&record, existing, &outbox));
     }
-    let gateway = config::gateway_for(env, method, &record.claims.currency)?
-        .ok_or_else(|| ApiError::MethodNotAllowed(method.code().to_string()))?;
-    let connector = config::connector(env, &gateway, edge_origin)?;
+    let gateways = config::gateways_for(env, method, &record.claims.currency)?;
+    if gateways.is_empty() {
+        return Err(ApiError::MethodNotAllowed(method.code().to_string()));
+    }
     // A different method supersedes the open session rather than running two charges side by
     // side: its page is closed at the gateway where the gateway allows it, so an old tab cannot
     // pay it (and if it still does, the payment counts: see `apply`).
@@ -523,14 +524,21 @@ async fn start_session(
     }
     let id = session_id(object_id, record.sessions.len());
     let reference = gateway_reference(&record);
-    let return_url = format!("{edge_origin}/v1/return/{gateway}/{id}");
-    let webhook_url = format!("{edge_origin}/v1/webhooks/{gateway}");
     let description = format!("{} {}", record.shop_id, record.claims.sub);
-    let session_key = random_id("");
-    let start = connector
-        .build_start(&StartInput {
+    let money = money_of(&record.claims)?;
+    // The first gateway that answers takes the session; the next ones are fallbacks for an
+    // outage (unreachable, 5xx, timeout). A refusal is an answer: it does not move on, so a
+    // wrong key or bad data is reported, not hidden behind another gateway.
+    let mut outage = None;
+    let mut started = None;
+    for gateway in gateways {
+        let connector = config::connector(env, gateway, edge_origin)?;
+        let return_url = format!("{edge_origin}/v1/return/{gateway}/{id}");
+        let webhook_url = format!("{edge_origin}/v1/webhooks/{gateway}");
+        let session_key = random_id("");
+        let input = StartInput {
             reference: &reference,
-            money: money_of(&record.claims)?,
+            money,
             method,
             return_url: &return_url,
             webhook_url: &webhook_url,
@@ -539,20 +547,38 @@ async fn start_session(
             description: &description,
             customer_email: record.claims.customer_email.as_deref(),
             session_key: &session_key,
-        })
-        .map_err(gateway_error)?;
-    let session = match start {
-        Start::Ready(session) => session,
-        Start::Call(request) => {
-            let resp = crate::http::send(&request, timing.gateway_timeout_ms).await.map_err(gateway_error)?;
-            connector.parse_start(&resp).map_err(gateway_error)?
+        };
+        let attempt = match connector.build_start(&input) {
+            Ok(Start::Ready(session)) => Ok(session),
+            Ok(Start::Call(request)) => match crate::http::send(&request, timing.gateway_timeout_ms).await {
+                Ok(resp) => connector.parse_start(&resp),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match attempt {
+            Ok(session) => {
+                started = Some((gateway, session));
+                break;
+            }
+            Err(GatewayError::Unreachable(why)) => {
+                worker::console_warn!(
+                    "gateway {gateway} unreachable for {}: {why}; trying the next one",
+                    record.claims.sub
+                );
+                outage = Some(GatewayError::Unreachable(why));
+            }
+            Err(refused) => return Err(gateway_error(refused)),
         }
+    }
+    let Some((gateway, session)) = started else {
+        return Err(gateway_error(outage.expect("every gateway was tried")));
     };
-    crate::gateway_index::put(env, &gateway, &session.id, object_id).await?;
+    crate::gateway_index::put(env, gateway, &session.id, object_id).await?;
     record.sessions.push(SessionRecord {
         id,
         method,
-        gateway: gateway.clone(),
+        gateway: gateway.to_string(),
         gateway_payment_id: session.id,
         redirect_url: session.redirect_url,
         form_fields: session.form,

@@ -155,8 +155,8 @@ pub fn verify_intent(env: &Env, token: &str) -> Result<VerifiedIntent, ApiError>
 fn available_methods(env: &Env, intent: &VerifiedIntent) -> Result<Vec<MethodOption>, ApiError> {
     let mut out = Vec::new();
     for method in &intent.methods {
-        if let Some(gateway) = config::gateway_for(env, *method, intent.money.currency.code())? {
-            out.push(MethodOption { code: *method, gateway });
+        if let Some(gateway) = config::gateways_for(env, *method, intent.money.currency.code())?.first() {
+            out.push(MethodOption { code: *method, gateway: gateway.to_string() });
         }
     }
     Ok(out)
@@ -311,8 +311,9 @@ async fn check(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let origin = origin_of(req);
     let timeout = config::int(env, "GATEWAY_TIMEOUT_MS", crate::http::DEFAULT_TIMEOUT_MS as i64)?.max(1) as u64;
     let mut results = Vec::new();
-    for gateway in config::gateways_in_use(env)? {
-        let connector = match config::connector(env, &gateway, &origin) {
+    let routes = config::routes(env)?;
+    for gateway in routes.gateways_in_use() {
+        let connector = match config::connector(env, gateway, &origin) {
             Ok(c) => c,
             Err(e) => {
                 results.push(
@@ -338,8 +339,8 @@ async fn check(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let mut methods = Vec::new();
     for method in bawaba_core::method::PaymentMethod::DISPLAY_ORDER {
         let routed = match body.currency.as_deref() {
-            Some(currency) => config::gateway_for(env, method, currency)?.is_some(),
-            None => config::routes(env)?.iter().any(|(m, _)| *m == method),
+            Some(currency) => !routes.gateways_for(method, currency).is_empty(),
+            None => routes.routes_method(method),
         };
         if routed {
             methods.push(method.code());

@@ -6,6 +6,7 @@
 pub mod aps;
 pub mod connector;
 pub mod moyasar;
+pub mod routes;
 pub mod sandbox;
 pub mod tap;
 
