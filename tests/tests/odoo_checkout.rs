@@ -126,8 +126,9 @@ fn set_up_shop(odoo: &Odoo, mailbox: &Mailbox) -> i64 {
     provider
 }
 
-/// A published product that goes straight into the cart (no variants to pick, no options).
-fn a_simple_product(odoo: &Odoo) -> (String, String) {
+/// The page of a published product that goes straight into the cart (no variants to pick, no
+/// options).
+fn a_simple_product_url(odoo: &Odoo) -> String {
     let products = odoo.search_read(
         "product.template",
         json!([
@@ -138,10 +139,10 @@ fn a_simple_product(odoo: &Odoo) -> (String, String) {
             ["list_price", ">", 10],
             ["type", "=", "consu"]
         ]),
-        &["name", "website_url"],
+        &["website_url"],
     );
     let product = products.first().expect("a published product in the demo data");
-    (product["name"].as_str().unwrap().to_string(), product["website_url"].as_str().unwrap().to_string())
+    product["website_url"].as_str().unwrap().to_string()
 }
 
 async fn click(c: &Client, css: &str) {
@@ -165,7 +166,7 @@ async fn shoot(c: &Client, name: &str) {
 /// From a product page to Odoo's payment page, as a guest from Riyadh. `lang` is the website's
 /// language prefix: "" for English, "/ar" for Arabic.
 async fn check_out_as_a_guest(c: &Client, odoo: &Odoo, lang: &str, email: &str) {
-    let (_, product_url) = a_simple_product(odoo);
+    let product_url = a_simple_product_url(odoo);
     c.goto(&format!("{}{lang}{product_url}", odoo.base)).await.unwrap();
     click(c, "#product_detail form #add_to_cart").await;
     wait_css(c, "sup.my_cart_quantity:not(.d-none)").await;

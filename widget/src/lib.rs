@@ -276,10 +276,7 @@ async fn load_methods(parts: &Parts) {
         Ok(resp) => {
             render_methods(parts, &resp);
             let chosen = chosen_method(parts).as_deref().and_then(PaymentMethod::from_code);
-            let as_asked = match (chosen, parts.method.as_deref()) {
-                (Some(method), Some(choice)) => method.answers(choice),
-                _ => false,
-            };
+            let as_asked = chosen.zip(parts.method.as_deref()).is_some_and(|(method, choice)| method.answers(choice));
             if parts.autostart && as_asked {
                 // The page has asked already: no second question while the shopper is taken to
                 // the gateway. The list comes back if that fails, to try again or choose another.

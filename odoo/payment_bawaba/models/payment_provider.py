@@ -127,10 +127,12 @@ class PaymentProvider(models.Model):
         if not lines:
             return self._bawaba_notify(_("No gateway is configured on the edge."), 'warning')
         # Methods the shopper would see in Odoo but no gateway on the edge takes.
-        shown = (self.payment_method_ids | self.payment_method_ids.brand_ids).filtered('active')
-        not_offered = shown.filtered(
-            lambda m: told_methods and not offered.intersection(const.EDGE_METHOD_CODES.get(m.code, [m.code]))
-        )
+        not_offered = self.env['payment.method']
+        if told_methods:
+            shown = (self.payment_method_ids | self.payment_method_ids.brand_ids).filtered('active')
+            not_offered = shown.filtered(
+                lambda m: not offered.intersection(const.EDGE_METHOD_CODES.get(m.code, [m.code]))
+            )
         if not_offered:
             lines.append(_(
                 "Not offered by the edge: %(methods)s. Deactivate them in the Payment Methods tab, or "

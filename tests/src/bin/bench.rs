@@ -81,8 +81,7 @@ fn main() {
     measure("trivial worker: GET /", |_| get(trivial.url("/")));
     measure("bawaba edge: GET /v1/health", |_| get(edge.url("/v1/health")));
     let run = std::process::id();
-    measure("bawaba edge: POST /v1/sessions (new payment)", |i| {
-        let intent = flows::sign(&shop, &flows::claims(&shop, &format!("B{run}-{i}"), 4550));
+    let post_session = |intent: String| {
         let body = serde_json::json!({"intent": intent, "method": "mada"}).to_string();
         agent
             .post(&edge.url("/v1/sessions"))
@@ -90,16 +89,11 @@ fn main() {
             .send(body.as_bytes())
             .map(|r| r.status().as_u16())
             .unwrap_or(0)
+    };
+    measure("bawaba edge: POST /v1/sessions (new payment)", |i| {
+        post_session(flows::sign(&shop, &flows::claims(&shop, &format!("B{run}-{i}"), 4550)))
     });
     let intent = flows::sign(&shop, &flows::claims(&shop, &format!("B{run}-same"), 4550));
-    let body = serde_json::json!({"intent": intent, "method": "mada"}).to_string();
-    measure("bawaba edge: POST /v1/sessions (repeat)", |_| {
-        agent
-            .post(&edge.url("/v1/sessions"))
-            .header("Content-Type", "application/json")
-            .send(body.as_bytes())
-            .map(|r| r.status().as_u16())
-            .unwrap_or(0)
-    });
+    measure("bawaba edge: POST /v1/sessions (repeat)", |_| post_session(intent.clone()));
     println!("(a new payment includes the edge's HTTP call to the sandbox gateway on the same workerd)");
 }
