@@ -12,13 +12,19 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Every error the API returns. Each variant documents when it happens; [`ApiError::status`]
 /// is the only place that maps errors to HTTP statuses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Errors cross the boundary between the worker and a payment's Durable Object as JSON, so the
+/// enum is serializable; the two variants only the worker produces (intent and signature
+/// refusals) are not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", content = "detail", rename_all = "snake_case")]
 pub enum ApiError {
     /// The body is not JSON, or not the documented shape (missing field, wrong type). 400.
     InvalidRequest(String),
     /// The body is larger than [`MAX_BODY_BYTES`]. 413.
     BodyTooLarge,
     /// The intent was refused (signature, expiry, audience, shop, contents). 401 or 422.
+    #[serde(skip)]
     Intent(IntentError),
     /// The method code is not one Bawaba knows. 422.
     UnknownMethod(String),
@@ -31,9 +37,10 @@ pub enum ApiError {
     /// The route exists but not for this HTTP method. 405.
     HttpMethodNotAllowed,
     /// A shop → edge call or a webhook failed signature verification. 401.
+    #[serde(skip)]
     Unauthorized {
         /// Stable code, e.g. `signature_invalid`.
-        code: &'static str,
+        code: std::borrow::Cow<'static, str>,
         /// What was wrong.
         message: String,
     },
@@ -50,6 +57,15 @@ pub enum ApiError {
         /// What can still be refunded, in minor units.
         remaining: i64,
     },
+    /// The reference was already used for a payment of another amount or currency: the shop
+    /// must use a new reference. 409.
+    ReferenceReused(String),
+    /// A refund, capture or void came without an `Idempotency-Key` header. 400.
+    IdempotencyKeyMissing,
+    /// The `Idempotency-Key` is not 1–255 printable ASCII characters without spaces. 400.
+    IdempotencyKeyInvalid(String),
+    /// The `Idempotency-Key` was already used for another call (another route or body). 409.
+    IdempotencyKeyReused,
     /// The gateway could not be reached or answered with a server error. 502.
     GatewayUnavailable(String),
     /// The gateway refused the request (bad credentials, bad data). 502.
@@ -75,6 +91,8 @@ impl ApiError {
             ApiError::HttpMethodNotAllowed => 405,
             ApiError::Unauthorized { .. } => 401,
             ApiError::PaymentFinished(_) | ApiError::OperationNotAllowed(_) => 409,
+            ApiError::ReferenceReused(_) | ApiError::IdempotencyKeyReused => 409,
+            ApiError::IdempotencyKeyMissing | ApiError::IdempotencyKeyInvalid(_) => 400,
             ApiError::PaymentNotFound => 404,
             ApiError::OperationNotSupported(_) | ApiError::RefundExceedsPayment { .. } => 422,
             ApiError::GatewayUnavailable(_) | ApiError::GatewayRejected(_) => 502,
@@ -83,7 +101,7 @@ impl ApiError {
     }
 
     /// The stable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             ApiError::InvalidRequest(_) => "invalid_request",
             ApiError::BodyTooLarge => "body_too_large",
@@ -99,6 +117,10 @@ impl ApiError {
             ApiError::OperationNotAllowed(_) => "operation_not_allowed",
             ApiError::OperationNotSupported(_) => "operation_not_supported",
             ApiError::RefundExceedsPayment { .. } => "refund_exceeds_payment",
+            ApiError::ReferenceReused(_) => "reference_reused",
+            ApiError::IdempotencyKeyMissing => "idempotency_key_missing",
+            ApiError::IdempotencyKeyInvalid(_) => "idempotency_key_invalid",
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::GatewayUnavailable(_) => "gateway_unavailable",
             ApiError::GatewayRejected(_) => "gateway_rejected",
             ApiError::Misconfigured(_) => "edge_misconfigured",
@@ -135,6 +157,17 @@ impl fmt::Display for ApiError {
             ApiError::RefundExceedsPayment { remaining } => {
                 write!(f, "the refund is larger than what remains of the payment ({remaining} in minor units)")
             }
+            ApiError::ReferenceReused(reference) => write!(
+                f,
+                "reference {reference:?} was already used for another amount or currency; the shop must use a new reference"
+            ),
+            ApiError::IdempotencyKeyMissing => {
+                f.write_str("refunds, captures and voids need an Idempotency-Key header (one new key per operation)")
+            }
+            ApiError::IdempotencyKeyInvalid(why) => write!(f, "Idempotency-Key: {why}"),
+            ApiError::IdempotencyKeyReused => f.write_str(
+                "this Idempotency-Key was already used for another call; send a new key for a new operation",
+            ),
             ApiError::GatewayUnavailable(why) => {
                 write!(f, "the payment gateway is unavailable: {why}")
             }
@@ -307,6 +340,19 @@ mod tests {
         assert_eq!(ApiError::Intent(IntentError::InvalidSignature).status(), 401);
         assert_eq!(ApiError::Intent(IntentError::AmountInvalid).status(), 422);
         assert_eq!(ApiError::Intent(IntentError::CurrencyUnsupported("X".into())).status(), 422);
+    }
+
+    #[test]
+    fn errors_cross_the_durable_object_boundary_intact() {
+        for e in [
+            ApiError::RefundExceedsPayment { remaining: 5 },
+            ApiError::PaymentFinished(PaymentState::Paid),
+            ApiError::IdempotencyKeyReused,
+            ApiError::GatewayUnavailable("down".into()),
+        ] {
+            let back: ApiError = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+            assert_eq!(back, e);
+        }
     }
 
     #[test]

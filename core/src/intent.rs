@@ -83,7 +83,7 @@ pub enum IntentError {
     Expired,
     /// `iat` is in the future.
     NotYetValid,
-    /// `exp - iat` is longer than 30 minutes.
+    /// `exp - iat` is longer than 30 minutes (or does not fit in an `i64`).
     LifetimeTooLong,
     /// The amount is zero or negative.
     AmountInvalid,
@@ -189,15 +189,7 @@ pub fn verify<'a>(
     if claims.aud != AUDIENCE {
         return Err(IntentError::WrongAudience);
     }
-    if claims.exp <= now {
-        return Err(IntentError::Expired);
-    }
-    if claims.iat > now + CLOCK_SKEW_SECS {
-        return Err(IntentError::NotYetValid);
-    }
-    if claims.exp - claims.iat > MAX_LIFETIME_SECS {
-        return Err(IntentError::LifetimeTooLong);
-    }
+    check_times(claims.iat, claims.exp, now)?;
     if claims.sub.is_empty() || claims.sub.len() > 128 {
         return Err(IntentError::InvalidClaims("sub must be 1 to 128 characters".into()));
     }
@@ -217,6 +209,21 @@ pub fn verify<'a>(
     methods.dedup();
     let money = Money::new(claims.amount, currency);
     Ok(VerifiedIntent { claims, money, methods })
+}
+
+/// The time claims, in checked arithmetic: any `i64` may arrive in a signed intent, and a
+/// wrapped `exp - iat` must not pass for a short life.
+fn check_times(iat: i64, exp: i64, now: i64) -> Result<(), IntentError> {
+    if exp <= now {
+        return Err(IntentError::Expired);
+    }
+    if iat > now.saturating_add(CLOCK_SKEW_SECS) {
+        return Err(IntentError::NotYetValid);
+    }
+    match exp.checked_sub(iat) {
+        Some(lifetime) if lifetime <= MAX_LIFETIME_SECS => Ok(()),
+        _ => Err(IntentError::LifetimeTooLong),
+    }
 }
 
 fn is_http_url(url: &str) -> bool {
@@ -307,6 +314,21 @@ mod tests {
             mutate(&mut c);
             assert_eq!(check(&c).unwrap_err().code(), code);
         }
+    }
+
+    #[test]
+    fn time_claims_that_overflow_are_too_long_not_wrapped() {
+        let mut c = claims();
+        c.iat = -9_000_000_000_000_000_000;
+        c.exp = 9_000_000_000_000_000_000;
+        assert_eq!(check(&c), Err(IntentError::LifetimeTooLong));
+        c.iat = i64::MIN;
+        c.exp = i64::MAX;
+        assert_eq!(check(&c), Err(IntentError::LifetimeTooLong));
+        // A clock at the end of i64 does not overflow either.
+        assert_eq!(check_times(i64::MAX - 10, i64::MAX, i64::MAX - 1), Ok(()));
+        assert_eq!(check_times(0, i64::MAX, i64::MAX - 1), Err(IntentError::LifetimeTooLong));
+        assert_eq!(check_times(i64::MIN, i64::MIN + 1, i64::MIN), Ok(()));
     }
 
     #[test]

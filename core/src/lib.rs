@@ -9,6 +9,7 @@
 pub mod api;
 pub mod gateway;
 pub mod intent;
+pub mod lifecycle;
 pub mod method;
 pub mod money;
 pub mod notification;

@@ -4,7 +4,7 @@ use crate::payment::PaymentState;
 use serde::{Deserialize, Serialize};
 
 /// What happened, as the `type` field says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum EventType {
     /// The payment is captured: the shop may ship.
     #[serde(rename = "payment.succeeded")]
@@ -21,27 +21,57 @@ pub enum EventType {
     /// The shopper or the edge canceled the payment (abandoned, expired).
     #[serde(rename = "payment.canceled")]
     PaymentCanceled,
-    /// A refund went through.
+    /// A refund went through (`amount` is the refund's; `refund_id`, `idempotency_key`).
     #[serde(rename = "refund.succeeded")]
     RefundSucceeded,
+    /// A refund the gateway had accepted as pending was declined; nothing was refunded.
+    #[serde(rename = "refund.failed")]
+    RefundFailed,
+    /// The gateway confirmed a second charge for this reference (another tab, another
+    /// method); the edge refunded it in full by itself. `amount`, `gateway_payment_id` and
+    /// `refund_id` are the second charge's.
+    #[serde(rename = "payment.duplicate_refunded")]
+    PaymentDuplicateRefunded,
+    /// A second charge the edge could not refund (the gateway refused, or cannot refund): the
+    /// merchant must refund it in the gateway's dashboard; `error` says why.
+    #[serde(rename = "payment.duplicate_detected")]
+    PaymentDuplicateDetected,
     /// The payment was voided (authorization released, or canceled before settlement).
     #[serde(rename = "payment.voided")]
     PaymentVoided,
 }
 
 impl EventType {
-    /// The event that announces a payment reaching `state`, if that state is announced.
+    /// The event that announces a payment reaching `state` from a gateway's answer, if that
+    /// state is announced that way (refunds are announced by their own events).
     pub fn for_state(state: PaymentState) -> Option<Self> {
         Some(match state {
             PaymentState::Paid => EventType::PaymentSucceeded,
             PaymentState::Authorized => EventType::PaymentAuthorized,
-            PaymentState::Pending => EventType::PaymentPending,
             PaymentState::Failed => EventType::PaymentFailed,
             PaymentState::Canceled => EventType::PaymentCanceled,
-            PaymentState::Refunded => EventType::RefundSucceeded,
             PaymentState::Voided => EventType::PaymentVoided,
-            PaymentState::Created => return None,
+            PaymentState::Created
+            | PaymentState::Pending
+            | PaymentState::PartiallyRefunded
+            | PaymentState::Refunded => return None,
         })
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::PaymentSucceeded => "payment.succeeded",
+            EventType::PaymentAuthorized => "payment.authorized",
+            EventType::PaymentPending => "payment.pending",
+            EventType::PaymentFailed => "payment.failed",
+            EventType::PaymentCanceled => "payment.canceled",
+            EventType::RefundSucceeded => "refund.succeeded",
+            EventType::RefundFailed => "refund.failed",
+            EventType::PaymentVoided => "payment.voided",
+            EventType::PaymentDuplicateRefunded => "payment.duplicate_refunded",
+            EventType::PaymentDuplicateDetected => "payment.duplicate_detected",
+        }
     }
 }
 
@@ -87,7 +117,12 @@ pub struct Notification {
     pub error: Option<ErrorInfo>,
     /// When the event happened (unix seconds).
     pub created_at: i64,
-    /// The gateway's refund id (on `refund.succeeded`, where `amount` is the refund's amount).
+    /// The gateway's refund id (on `refund.*` and `payment.duplicate_refunded`, where `amount`
+    /// is the refund's amount).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_id: Option<String>,
+    /// The `Idempotency-Key` the shop sent with the refund (on `refund.*` for refunds the shop
+    /// asked for; absent for refunds made in the gateway's dashboard or by the edge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }

@@ -1,5 +1,8 @@
-//! The payment state machine. Transitions are monotonic: a terminal state is never left, and a
-//! late or repeated event is recorded and ignored rather than applied.
+//! The payment state machine: which state may follow which. A repeated event is unchanged, a
+//! regression is refused; the only ways back from a decided state are a gateway confirming a
+//! charge after the payment was closed (`failed`/`canceled` → `paid`/`authorized`: the money
+//! was taken, the shop must know) and the money flowing back (`paid` → `partially_refunded` →
+//! `refunded`, `paid`/`authorized` → `voided`). See `docs/architecture.md` for the diagram.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,11 +16,15 @@ pub enum PaymentState {
     Pending,
     /// Authorized, waiting for capture or void.
     Authorized,
-    /// Captured. Terminal for the payment (refunds, or a void before settlement, follow).
+    /// Captured. Refunds, or a void before settlement, may follow.
     Paid,
-    /// Declined or errored. Terminal.
+    /// Captured, then refunded in part.
+    #[serde(rename = "partially_refunded")]
+    PartiallyRefunded,
+    /// Declined or errored. A charge the gateway confirms later still makes it `paid`.
     Failed,
-    /// Abandoned or expired. Terminal.
+    /// Abandoned or expired, with every gateway session closed. A charge the gateway confirms
+    /// later still makes it `paid`.
     Canceled,
     /// Refunded after payment. Terminal.
     Refunded,
@@ -37,10 +44,14 @@ pub enum Transition {
 }
 
 impl PaymentState {
-    /// Whether no further payment outcome can change this state.
+    /// Whether the payment is decided: no new gateway session may start for it.
     pub fn is_terminal(self) -> bool {
-        matches!(self, PaymentState::Failed | PaymentState::Canceled | PaymentState::Refunded | PaymentState::Voided)
-            || self == PaymentState::Paid
+        !matches!(self, PaymentState::Created | PaymentState::Pending | PaymentState::Authorized)
+    }
+
+    /// Whether money was taken (and not all of it given back).
+    pub fn holds_money(self) -> bool {
+        matches!(self, PaymentState::Authorized | PaymentState::Paid | PaymentState::PartiallyRefunded)
     }
 
     /// Whether moving from `self` to `next` is allowed.
@@ -51,7 +62,10 @@ impl PaymentState {
             (Created, Pending | Authorized | Paid | Failed | Canceled)
                 | (Pending, Authorized | Paid | Failed | Canceled)
                 | (Authorized, Paid | Voided | Failed | Canceled)
-                | (Paid, Refunded | Voided)
+                | (Paid, PartiallyRefunded | Refunded | Voided)
+                | (PartiallyRefunded, Refunded)
+                // A charge the gateway confirms after the payment was closed here.
+                | (Failed | Canceled, Authorized | Paid)
         )
     }
 
@@ -73,6 +87,7 @@ impl PaymentState {
             PaymentState::Pending => "pending",
             PaymentState::Authorized => "authorized",
             PaymentState::Paid => "paid",
+            PaymentState::PartiallyRefunded => "partially_refunded",
             PaymentState::Failed => "failed",
             PaymentState::Canceled => "canceled",
             PaymentState::Refunded => "refunded",
@@ -86,18 +101,32 @@ mod tests {
     use super::PaymentState::*;
     use super::*;
 
-    const ALL: [PaymentState; 8] = [Created, Pending, Authorized, Paid, Failed, Canceled, Refunded, Voided];
+    const ALL: [PaymentState; 9] =
+        [Created, Pending, Authorized, Paid, PartiallyRefunded, Failed, Canceled, Refunded, Voided];
 
     #[test]
-    fn terminal_states_are_never_left_for_another_outcome() {
-        for from in [Failed, Canceled, Refunded, Voided] {
+    fn decided_states_change_only_by_documented_transitions() {
+        for from in [Refunded, Voided] {
             for to in ALL {
                 assert_ne!(from.offer(to), Transition::Applied, "{from:?} -> {to:?}");
             }
         }
+        for from in [Failed, Canceled] {
+            for to in ALL {
+                let late_charge = to == Paid || to == Authorized;
+                assert_eq!(from.offer(to) == Transition::Applied, late_charge, "{from:?} -> {to:?}");
+            }
+        }
         for to in ALL {
-            let allowed = to == Refunded || to == Voided;
+            let allowed = matches!(to, PartiallyRefunded | Refunded | Voided);
             assert_eq!(Paid.offer(to) == Transition::Applied, allowed, "paid -> {to:?}");
+        }
+    }
+
+    #[test]
+    fn names_match_the_wire() {
+        for s in ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
     }
 

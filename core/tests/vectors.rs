@@ -1,7 +1,7 @@
 //! Checks every case in `tests/vectors/` (the files the Odoo addon checks too).
 
 use bawaba_core::intent::{self, ShopKey};
-use bawaba_core::signature;
+use bawaba_core::signature::{self, SignedCall};
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
@@ -58,6 +58,41 @@ fn notification_signature_vectors() {
             Err(e) => e.code(),
         };
         assert_eq!(got, case["expect"].as_str().unwrap(), "{name}");
+    }
+}
+
+#[test]
+fn call_signature_vectors() {
+    let v = load("call_signatures.json");
+    let secret = v["secret"].as_str().unwrap().as_bytes();
+    let tolerance = v["tolerance_secs"].as_i64().unwrap();
+    let cases = v["cases"].as_array().unwrap();
+    assert!(cases.len() >= 10, "the file lists every kind of replay");
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let call = SignedCall {
+            method: case["method"].as_str().unwrap(),
+            path_and_query: case["path_and_query"].as_str().unwrap(),
+            shop_id: case["shop_id"].as_str().unwrap(),
+            idempotency_key: case["idempotency_key"].as_str(),
+            body: case["body"].as_str().unwrap().as_bytes(),
+        };
+        let now = case["now"].as_i64().unwrap();
+        let got = match signature::verify_call(secret, case["header"].as_str(), &call, now, tolerance) {
+            Ok(()) => "ok",
+            Err(e) => e.code(),
+        };
+        assert_eq!(got, case["expect"].as_str().unwrap(), "{name}");
+        if let Some(canonical) = case["canonical"].as_str() {
+            let header = case["header"].as_str().unwrap();
+            let t: i64 = header.strip_prefix("t=").and_then(|h| h.split(',').next()).unwrap().parse().unwrap();
+            assert_eq!(signature::canonical_call(t, &call), canonical.as_bytes(), "{name}: canonical bytes");
+            assert_eq!(signature::sign_call(secret, t, &call), header, "{name}: same header");
+        }
+    }
+    let expected: Vec<&str> = cases.iter().map(|c| c["expect"].as_str().unwrap()).collect();
+    for code in ["ok", "signature_invalid", "signature_expired", "signature_malformed", "signature_missing"] {
+        assert!(expected.contains(&code), "a case expects {code}");
     }
 }
 

@@ -16,12 +16,13 @@
 //! | `MOYASAR_SECRET_KEY`, `MOYASAR_WEBHOOK_SECRET`, `MOYASAR_API_BASE` | secret, secret, var | Moyasar |
 //! | `TAP_SECRET_KEY`, `TAP_API_BASE` | secret, var | Tap (the secret key also signs Tap's webhooks) |
 //! | `APS_MERCHANT_IDENTIFIER`, `APS_ACCESS_CODE`, `APS_SHA_REQUEST_PHRASE`, `APS_SHA_RESPONSE_PHRASE`, `APS_SHA_TYPE`, `APS_PAGE_BASE`, `APS_API_BASE` | var, secret ×3, var ×3 | Amazon Payment Services |
-//! | `NOTIFY_RETRY_BASE_MS` … | var | delivery and reconciliation timing (see `payment_object::Timing`) |
+//! | `NOTIFY_RETRY_BASE_MS` … | var | delivery and reconciliation timing (see `bawaba_core::lifecycle::Settings`; a malformed value keeps its default and is logged) |
 
 use bawaba_core::api::ApiError;
 use bawaba_core::gateway::connector::Connector;
 use bawaba_core::gateway::routes::Routes;
 use bawaba_core::gateway::{aps, moyasar, sandbox, tap};
+use bawaba_core::lifecycle::ShopId;
 use bawaba_core::method::PaymentMethod;
 use bawaba_core::secret::Secret;
 use serde::Deserialize;
@@ -42,7 +43,7 @@ pub struct ShopEntry {
 #[derive(Debug, Clone)]
 pub struct Shop {
     /// Id.
-    pub id: String,
+    pub id: ShopId,
     /// Origin.
     pub origin: String,
     /// Signing key.
@@ -80,11 +81,24 @@ pub fn int(env: &Env, name: &str, default: i64) -> Result<i64, ApiError> {
     }
 }
 
-/// All shops.
+/// All shops. Each id must be `[a-z0-9_-]{1,64}` and appear once: a bad or repeated id is
+/// `edge_misconfigured`, naming it, rather than a shop silently shadowing another.
 pub fn shops(env: &Env) -> Result<Vec<ShopEntry>, ApiError> {
-    let raw = required(env, "BAWABA_SHOPS")?;
-    serde_json::from_str(&raw)
-        .map_err(|e| ApiError::Misconfigured(format!("setting BAWABA_SHOPS is not valid JSON: {e}")))
+    parse_shops(&required(env, "BAWABA_SHOPS")?)
+}
+
+/// Parses and checks `BAWABA_SHOPS`.
+pub fn parse_shops(raw: &str) -> Result<Vec<ShopEntry>, ApiError> {
+    let shops: Vec<ShopEntry> = serde_json::from_str(raw)
+        .map_err(|e| ApiError::Misconfigured(format!("setting BAWABA_SHOPS is not valid JSON: {e}")))?;
+    let mut seen = std::collections::BTreeSet::new();
+    for shop in &shops {
+        ShopId::parse(&shop.id).map_err(|why| ApiError::Misconfigured(format!("setting BAWABA_SHOPS: {why}")))?;
+        if !seen.insert(shop.id.as_str()) {
+            return Err(ApiError::Misconfigured(format!("setting BAWABA_SHOPS lists shop id {:?} twice", shop.id)));
+        }
+    }
+    Ok(shops)
 }
 
 /// One shop with its key, or `None` if unknown.
@@ -93,7 +107,8 @@ pub fn shop(env: &Env, id: &str) -> Result<Option<Shop>, ApiError> {
         return Ok(None);
     };
     let secret = required(env, &entry.secret)?;
-    Ok(Some(Shop { id: entry.id, origin: entry.origin, secret: Secret::new(secret) }))
+    let id = ShopId::parse(&entry.id).map_err(ApiError::Misconfigured)?;
+    Ok(Some(Shop { id, origin: entry.origin, secret: Secret::new(secret) }))
 }
 
 /// The sandbox connector's settings, if the sandbox is on. `edge_origin` is this edge's
@@ -169,4 +184,20 @@ pub fn routes(env: &Env) -> Result<Routes, ApiError> {
 /// payment, the others are its fallbacks.
 pub fn gateways_for(env: &Env, method: PaymentMethod, currency: &str) -> Result<Vec<&'static str>, ApiError> {
     Ok(routes(env)?.gateways_for(method, currency))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_or_repeated_shop_ids_are_named() {
+        let entry = |id: &str| format!(r#"{{"id":"{id}","origin":"https://s.example","secret":"S"}}"#);
+        assert!(parse_shops(&format!("[{}]", entry("demo"))).is_ok());
+        let bad = parse_shops(&format!("[{}]", entry("a:b"))).unwrap_err();
+        assert!(bad.to_string().contains("\"a:b\""), "{bad}");
+        let twice = parse_shops(&format!("[{},{}]", entry("demo"), entry("demo"))).unwrap_err();
+        assert_eq!(twice.code(), "edge_misconfigured");
+        assert!(twice.to_string().contains("twice"), "{twice}");
+    }
 }

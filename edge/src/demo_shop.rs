@@ -173,7 +173,7 @@ impl DemoShop {
         let now = now_secs();
         let origin = shop.origin.trim_end_matches('/');
         let claims = IntentClaims {
-            iss: shop.id.clone(),
+            iss: shop.id.to_string(),
             aud: intent::AUDIENCE.into(),
             sub: order.reference.clone(),
             iat: now,
@@ -252,10 +252,16 @@ impl DemoShop {
     /// so it asks the payment object directly; a real shop would call `GET /v1/payments/{ref}`).
     async fn delivery_of(&self, reference: &str) -> Option<bawaba_core::api::DeliveryView> {
         let shop = self.shop().ok()?;
-        let stub = crate::payment_object::stub_by_name(&self.env, &shop.id, reference).ok()?;
-        let mut resp = crate::payment_object::send(&stub, &crate::payment_object::Command::Inspect).await.ok()?;
-        let inspection: crate::payment_object::Inspection = resp.json().await.ok()?;
-        inspection.outbox.last().map(|e| e.view())
+        let reference = bawaba_core::lifecycle::Reference::parse(reference).ok()?;
+        let stub = crate::payment_object::stub_by_name(&self.env, &shop.id, &reference).ok()?;
+        #[derive(serde::Deserialize)]
+        struct Outbox {
+            outbox: Vec<bawaba_core::lifecycle::OutboxEntry>,
+        }
+        let inspection: Outbox =
+            crate::payment_object::call(&stub, &crate::payment_object::Command::Inspect).await.ok()?;
+        let oldest_undelivered = inspection.outbox.iter().find(|e| e.delivered_at_ms.is_none());
+        oldest_undelivered.or(inspection.outbox.last()).map(|e| e.view())
     }
 
     async fn order_page(&self, reference: &str) -> Result<Response, ApiError> {
@@ -327,12 +333,12 @@ impl DemoShop {
         if let Err(e) = verified {
             let rejected: u32 = storage.get("rejected").await.map_err(internal)?.unwrap_or(0);
             storage.put("rejected", rejected + 1).await.map_err(internal)?;
-            return Err(ApiError::Unauthorized { code: e.code(), message: e.to_string() });
+            return Err(ApiError::Unauthorized { code: e.code().into(), message: e.to_string() });
         }
         let n: Notification = serde_json::from_slice(&body).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
-        if n.shop_id != shop.id {
+        if n.shop_id != shop.id.as_str() {
             return Err(ApiError::Unauthorized {
-                code: "shop_mismatch",
+                code: "shop_mismatch".into(),
                 message: "notification for another shop".into(),
             });
         }

@@ -1,7 +1,8 @@
 //! The shop's ledger: one Durable Object per shop (`ledger:<shop id>`) that indexes its payments
-//! that are still undecided (for the cron's reconciliation sweep) and those whose notification
-//! is not yet delivered (for `GET /v1/deliveries`). Payment objects keep it up to date; it is an
-//! index, never the source of truth: each payment object is.
+//! that still have work to do, whatever their state (a gateway to ask, a refund to follow, a
+//! notification to deliver: for the cron's sweep, the safety net for lost alarms) and those
+//! whose notifications are not all delivered (for `GET /v1/deliveries`). Payment objects keep
+//! it up to date; it is an index, never the source of truth: each payment object is.
 
 use crate::error::internal;
 use bawaba_core::api::{ApiError, DeliveryState, DeliveryView};
@@ -23,9 +24,9 @@ pub struct Entry {
     pub state: PaymentState,
     /// When reported (unix ms).
     pub updated_at_ms: i64,
-    /// When the payment next wants a gateway check, if undecided (unix ms).
-    pub reconcile_at_ms: Option<i64>,
-    /// The latest notification's delivery.
+    /// When the payment next has work (unix ms): a delivery, a gateway check, a refund check.
+    pub wake_at_ms: Option<i64>,
+    /// The oldest undelivered notification's delivery, else the latest.
     pub delivery: Option<DeliveryView>,
 }
 
@@ -55,12 +56,12 @@ impl DurableObject for Ledger {
         let storage = self.state.storage();
         match op {
             Op::Upsert { entry } => {
-                let pending_key = format!("pending:{}", entry.reference);
+                let wake_key = format!("wake:{}", entry.reference);
                 let delivery_key = format!("delivery:{}", entry.reference);
-                if entry.state.is_terminal() {
-                    storage.delete(&pending_key).await?;
+                if entry.wake_at_ms.is_none() {
+                    storage.delete(&wake_key).await?;
                 } else {
-                    storage.put(&pending_key, &entry).await?;
+                    storage.put(&wake_key, &entry).await?;
                 }
                 let undelivered = entry.delivery.as_ref().is_some_and(|d| d.state != DeliveryState::Delivered);
                 if undelivered {
@@ -71,10 +72,10 @@ impl DurableObject for Ledger {
                 Response::from_json(&serde_json::json!({"ok": true}))
             }
             Op::Due { now_ms } => {
-                let entries = list(&storage, "pending:").await?;
+                let entries = list(&storage, "wake:").await?;
                 let due: Vec<String> = entries
                     .into_iter()
-                    .filter(|e| e.reconcile_at_ms.is_some_and(|t| t <= now_ms))
+                    .filter(|e| e.wake_at_ms.is_some_and(|t| t <= now_ms))
                     .map(|e| e.object_id)
                     .collect();
                 Response::from_json(&due)
@@ -118,7 +119,7 @@ pub async fn upsert(env: &Env, shop_id: &str, entry: &Entry) -> Result<(), ApiEr
     call::<serde_json::Value>(env, shop_id, &Op::Upsert { entry: entry.clone() }).await.map(|_| ())
 }
 
-/// Payment objects of `shop_id` that want a gateway check now.
+/// Payment objects of `shop_id` that have work due now.
 pub async fn due(env: &Env, shop_id: &str, now_ms: i64) -> Result<Vec<String>, ApiError> {
     call(env, shop_id, &Op::Due { now_ms }).await
 }

@@ -6,8 +6,10 @@ use crate::payment_object::{self, Command};
 use crate::util::{json, now_secs, origin_of, query_escape, read_body, read_json, see_other};
 use bawaba_core::api::{ApiError, MethodOption, MethodsRequest, MethodsResponse, SessionRequest, SessionView};
 use bawaba_core::gateway::WebhookError;
-use bawaba_core::intent::{self, ShopKey, VerifiedIntent};
+use bawaba_core::intent::{self, IntentError, ShopKey, VerifiedIntent};
+use bawaba_core::lifecycle::{IdempotencyKey, Order, Reference, ShopId, Source};
 use bawaba_core::method::PaymentMethod;
+use bawaba_core::signature::{self, SignedCall};
 use std::cell::OnceCell;
 use worker::{Env, Method, Request, Response};
 
@@ -188,14 +190,32 @@ async fn create_session(req: &mut Request, env: &Env) -> Result<Response, ApiErr
         Some(l) if l.starts_with("ar") => "ar",
         _ => "en",
     };
-    let stub = payment_object::stub_by_name(env, &intent.claims.iss, &intent.claims.sub)?;
+    let (shop, reference) = payment_names(&intent.claims.iss, &intent.claims.sub)?;
+    let stub = payment_object::stub_by_name(env, &shop, &reference)?;
     let command = Command::StartSession {
-        claims: Box::new(intent.claims.clone()),
+        shop,
+        reference,
+        money: intent.money,
+        order: Order {
+            return_url: intent.claims.return_url.clone(),
+            notify_url: intent.claims.notify_url.clone(),
+            customer_name: intent.claims.customer_name.clone(),
+            customer_email: intent.claims.customer_email.clone(),
+        },
         method,
         locale: locale.to_string(),
         edge_origin: origin_of(req),
     };
-    payment_object::send(&stub, &command).await
+    let view: SessionView = payment_object::call(&stub, &command).await?;
+    Ok(json(200, &view))
+}
+
+/// The typed names of a verified intent's payment. The shop id was found in the registry, whose
+/// ids are checked; a reference out of bounds is a claim the edge refuses.
+fn payment_names(iss: &str, sub: &str) -> Result<(ShopId, Reference), ApiError> {
+    let shop = ShopId::parse(iss).map_err(ApiError::Misconfigured)?;
+    let reference = Reference::parse(sub).map_err(|why| ApiError::Intent(IntentError::InvalidClaims(why)))?;
+    Ok((shop, reference))
 }
 
 fn stub_for_session(env: &Env, session_id: &str) -> Result<worker::Stub, ApiError> {
@@ -205,24 +225,19 @@ fn stub_for_session(env: &Env, session_id: &str) -> Result<worker::Stub, ApiErro
 
 async fn get_session(env: &Env, session_id: &str) -> Result<Response, ApiError> {
     let stub = stub_for_session(env, session_id)?;
-    payment_object::send(&stub, &Command::GetSession { session_id: session_id.to_string() }).await
+    let view: SessionView =
+        payment_object::call(&stub, &Command::GetSession { session_id: session_id.to_string() }).await?;
+    Ok(json(200, &view))
 }
 
 /// The shopper is back from the gateway. The return is only a hint: the payment object asks
 /// the gateway for the truth, then the shopper goes on to the shop, whatever the answer.
 async fn browser_return(env: &Env, session_id: &str) -> Result<Response, ApiError> {
     let stub = stub_for_session(env, session_id)?;
-    let confirm = Command::Confirm { session_id: session_id.to_string(), source: "return".into() };
-    let mut resp = payment_object::send(&stub, &confirm).await?;
-    if resp.status_code() != 200 {
-        // The gateway could not confirm now (outage): the webhook or reconciliation will. The
-        // shopper still goes back to the shop, which shows the payment as pending.
-        resp = payment_object::send(&stub, &Command::GetSession { session_id: session_id.to_string() }).await?;
-        if resp.status_code() != 200 {
-            return Err(ApiError::SessionNotFound);
-        }
-    }
-    let view: SessionView = resp.json().await.map_err(internal)?;
+    // A gateway that cannot be reached now leaves the payment pending (the webhook or the
+    // reconciliation will tell); the shopper still goes back to the shop.
+    let confirm = Command::Confirm { session_id: session_id.to_string(), source: Source::Return };
+    let view: SessionView = payment_object::call(&stub, &confirm).await?;
     let separator = if view.return_url.contains('?') { '&' } else { '?' };
     let location = format!(
         "{}{separator}reference={}&status={}",
@@ -244,7 +259,7 @@ async fn webhook(req: &mut Request, env: &Env, gateway: &str) -> Result<Response
     let headers = req.headers().clone();
     let header = move |name: &str| headers.get(name).ok().flatten();
     let hint = connector.verify_webhook(&header, &body, now_secs()).map_err(|e| match e {
-        WebhookError::Signature(s) => ApiError::Unauthorized { code: s.code(), message: s.to_string() },
+        WebhookError::Signature(s) => ApiError::Unauthorized { code: s.code().into(), message: s.to_string() },
         WebhookError::Body(why) => ApiError::InvalidRequest(why),
     })?;
     let acknowledged = |known: bool| Ok(json(200, &serde_json::json!({"received": true, "known": known})));
@@ -257,12 +272,11 @@ async fn webhook(req: &mut Request, env: &Env, gateway: &str) -> Result<Response
             return acknowledged(false);
         }
     };
-    let command = Command::ConfirmGatewayPayment { gateway_payment_id, source: "webhook".into() };
-    let resp = payment_object::send(&stub, &command).await?;
-    match resp.status_code() {
-        200 => acknowledged(true),
-        404 => acknowledged(false),
-        _ => Ok(resp),
+    let command = Command::ConfirmGatewayPayment { gateway_payment_id, source: Source::Webhook };
+    match payment_object::call::<SessionView>(&stub, &command).await {
+        Ok(_) => acknowledged(true),
+        Err(ApiError::SessionNotFound) => acknowledged(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -273,7 +287,8 @@ enum Office {
     Void,
 }
 
-/// `POST /v1/refunds`, `/v1/captures`, `/v1/voids` (signed by the shop): `{"reference", "amount"?}`.
+/// `POST /v1/refunds`, `/v1/captures`, `/v1/voids` (signed by the shop, with an
+/// `Idempotency-Key`): `{"reference", "amount"?}`.
 async fn back_office(req: &mut Request, env: &Env, office: Office) -> Result<Response, ApiError> {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -283,14 +298,23 @@ async fn back_office(req: &mut Request, env: &Env, office: Office) -> Result<Res
         amount: Option<i64>,
     }
     let raw = read_body(req).await?;
-    let shop = verify_shop_call(req, env, &raw)?;
+    let key_header = req.headers().get(signature::IDEMPOTENCY_HEADER).ok().flatten();
+    let call = verify_shop_call(req, env, &raw, key_header.as_deref())?;
+    let key = key_header
+        .ok_or(ApiError::IdempotencyKeyMissing)
+        .and_then(|k| IdempotencyKey::parse(&k).map_err(ApiError::IdempotencyKeyInvalid))?;
     let body: Body = serde_json::from_slice(&raw).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    let reference = Reference::parse(&body.reference).map_err(ApiError::InvalidRequest)?;
+    // What the key is bound to: the route and the body (a key reused for another call is 409).
+    let digest = call.digest;
     let command = match office {
-        Office::Refund => Command::Refund { amount: body.amount },
-        Office::Capture => Command::Capture { amount: body.amount },
-        Office::Void => Command::Void,
+        Office::Refund => Command::Refund { key, digest, amount: body.amount },
+        Office::Capture => Command::Capture { key, digest, amount: body.amount },
+        Office::Void => Command::Void { key, digest },
     };
-    payment_object::send(&payment_object::stub_by_name(env, &shop.id, &body.reference)?, &command).await
+    let stub = payment_object::stub_by_name(env, &call.shop.id, &reference)?;
+    let answer: serde_json::Value = payment_object::call(&stub, &command).await?;
+    Ok(json(200, &answer))
 }
 
 /// `POST /v1/check` (signed by the shop): do the credentials of each gateway in use work?
@@ -302,14 +326,14 @@ async fn check(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
         currency: Option<String>,
     }
     let raw = read_body(req).await?;
-    verify_shop_call(req, env, &raw)?;
+    verify_shop_call(req, env, &raw, None)?;
     let body: Body = if raw.is_empty() {
         Body::default()
     } else {
         serde_json::from_slice(&raw).map_err(|e| ApiError::InvalidRequest(e.to_string()))?
     };
     let origin = origin_of(req);
-    let timeout = config::int(env, "GATEWAY_TIMEOUT_MS", crate::http::DEFAULT_TIMEOUT_MS as i64)?.max(1) as u64;
+    let timeout = payment_object::settings(env).gateway_timeout_ms.max(1) as u64;
     let mut results = Vec::new();
     let routes = config::routes(env)?;
     for gateway in routes.gateways_in_use() {
@@ -355,10 +379,25 @@ async fn forward_to_sandbox(req: Request, env: &Env) -> Result<Response, ApiErro
     stub.fetch_with_request(req).await.map_err(internal)
 }
 
-/// Verifies a signed shop → edge call: `Bawaba-Shop: <id>` and `Bawaba-Signature` over the
-/// body, or for a GET over its path and query (`/v1/deliveries?state=failing`).
-pub fn verify_shop_call(req: &Request, env: &Env, signed: &[u8]) -> Result<crate::config::Shop, ApiError> {
-    let unauthorized = |code: &'static str, message: &str| ApiError::Unauthorized { code, message: message.into() };
+/// A verified shop → edge call.
+pub struct VerifiedCall {
+    /// The shop that signed it.
+    pub shop: crate::config::Shop,
+    /// Hex SHA-256 of the method, path with query, and body: what an idempotency key binds.
+    pub digest: String,
+}
+
+/// Verifies a signed shop → edge call: `Bawaba-Shop: <id>` and a `Bawaba-Signature` whose MAC
+/// binds the method, the path with its query, the shop id, the `Idempotency-Key` and the body
+/// (`docs/protocol.md`), so a signed call cannot be replayed on another route or for another
+/// key.
+pub fn verify_shop_call(
+    req: &Request,
+    env: &Env,
+    body: &[u8],
+    idempotency_key: Option<&str>,
+) -> Result<VerifiedCall, ApiError> {
+    let unauthorized = |code: &'static str, message: &str| ApiError::Unauthorized { code: code.into(), message: message.into() };
     let shop_id = req
         .headers()
         .get("Bawaba-Shop")
@@ -366,24 +405,33 @@ pub fn verify_shop_call(req: &Request, env: &Env, signed: &[u8]) -> Result<crate
         .flatten()
         .ok_or_else(|| unauthorized("shop_missing", "the Bawaba-Shop header is missing"))?;
     let shop = config::shop(env, &shop_id)?.ok_or_else(|| unauthorized("shop_unknown", "no shop has this id"))?;
-    let header = req.headers().get(bawaba_core::signature::HEADER).ok().flatten();
-    bawaba_core::signature::verify(
+    let header = req.headers().get(signature::HEADER).ok().flatten();
+    let method = req.method().to_string().to_ascii_uppercase();
+    let path_and_query = path_and_query(req)?;
+    let call = SignedCall { method: &method, path_and_query: &path_and_query, shop_id: &shop_id, idempotency_key, body };
+    signature::verify_call(
         shop.secret.expose().as_bytes(),
         header.as_deref(),
-        signed,
+        &call,
         now_secs(),
-        bawaba_core::signature::DEFAULT_TOLERANCE_SECS,
+        signature::DEFAULT_TOLERANCE_SECS,
     )
-    .map_err(|e| ApiError::Unauthorized { code: e.code(), message: e.to_string() })?;
-    Ok(shop)
+    .map_err(|e| ApiError::Unauthorized { code: e.code().into(), message: e.to_string() })?;
+    let mut bound = Vec::with_capacity(method.len() + path_and_query.len() + body.len() + 2);
+    for part in [method.as_bytes(), path_and_query.as_bytes(), body] {
+        bound.extend_from_slice(part);
+        bound.push(b'\n');
+    }
+    let digest = hex::encode(bawaba_core::hmac_sha256(b"bawaba-idempotency-digest", &bound));
+    Ok(VerifiedCall { shop, digest })
 }
 
 /// `GET /v1/deliveries?state=failing|failed|pending|undelivered`: the shop's notifications that
 /// have not reached it, for the operator.
 async fn deliveries(req: &Request, env: &Env) -> Result<Response, ApiError> {
     use bawaba_core::api::DeliveryState;
-    let (url, signed) = path_and_query(req)?;
-    let shop = verify_shop_call(req, env, signed.as_bytes())?;
+    let url = req.url().map_err(internal)?;
+    let shop = verify_shop_call(req, env, b"", None)?.shop;
     let state = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.to_string());
     let states = match state.as_deref().unwrap_or("undelivered") {
         "failing" => vec![DeliveryState::Failing],
@@ -396,7 +444,7 @@ async fn deliveries(req: &Request, env: &Env) -> Result<Response, ApiError> {
             )))
         }
     };
-    let entries = crate::ledger::deliveries(env, &shop.id, states).await?;
+    let entries = crate::ledger::deliveries(env, shop.id.as_str(), states).await?;
     let list: Vec<serde_json::Value> = entries
         .into_iter()
         .map(|e| serde_json::json!({ "reference": e.reference, "payment_state": e.state, "delivery": e.delivery }))
@@ -404,24 +452,22 @@ async fn deliveries(req: &Request, env: &Env) -> Result<Response, ApiError> {
     Ok(json(200, &serde_json::json!({ "deliveries": list })))
 }
 
-fn path_and_query(req: &Request) -> Result<(worker::Url, String), ApiError> {
+/// The path with its query, exactly as requested: what a shop's call signature covers.
+fn path_and_query(req: &Request) -> Result<String, ApiError> {
     let url = req.url().map_err(internal)?;
-    let signed = match url.query() {
+    Ok(match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_string(),
-    };
-    Ok((url, signed))
+    })
 }
 
 /// `GET /v1/payments/{reference}` (signed): the payment's record, history and outbox, for the
 /// operator looking into one order.
 async fn inspect_payment(req: &Request, env: &Env, reference: &str) -> Result<Response, ApiError> {
-    let (_, signed) = path_and_query(req)?;
-    let shop = verify_shop_call(req, env, signed.as_bytes())?;
-    let reference = urlencoding_decode(reference);
+    let shop = verify_shop_call(req, env, b"", None)?.shop;
+    let reference = Reference::parse(&urlencoding_decode(reference)).map_err(|_| ApiError::NotFound)?;
     let stub = payment_object::stub_by_name(env, &shop.id, &reference)?;
-    let mut resp = payment_object::send(&stub, &Command::Inspect).await?;
-    let inspection: serde_json::Value = resp.json().await.map_err(internal)?;
+    let inspection: serde_json::Value = payment_object::call(&stub, &Command::Inspect).await?;
     if inspection["payment"].is_null() {
         return Err(ApiError::NotFound);
     }

@@ -20,18 +20,31 @@ pub fn random_id(prefix: &str) -> String {
     format!("{prefix}{}", hex::encode(bytes))
 }
 
-/// Reads the body, refusing more than [`MAX_BODY_BYTES`] (by header first, then by size).
+/// Reads the body, refusing more than [`MAX_BODY_BYTES`]: by `Content-Length` first, then
+/// while streaming, so a body sent without a length (chunked) is cut off at the limit instead
+/// of being buffered whole.
 pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+    use futures_util::StreamExt;
     if let Ok(Some(len)) = req.headers().get("Content-Length") {
         if len.parse::<usize>().map(|n| n > MAX_BODY_BYTES).unwrap_or(false) {
             return Err(ApiError::BodyTooLarge);
         }
     }
-    let bytes = req.bytes().await.map_err(|e| ApiError::InvalidRequest(format!("unreadable body: {e}")))?;
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::BodyTooLarge);
+    let unreadable = |e: worker::Error| ApiError::InvalidRequest(format!("unreadable body: {e}"));
+    let mut stream = match req.stream() {
+        Ok(s) => s,
+        // No body at all.
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(unreadable)?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(ApiError::BodyTooLarge);
+        }
+        body.extend_from_slice(&chunk);
     }
-    Ok(bytes)
+    Ok(body)
 }
 
 /// Reads and parses a JSON body into `T`, with a message that names what was wrong.

@@ -3,6 +3,9 @@
 
 Intents are HS256 JWTs (RFC 7519) the shop signs for the browser to carry to the edge; results
 come back with a ``Bawaba-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`` header.
+Calls from the shop to the edge (refunds, captures, voids, check) carry the same header, computed
+over the canonical call (:func:`canonical_call`): method, path with query, shop id, idempotency
+key and body, so a call signed for one route cannot be replayed on another.
 This module has no Odoo import so that the protocol vectors in ``tests/vectors/`` can be checked
 without a database (``odoo/tests_pure``), and so that Odoo gets no new Python dependency.
 """
@@ -11,12 +14,24 @@ import base64
 import hashlib
 import hmac
 import json
+import re
+import urllib.parse
 
 AUDIENCE = 'bawaba'
 MAX_LIFETIME_SECS = 30 * 60
 CLOCK_SKEW_SECS = 60
 SIGNATURE_HEADER = 'Bawaba-Signature'
+SHOP_HEADER = 'Bawaba-Shop'
+IDEMPOTENCY_HEADER = 'Idempotency-Key'
 DEFAULT_TOLERANCE_SECS = 300
+CALL_SCHEME = 'bawaba-call-v1'
+MAX_IDEMPOTENCY_KEY_LEN = 255
+_TIMESTAMP = re.compile(r'[+-]?[0-9]+')
+_HEX = re.compile(r'(?:[0-9a-fA-F]{2})*')
+# Printable ASCII without the space; '%' is kept for the escapes of idempotency_key().
+_KEY_SAFE = ''.join(chr(c) for c in range(0x21, 0x7f) if chr(c) != '%')
+# The edge's claims are i64: a value outside is refused as it is by the Rust verifier.
+_I64_MIN, _I64_MAX = -2 ** 63, 2 ** 63 - 1
 
 # ISO 4217 minor-unit exponents the edge accepts (core/src/money.rs).
 CURRENCY_EXPONENTS = {
@@ -105,13 +120,18 @@ def verify_intent(token, shops, now):
         raise ProtocolError('intent_invalid_signature')
     if set(claims) - KNOWN_CLAIMS or REQUIRED_CLAIMS - set(claims):
         raise ProtocolError('intent_invalid_claims')
+    iat, exp = claims['iat'], claims['exp']
+    if not all(_is_i64(v) for v in (iat, exp)):
+        raise ProtocolError('intent_invalid_claims')
     if claims['aud'] != AUDIENCE:
         raise ProtocolError('intent_wrong_audience')
-    if claims['exp'] <= now:
+    if exp <= now:
         raise ProtocolError('intent_expired')
-    if claims['iat'] > now + CLOCK_SKEW_SECS:
+    if iat > now + CLOCK_SKEW_SECS:
         raise ProtocolError('intent_not_yet_valid')
-    if claims['exp'] - claims['iat'] > MAX_LIFETIME_SECS:
+    # Python's integers do not wrap; Rust checks the subtraction and refuses an overflow as
+    # too long a life too, so both say intent_lifetime_too_long for any exp - iat over 1800.
+    if exp - iat > MAX_LIFETIME_SECS:
         raise ProtocolError('intent_lifetime_too_long')
     if claims['currency'] not in CURRENCY_EXPONENTS:
         raise ProtocolError('currency_unsupported')
@@ -124,10 +144,44 @@ def verify_intent(token, shops, now):
     return claims
 
 
+def _is_i64(value):
+    return isinstance(value, int) and not isinstance(value, bool) and _I64_MIN <= value <= _I64_MAX
+
+
 def sign_header(secret, timestamp, body):
     """Return the ``Bawaba-Signature`` value for ``body`` (bytes) at ``timestamp``."""
     mac = _hmac(secret, str(int(timestamp)).encode() + b'.' + body)
     return f't={int(timestamp)},v1={mac.hex()}'
+
+
+def _parse_header(header):
+    """Parse ``t=<int>,v1=<hex>[,v1=…]`` (unknown keys ignored); return (timestamp, candidates)."""
+    if not header or not header.strip():
+        raise ProtocolError('signature_missing')
+    timestamp, candidates = None, []
+    for part in header.split(','):
+        key, sep, value = part.strip().partition('=')
+        if not sep:
+            raise ProtocolError('signature_malformed')
+        # As strict as Rust's i64 and hex parsers: no '_', no non-ASCII digits, no inner spaces.
+        if key == 't':
+            if not _TIMESTAMP.fullmatch(value) or not _is_i64(int(value)):
+                raise ProtocolError('signature_malformed')
+            timestamp = int(value)
+        elif key == 'v1':
+            if not _HEX.fullmatch(value):
+                raise ProtocolError('signature_malformed')
+            candidates.append(bytes.fromhex(value))
+    if timestamp is None or not candidates:
+        raise ProtocolError('signature_malformed')
+    return timestamp, candidates
+
+
+def _check(timestamp, candidates, expected, now, tolerance):
+    if abs(now - timestamp) > tolerance:
+        raise ProtocolError('signature_expired')
+    if not any(hmac.compare_digest(c, expected) for c in candidates):
+        raise ProtocolError('signature_invalid')
 
 
 def verify_signature(secret, header, body, now, tolerance=DEFAULT_TOLERANCE_SECS):
@@ -136,27 +190,71 @@ def verify_signature(secret, header, body, now, tolerance=DEFAULT_TOLERANCE_SECS
     :raise ProtocolError: ``signature_missing``, ``signature_malformed``, ``signature_expired`` or
         ``signature_invalid``.
     """
-    if not header or not header.strip():
-        raise ProtocolError('signature_missing')
-    timestamp, candidates = None, []
-    for part in header.split(','):
-        key, sep, value = part.strip().partition('=')
-        if not sep:
-            raise ProtocolError('signature_malformed')
-        if key == 't':
-            try:
-                timestamp = int(value)
-            except ValueError:
-                raise ProtocolError('signature_malformed')
-        elif key == 'v1':
-            try:
-                candidates.append(bytes.fromhex(value))
-            except ValueError:
-                raise ProtocolError('signature_malformed')
-    if timestamp is None or not candidates:
+    timestamp, candidates = _parse_header(header)
+    _check(timestamp, candidates, _hmac(secret, str(timestamp).encode() + b'.' + body), now, tolerance)
+
+
+def _call_parts(method, path_and_query, shop_id, idempotency_key):
+    return [method, path_and_query, shop_id, idempotency_key or '']
+
+
+def canonical_call(timestamp, method, path_and_query, shop_id, idempotency_key, body):
+    """The exact bytes a shop → edge call is signed over::
+
+        bawaba-call-v1\n<t>\n<METHOD>\n<path_and_query>\n<shop_id>\n<idempotency key or empty>\n<raw body>
+
+    :param str method: ``POST`` or ``GET``, upper case as sent.
+    :param str path_and_query: e.g. ``/v1/refunds`` or ``/v1/deliveries?state=failing``, as on the wire.
+    :param str shop_id: the ``Bawaba-Shop`` header.
+    :param idempotency_key: the ``Idempotency-Key`` header, or None when none is sent.
+    :param bytes body: the raw body (``b''`` for a GET).
+    """
+    lines = [CALL_SCHEME, str(int(timestamp))] + _call_parts(method, path_and_query, shop_id, idempotency_key)
+    return ''.join(f'{line}\n' for line in lines).encode() + body
+
+
+def sign_call(secret, timestamp, method, path_and_query, shop_id, idempotency_key, body):
+    """Return the ``Bawaba-Signature`` value of a shop → edge call signed at ``timestamp``."""
+    canonical = canonical_call(timestamp, method, path_and_query, shop_id, idempotency_key, body)
+    return f't={int(timestamp)},v1={_hmac(secret, canonical).hex()}'
+
+
+def verify_call(secret, header, method, path_and_query, shop_id, idempotency_key, body, now,
+                tolerance=DEFAULT_TOLERANCE_SECS):
+    """Verify the ``Bawaba-Signature`` of a shop → edge call, as the edge does.
+
+    :raise ProtocolError: ``signature_missing``, ``signature_malformed`` (also when the method,
+        path, shop id or key contains a line break), ``signature_expired`` or ``signature_invalid``.
+    """
+    timestamp, candidates = _parse_header(header)
+    if any('\n' in part for part in _call_parts(method, path_and_query, shop_id, idempotency_key)):
         raise ProtocolError('signature_malformed')
-    if abs(now - timestamp) > tolerance:
-        raise ProtocolError('signature_expired')
-    expected = _hmac(secret, str(timestamp).encode() + b'.' + body)
-    if not any(hmac.compare_digest(c, expected) for c in candidates):
-        raise ProtocolError('signature_invalid')
+    canonical = canonical_call(timestamp, method, path_and_query, shop_id, idempotency_key, body)
+    _check(timestamp, candidates, _hmac(secret, canonical), now, tolerance)
+
+
+def is_valid_idempotency_key(key):
+    """Whether ``key`` is what the edge takes: 1 to 255 printable ASCII characters, no spaces."""
+    return (isinstance(key, str) and 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LEN
+            and all('\x21' <= c <= '\x7e' for c in key))
+
+
+def idempotency_key(text):
+    """The ``Idempotency-Key`` for ``text`` (a transaction reference, with a suffix or not).
+
+    A reference of printable ASCII is its own key (``R-S00042``); spaces, non-ASCII characters
+    (an Arabic sequence prefix) and ``%`` are percent-encoded (UTF-8), so that
+    :func:`idempotency_key_texts` finds the reference again when the edge echoes the key. A key
+    that would be longer than 255 characters is the SHA-256 of the text instead.
+    """
+    key = urllib.parse.quote(text, safe=_KEY_SAFE)
+    if len(key) > MAX_IDEMPOTENCY_KEY_LEN:
+        key = 'sha256-' + hashlib.sha256(text.encode()).hexdigest()
+    return key
+
+
+def idempotency_key_texts(key):
+    """The texts an echoed ``Idempotency-Key`` may stand for: the key itself and its decoding."""
+    if not isinstance(key, str) or not key:
+        return []
+    return list(dict.fromkeys([key, urllib.parse.unquote(key)]))

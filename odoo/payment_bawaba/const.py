@@ -9,7 +9,16 @@ PAYMENT_STATUS_MAPPING = {
     'payment.canceled': 'cancel',
     'payment.voided': 'cancel',
 }
-REFUND_EVENT = 'refund.succeeded'
+# Refund results: the refund transaction is found by the idempotency key it was sent with.
+REFUND_SUCCEEDED = 'refund.succeeded'
+REFUND_FAILED = 'refund.failed'
+REFUND_EVENTS = (REFUND_SUCCEEDED, REFUND_FAILED)
+# A second charge at the gateway for the same reference: refunded by the edge on its own, or not
+# refundable (the merchant must refund it in the gateway's dashboard). Reported on the chatter,
+# never a change of the transaction's state.
+DUPLICATE_REFUNDED = 'payment.duplicate_refunded'
+DUPLICATE_DETECTED = 'payment.duplicate_detected'
+DUPLICATE_EVENTS = (DUPLICATE_REFUNDED, DUPLICATE_DETECTED)
 
 # The currencies at least one of the edge's gateways accepts (checked against
 # tests/vectors/currencies.json). Which ones this shop's edge takes depends on the gateways it has

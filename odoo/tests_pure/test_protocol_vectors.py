@@ -14,6 +14,7 @@ _spec.loader.exec_module(protocol)
 
 INTENTS = json.loads((ROOT / 'tests' / 'vectors' / 'intents.json').read_text())
 SIGNATURES = json.loads((ROOT / 'tests' / 'vectors' / 'notification_signatures.json').read_text())
+CALLS = json.loads((ROOT / 'tests' / 'vectors' / 'call_signatures.json').read_text())
 
 
 @pytest.mark.parametrize('case', INTENTS['cases'], ids=lambda c: c['name'])
@@ -51,6 +52,96 @@ def test_python_signs_exactly_like_rust():
     assert protocol.sign_intent(claims, shop['secret']) == valid['token']
     sig = next(c for c in SIGNATURES['cases'] if c['name'] == 'valid')
     assert protocol.sign_header(SIGNATURES['secret'], sig['now'], sig['body'].encode()) == sig['header']
+
+
+def _call_args(case):
+    return (case['method'], case['path_and_query'], case['shop_id'], case['idempotency_key'],
+            case['body'].encode())
+
+
+@pytest.mark.parametrize('case', CALLS['cases'], ids=lambda c: c['name'])
+def test_call_signature_vectors(case):
+    verify = lambda: protocol.verify_call(  # noqa: E731
+        CALLS['secret'], case['header'], *_call_args(case), case['now'], CALLS['tolerance_secs'])
+    if case['expect'] == 'ok':
+        verify()
+    else:
+        with pytest.raises(protocol.ProtocolError) as err:
+            verify()
+        assert err.value.code == case['expect']
+
+
+@pytest.mark.parametrize('case', [c for c in CALLS['cases'] if c['expect'] == 'ok'], ids=lambda c: c['name'])
+def test_python_signs_calls_exactly_like_rust(case):
+    timestamp = int(case['header'].split(',')[0].removeprefix('t='))
+    assert protocol.canonical_call(timestamp, *_call_args(case)) == case['canonical'].encode()
+    assert protocol.sign_call(CALLS['secret'], timestamp, *_call_args(case)) == case['header']
+
+
+def test_the_call_vectors_cover_every_replay():
+    names = ' '.join(c['name'] for c in CALLS['cases'])
+    for what in ('/v1/voids', 'another query', 'another shop', 'another key', 'without the key',
+                 'another body', 'out of tolerance', 'another secret'):
+        assert what in names
+    assert {c['expect'] for c in CALLS['cases']} >= {
+        'ok', 'signature_invalid', 'signature_expired', 'signature_malformed', 'signature_missing'}
+
+
+def test_a_call_signature_is_not_a_notification_signature():
+    body = b'{"reference":"S1"}'
+    call = ('POST', '/v1/refunds', 'shop', 'R-S1', body)
+    header = protocol.sign_call('s', 1000, *call)
+    with pytest.raises(protocol.ProtocolError) as err:
+        protocol.verify_signature('s', header, body, 1000)
+    assert err.value.code == 'signature_invalid'
+    with pytest.raises(protocol.ProtocolError) as err:
+        protocol.verify_call('s', protocol.sign_header('s', 1000, body), *call, 1000)
+    assert err.value.code == 'signature_invalid'
+
+
+def test_the_overflowing_intent_is_refused_with_the_rust_code():
+    case = next(c for c in INTENTS['cases'] if c['name'] == 'time claims that overflow')
+    assert case['expect']['error'] == 'intent_lifetime_too_long'
+    shops = {s['id']: s for s in INTENTS['shops']}
+    with pytest.raises(protocol.ProtocolError) as err:
+        protocol.verify_intent(case['token'], shops, INTENTS['now'])
+    assert err.value.code == 'intent_lifetime_too_long'
+
+
+@pytest.mark.parametrize('iat, exp', [(1.5, 1800000900), (True, 1800000900), (-2 ** 63 - 1, 1800000900),
+                                      (1799999990, 2 ** 63), (1799999990, '1800000900')])
+def test_time_claims_outside_i64_or_mistyped_are_invalid_claims(iat, exp):
+    shop = INTENTS['shops'][0]
+    claims = {'iss': shop['id'], 'aud': 'bawaba', 'sub': 'S1', 'iat': iat, 'exp': exp, 'amount': 100,
+              'currency': 'SAR', 'methods': ['mada'], 'return_url': 'https://shop.example/r',
+              'notify_url': 'https://shop.example/n'}
+    token = protocol.sign_intent(claims, shop['secret'])
+    with pytest.raises(protocol.ProtocolError) as err:
+        protocol.verify_intent(token, {shop['id']: shop}, INTENTS['now'])
+    assert err.value.code == 'intent_invalid_claims'
+
+
+@pytest.mark.parametrize('reference, key', [
+    ('R-S00042', 'R-S00042'),
+    ('S00042:capture', 'S00042:capture'),
+    ('R-Test Transaction', 'R-Test%20Transaction'),
+    ('R-فاتورة/1', 'R-%D9%81%D8%A7%D8%AA%D9%88%D8%B1%D8%A9/1'),
+    ('50%', '50%25'),
+])
+def test_an_idempotency_key_is_valid_and_leads_back_to_its_reference(reference, key):
+    assert protocol.idempotency_key(reference) == key
+    assert protocol.is_valid_idempotency_key(key)
+    assert reference in protocol.idempotency_key_texts(key)
+
+
+def test_a_reference_too_long_for_a_key_is_hashed():
+    key = protocol.idempotency_key('R-' + 'x' * 300)
+    assert protocol.is_valid_idempotency_key(key) and key.startswith('sha256-')
+
+
+@pytest.mark.parametrize('key', ['', 'a b', 'k' * 256, 'é', 'a\nb', None])
+def test_what_the_edge_refuses_as_a_key(key):
+    assert not protocol.is_valid_idempotency_key(key)
 
 
 @pytest.mark.parametrize('amount, currency, minor', [

@@ -4,6 +4,7 @@
 use crate::edge::{Edge, ShopConfig};
 use crate::http::{self, Reply};
 use bawaba_core::intent::{self, IntentClaims};
+use bawaba_core::signature::{self, SignedCall};
 
 /// Claims for a payment of `amount` halalas by `shop`, notifying `shop.origin + /notify`.
 pub fn claims(shop: &ShopConfig, reference: &str, amount: i64) -> IntentClaims {
@@ -70,33 +71,115 @@ pub fn pay(edge: &Edge, shop: &ShopConfig, reference: &str, amount: i64, method:
     http::get(page.location.as_deref().expect("redirect to the return route"))
 }
 
-/// A signed shop → edge GET (`/v1/deliveries`, `/v1/payments/{ref}`): `Bawaba-Shop` and a
-/// `Bawaba-Signature` over the path and query.
-pub fn signed_get(edge: &Edge, shop: &ShopConfig, path_and_query: &str) -> Reply {
-    let signature = bawaba_core::signature::sign(shop.secret.as_bytes(), crate::now(), path_and_query.as_bytes());
-    let mut resp = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .new_agent()
-        .get(&edge.url(path_and_query))
-        .header("Bawaba-Shop", &shop.id)
-        .header("Bawaba-Signature", &signature)
-        .call()
-        .expect("request");
-    let status = resp.status().as_u16();
-    let body = resp.body_mut().read_to_string().unwrap_or_default();
-    Reply { status, location: None, content_type: None, body }
+/// The routes that move money: they take an `Idempotency-Key`.
+pub const KEYED_ROUTES: [&str; 3] = ["/v1/refunds", "/v1/captures", "/v1/voids"];
+
+/// A fresh idempotency key, unique in this test run (printable ASCII, no spaces).
+pub fn idempotency_key() -> String {
+    reference("key")
 }
 
-/// A signed shop → edge POST (`/v1/refunds`, `/v1/check`, …).
-pub fn signed_post(edge: &Edge, shop: &ShopConfig, path: &str, body: &serde_json::Value) -> Reply {
-    let raw = body.to_string();
-    let signature = bawaba_core::signature::sign(shop.secret.as_bytes(), crate::now(), raw.as_bytes());
-    http::post_with_headers(
-        &edge.url(path),
-        &[("Content-Type", "application/json"), ("Bawaba-Shop", &shop.id), ("Bawaba-Signature", &signature)],
-        raw.as_bytes(),
+/// A signed shop → edge GET (`/v1/deliveries`, `/v1/payments/{ref}`): `Bawaba-Shop` and a
+/// `Bawaba-Signature` over the call (method, path and query, shop id, no key, empty body).
+pub fn signed_get(edge: &Edge, shop: &ShopConfig, path_and_query: &str) -> Reply {
+    signed_call(
+        edge,
+        shop,
+        &SignedCall { method: "GET", path_and_query, shop_id: &shop.id, idempotency_key: None, body: b"" },
     )
+}
+
+/// A signed shop → edge POST (`/v1/refunds`, `/v1/check`, …). A call to a route that moves
+/// money ([`KEYED_ROUTES`]) gets a fresh `Idempotency-Key`, as the Odoo addon always sends one, so
+/// each call is a new operation; [`signed_post_with_key`] chooses the key (to repeat a call).
+pub fn signed_post(edge: &Edge, shop: &ShopConfig, path: &str, body: &serde_json::Value) -> Reply {
+    let route = path.split('?').next().unwrap_or(path);
+    if KEYED_ROUTES.contains(&route) {
+        signed_post_with_key(edge, shop, path, body, &idempotency_key())
+    } else {
+        let raw = body.to_string();
+        signed_call(
+            edge,
+            shop,
+            &SignedCall {
+                method: "POST",
+                path_and_query: path,
+                shop_id: &shop.id,
+                idempotency_key: None,
+                body: raw.as_bytes(),
+            },
+        )
+    }
+}
+
+/// A signed shop → edge POST with `Idempotency-Key: key` (signed too).
+pub fn signed_post_with_key(edge: &Edge, shop: &ShopConfig, path: &str, body: &serde_json::Value, key: &str) -> Reply {
+    let raw = body.to_string();
+    signed_call(
+        edge,
+        shop,
+        &SignedCall {
+            method: "POST",
+            path_and_query: path,
+            shop_id: &shop.id,
+            idempotency_key: Some(key),
+            body: raw.as_bytes(),
+        },
+    )
+}
+
+/// Sends `call` signed for itself with the shop's secret, now.
+pub fn signed_call(edge: &Edge, shop: &ShopConfig, call: &SignedCall) -> Reply {
+    signed_call_raw(edge, shop, call, call)
+}
+
+/// Sends the request `sent` (its method, path and query, `Bawaba-Shop: sent.shop_id`, its
+/// `Idempotency-Key` if any, and its body) with a `Bawaba-Signature` computed, with the shop's
+/// secret and now, for `signed_for` instead: a test signs for one call and sends another, as
+/// someone replaying a captured call would (another route, query, shop, key or body).
+///
+/// ```ignore
+/// let body = br#"{"reference":"S1"}"#;
+/// let void = SignedCall { method: "POST", path_and_query: "/v1/voids", shop_id: &shop.id, idempotency_key: Some("k1"), body };
+/// let replay = signed_call_raw(&edge, &shop, &SignedCall { path_and_query: "/v1/refunds", ..void }, &void);
+/// assert_eq!(replay.error_code(), "signature_invalid");
+/// ```
+pub fn signed_call_raw(edge: &Edge, shop: &ShopConfig, sent: &SignedCall, signed_for: &SignedCall) -> Reply {
+    let signature = signature::sign_call(shop.secret.as_bytes(), crate::now(), signed_for);
+    let mut request = ureq::http::Request::builder()
+        .method(sent.method)
+        .uri(edge.url(sent.path_and_query))
+        .header("Bawaba-Shop", sent.shop_id)
+        .header(signature::HEADER, &signature);
+    if let Some(key) = sent.idempotency_key {
+        request = request.header(signature::IDEMPOTENCY_HEADER, key);
+    }
+    let result = if sent.body.is_empty() {
+        call_agent().run(request.body(()).expect("a valid request"))
+    } else {
+        call_agent()
+            .run(request.header("Content-Type", "application/json").body(sent.body.to_vec()).expect("a valid request"))
+    };
+    let mut resp = result.unwrap_or_else(|e| panic!("{} {}: {e}", sent.method, sent.path_and_query));
+    let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let (location, content_type) = (header("location"), header("content-type"));
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().read_to_string().unwrap_or_default();
+    Reply { status, location, content_type, body }
+}
+
+/// The agent for signed calls: every status is a value, no redirects, any method with a body.
+fn call_agent() -> &'static ureq::Agent {
+    static AGENT: std::sync::OnceLock<ureq::Agent> = std::sync::OnceLock::new();
+    AGENT.get_or_init(|| {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .allow_non_standard_methods(true)
+            .timeout_global(Some(std::time::Duration::from_secs(30)))
+            .build()
+            .into()
+    })
 }
 
 /// The distinct, verified notifications `shop` received (answered 2xx) for `reference`, in order.
@@ -105,7 +188,6 @@ pub fn notifications(
     config: &ShopConfig,
     reference: &str,
 ) -> Vec<bawaba_core::notification::Notification> {
-    use bawaba_core::signature;
     let mut seen = std::collections::BTreeSet::new();
     shop.received()
         .into_iter()

@@ -226,7 +226,8 @@ fn sessions_are_idempotent_per_intent_and_method() {
         c.methods.push("visa".into());
         c
     });
-    assert_eq!(flows::start_session(&w.edge, &other, "mada").status, 400);
+    let reused = flows::start_session(&w.edge, &other, "mada");
+    assert_eq!((reused.status, reused.error_code().as_str()), (409, "reference_reused"));
 }
 
 #[test]

@@ -182,7 +182,7 @@ fn refunds_partial_then_full_never_more() {
     assert_eq!(first.status, 200, "{}", first.body);
     assert_eq!(
         (first.json()["refunded_total"].as_i64(), first.json()["payment_state"].as_str()),
-        (Some(1000), Some("paid"))
+        (Some(1000), Some("partially_refunded"))
     );
     let over = refund(Some(4000));
     assert_eq!((over.status, over.error_code().as_str()), (422, "refund_exceeds_payment"));

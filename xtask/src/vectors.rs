@@ -5,7 +5,7 @@
 
 use crate::{root, step, Result};
 use bawaba_core::intent::{self, IntentClaims};
-use bawaba_core::signature;
+use bawaba_core::signature::{self, SignedCall};
 use serde_json::{json, Value};
 
 const NOW: i64 = 1_800_000_000;
@@ -84,6 +84,14 @@ fn intents() -> Value {
             }),
             "intent_lifetime_too_long",
         ),
+        invalid(
+            "time claims that overflow",
+            with(|c| {
+                c.iat = -9_000_000_000_000_000_000;
+                c.exp = 9_000_000_000_000_000_000
+            }),
+            "intent_lifetime_too_long",
+        ),
         invalid("wrong audience", with(|c| c.aud = "someone-else".into()), "intent_wrong_audience"),
         invalid("unknown shop", with(|c| c.iss = "other-shop".into()), "intent_unknown_shop"),
         invalid("zero amount", with(|c| c.amount = 0), "amount_invalid"),
@@ -141,6 +149,170 @@ fn signatures() -> Value {
     })
 }
 
+/// One signed-call case: the call as the edge receives it, the header that came with it, the
+/// edge's clock, and the verdict.
+fn call_case(name: &str, header: Option<&str>, call: &SignedCall, now: i64, expect: &str) -> Value {
+    let mut case = json!({
+        "name": name,
+        "header": header,
+        "method": call.method,
+        "path_and_query": call.path_and_query,
+        "shop_id": call.shop_id,
+        "idempotency_key": call.idempotency_key,
+        "body": std::str::from_utf8(call.body).expect("UTF-8 bodies"),
+        "now": now,
+        "expect": expect,
+    });
+    if expect == "ok" {
+        // The exact bytes that were signed, so an implementation can compare before the MAC.
+        let canonical = signature::canonical_call(NOW, call);
+        case["canonical"] = String::from_utf8(canonical).expect("UTF-8").into();
+    }
+    case
+}
+
+fn call_signatures() -> Value {
+    let secret = SECRET.as_bytes();
+    let body = r#"{"reference":"S00042","amount":2500}"#;
+    let refund = SignedCall {
+        method: "POST",
+        path_and_query: "/v1/refunds",
+        shop_id: SHOP_ID,
+        idempotency_key: Some("R-S00042"),
+        body: body.as_bytes(),
+    };
+    let deliveries = SignedCall {
+        method: "GET",
+        path_and_query: "/v1/deliveries?state=failing",
+        shop_id: SHOP_ID,
+        idempotency_key: None,
+        body: b"",
+    };
+    let refund_header = signature::sign_call(secret, NOW, &refund);
+    let get_header = signature::sign_call(secret, NOW, &deliveries);
+    let (r, g) = (Some(refund_header.as_str()), Some(get_header.as_str()));
+    let other_body = r#"{"reference":"S00042","amount":250000}"#;
+    let cases = vec![
+        call_case("valid refund with an idempotency key", r, &refund, NOW, "ok"),
+        call_case("valid GET /v1/deliveries?state=failing (no key, empty body)", g, &deliveries, NOW, "ok"),
+        call_case("valid refund, 299 s later", r, &refund, NOW + 299, "ok"),
+        call_case(
+            "refund header replayed on /v1/voids",
+            r,
+            &SignedCall { path_and_query: "/v1/voids", ..refund },
+            NOW,
+            "signature_invalid",
+        ),
+        call_case(
+            "refund header replayed on /v1/captures",
+            r,
+            &SignedCall { path_and_query: "/v1/captures", ..refund },
+            NOW,
+            "signature_invalid",
+        ),
+        call_case(
+            "refund header with another query",
+            r,
+            &SignedCall { path_and_query: "/v1/refunds?amount=250000", ..refund },
+            NOW,
+            "signature_invalid",
+        ),
+        call_case(
+            "deliveries header with another query",
+            g,
+            &SignedCall { path_and_query: "/v1/deliveries?state=failed", ..deliveries },
+            NOW,
+            "signature_invalid",
+        ),
+        call_case(
+            "deliveries header replayed as a POST",
+            g,
+            &SignedCall { method: "POST", ..deliveries },
+            NOW,
+            "signature_invalid",
+        ),
+        call_case(
+            "refund header for another shop",
+            r,
+            &SignedCall { shop_id: "other-shop", ..refund },
+            NOW,
+            "signature_invalid",
+        ),
+        call_case(
+            "refund header with another key",
+            r,
+            &SignedCall { idempotency_key: Some("R-S00042-1"), ..refund },
+            NOW,
+            "signature_invalid",
+        ),
+        call_case(
+            "refund header without the key",
+            r,
+            &SignedCall { idempotency_key: None, ..refund },
+            NOW,
+            "signature_invalid",
+        ),
+        call_case(
+            "deliveries header with a key added",
+            g,
+            &SignedCall { idempotency_key: Some("K-1"), ..deliveries },
+            NOW,
+            "signature_invalid",
+        ),
+        call_case(
+            "refund header with another body",
+            r,
+            &SignedCall { body: other_body.as_bytes(), ..refund },
+            NOW,
+            "signature_invalid",
+        ),
+        call_case("refund header out of tolerance (301 s later)", r, &refund, NOW + 301, "signature_expired"),
+        call_case("refund header from the future (301 s)", r, &refund, NOW - 301, "signature_expired"),
+        call_case(
+            "refund signed with another secret",
+            Some(&signature::sign_call(b"other-secret", NOW, &refund)),
+            &refund,
+            NOW,
+            "signature_invalid",
+        ),
+        call_case(
+            "a notification signature of the same body",
+            Some(&signature::sign(secret, NOW, body.as_bytes())),
+            &refund,
+            NOW,
+            "signature_invalid",
+        ),
+        call_case(
+            "a line break in the shop id",
+            Some(&signature::sign_call(secret, NOW, &SignedCall { shop_id: "vector-shop\nR-S00042", ..refund })),
+            &SignedCall { shop_id: "vector-shop\nR-S00042", ..refund },
+            NOW,
+            "signature_malformed",
+        ),
+        call_case(
+            "timestamp written with underscores",
+            Some(&refund_header.replace("t=1800000000", "t=1_800_000_000")),
+            &refund,
+            NOW,
+            "signature_malformed",
+        ),
+        call_case(
+            "timestamp beyond 64 bits",
+            Some(&refund_header.replace("t=1800000000", "t=18000000000000000000")),
+            &refund,
+            NOW,
+            "signature_malformed",
+        ),
+        call_case("missing header", None, &refund, NOW, "signature_missing"),
+    ];
+    json!({
+        "description": "Signed shop → edge calls: Bawaba-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, canonical)>, where canonical is \"bawaba-call-v1\\n<t>\\n<METHOD>\\n<path_and_query>\\n<shop_id>\\n<idempotency key or empty>\\n\" followed by the raw body. Verify `header` for the call as received (`method`, `path_and_query`, `shop_id` = Bawaba-Shop, `idempotency_key` = Idempotency-Key or null, `body` as UTF-8 bytes) at unix time `now` with a 300 s tolerance. Valid cases also give `canonical`, the exact string that was signed. A line break in method, path, shop id or key is signature_malformed.",
+        "secret": SECRET,
+        "tolerance_secs": 300,
+        "cases": cases,
+    })
+}
+
 /// The currencies the edge knows (with their minor-unit exponents) and those each gateway
 /// accepts: the Odoo addon keeps its own copies of both and checks them against this file.
 fn currencies() -> Value {
@@ -164,9 +336,12 @@ fn currencies() -> Value {
 pub fn write() -> Result {
     let dir = root().join("tests/vectors");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    for (name, value) in
-        [("intents.json", intents()), ("notification_signatures.json", signatures()), ("currencies.json", currencies())]
-    {
+    for (name, value) in [
+        ("intents.json", intents()),
+        ("notification_signatures.json", signatures()),
+        ("call_signatures.json", call_signatures()),
+        ("currencies.json", currencies()),
+    ] {
         step(&format!("writing tests/vectors/{name}"));
         let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())? + "\n";
         std::fs::write(dir.join(name), text).map_err(|e| e.to_string())?;

@@ -4,8 +4,8 @@
 
 pub use super::StartInput;
 use super::{
-    aps, moyasar, sandbox, tap, Capabilities, CheckVerdict, GatewayError, GatewayPayment, GatewaySession, HttpRequest,
-    HttpResponse, OperationResult, WebhookError, WebhookHint,
+    aps, moyasar, sandbox, tap, CancelOutcome, Capabilities, CheckVerdict, GatewayError, GatewayPayment,
+    GatewaySession, HttpRequest, HttpResponse, OperationResult, WebhookError, WebhookHint,
 };
 use crate::money::Money;
 
@@ -118,11 +118,24 @@ impl Connector {
     pub fn build_cancel(&self, gateway_payment_id: &str) -> Option<HttpRequest> {
         match self {
             Connector::Sandbox(cfg) => Some(sandbox::build_cancel_payment(cfg, gateway_payment_id)),
-            // Moyasar's invoice cancel is in its SDK, not its reference docs: not relied on.
+            // Moyasar's invoice cancel (`PUT /v1/invoices/{id}/cancel`) is in its SDKs, not its
+            // reference docs: not relied on. Its invoices close by `expired_at` instead
+            // (`StartInput::expires_at`).
             Connector::Moyasar(_) => None,
             // Tap has no call to cancel an INITIATED charge; it expires as ABANDONED. An APS page
             // that was never posted has nothing to cancel.
             Connector::Tap(_) | Connector::Aps(_) => None,
+        }
+    }
+
+    /// Reads the answer to [`Connector::build_cancel`]: closed, already finished, refused (4xx)
+    /// or unreachable (5xx). Only a `Closed` answer proves the page takes no more payments.
+    pub fn parse_cancel(&self, resp: &HttpResponse) -> CancelOutcome {
+        match self {
+            Connector::Sandbox(_) => sandbox::parse_cancel(resp),
+            Connector::Moyasar(_) | Connector::Tap(_) | Connector::Aps(_) => {
+                CancelOutcome::Refused(format!("{} has no cancel call", self.code()))
+            }
         }
     }
 
@@ -182,6 +195,26 @@ impl Connector {
         }
     }
 
+    /// The request that asks where a refund stands, for gateways whose refunds can stay pending
+    /// (Tap). `None`: refunds there are final at once.
+    pub fn build_refund_status(&self, refund_id: &str) -> Option<HttpRequest> {
+        match self {
+            Connector::Tap(cfg) => Some(tap::build_refund_status(cfg, refund_id)),
+            // The sandbox, Moyasar and APS answer a refund with its final result.
+            Connector::Sandbox(_) | Connector::Moyasar(_) | Connector::Aps(_) => None,
+        }
+    }
+
+    /// Parses it. `amount` is the refund's amount.
+    pub fn parse_refund_status(&self, resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError> {
+        match self {
+            Connector::Tap(_) => tap::parse_refund_status(resp, amount),
+            Connector::Sandbox(_) | Connector::Moyasar(_) | Connector::Aps(_) => {
+                Err(GatewayError::InvalidResponse("refunds here are final at once: nothing to ask".into()))
+            }
+        }
+    }
+
     /// A void, where supported.
     pub fn build_void(&self, transaction_id: &str) -> Option<HttpRequest> {
         match self {
@@ -238,5 +271,59 @@ impl Connector {
             Connector::Tap(_) => tap::parse_check(resp, currency),
             Connector::Aps(cfg) => aps::parse_check(cfg, resp, currency),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::OperationStatus;
+    use crate::money::Currency;
+    use crate::secret::Secret;
+
+    fn tap() -> Connector {
+        Connector::Tap(tap::Config { api_base: "http://t/v2".into(), secret_key: Secret::new("sk_test_x") })
+    }
+
+    fn moyasar() -> Connector {
+        Connector::Moyasar(moyasar::Config {
+            api_base: "http://m/v1".into(),
+            secret_key: Secret::new("sk_test_m"),
+            webhook_secret: Secret::new("token"),
+        })
+    }
+
+    fn sandbox() -> Connector {
+        Connector::Sandbox(sandbox::Config {
+            api_base: "http://s/api".into(),
+            secret_key: Secret::new("sk_sandbox"),
+            webhook_secret: Secret::new("whsec"),
+        })
+    }
+
+    #[test]
+    fn only_tap_refunds_are_asked_again() {
+        let sar = Money::new(100, Currency::parse("SAR").unwrap());
+        let req = tap().build_refund_status("re_1").expect("Tap refunds can stay pending");
+        assert_eq!(req.url, "http://t/v2/refunds/re_1");
+        let resp = HttpResponse { status: 200, body: br#"{"id":"re_1","status":"REFUNDED"}"#.to_vec() };
+        assert_eq!(tap().parse_refund_status(&resp, sar).unwrap().status, OperationStatus::Succeeded);
+        for other in [moyasar(), sandbox()] {
+            assert!(other.build_refund_status("re_1").is_none(), "{}", other.code());
+            assert!(other.parse_refund_status(&resp, sar).is_err());
+        }
+    }
+
+    #[test]
+    fn cancels_exist_only_where_the_gateway_documents_them() {
+        assert!(sandbox().build_cancel("sbx_1").is_some());
+        assert!(moyasar().build_cancel("inv_1").is_none());
+        assert!(tap().build_cancel("chg_1").is_none());
+        let canceled = HttpResponse {
+            status: 200,
+            body: br#"{"id":"sbx_1","reference":"r","status":"canceled","amount":100,"currency":"SAR","method":"visa","hosted_url":"u"}"#.to_vec(),
+        };
+        assert_eq!(sandbox().parse_cancel(&canceled), CancelOutcome::Closed);
+        assert!(matches!(moyasar().parse_cancel(&canceled), CancelOutcome::Refused(_)));
     }
 }

@@ -94,6 +94,9 @@ pub struct StartInput<'a> {
     pub customer_email: Option<&'a str>,
     /// A fresh random id for this session (APS makes its `merchant_reference` from it).
     pub session_key: &'a str,
+    /// When the gateway's page must stop taking payments (unix seconds), for gateways that can be
+    /// told so (Moyasar's `expired_at`); `None`: the gateway's own default.
+    pub expires_at: Option<i64>,
 }
 
 #[cfg(test)]
@@ -111,6 +114,7 @@ impl StartInput<'static> {
             description: "d",
             customer_email: None,
             session_key: "1",
+            expires_at: None,
         }
     }
 }
@@ -127,15 +131,40 @@ pub struct GatewaySession {
     pub form: Option<std::collections::BTreeMap<String, String>>,
 }
 
+/// Where an operation (refund, capture, void) stands at the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperationStatus {
+    /// It went through.
+    Succeeded,
+    /// Accepted, not final yet (Tap refunds can be PENDING): ask again with the follow-up request.
+    Pending,
+    /// The gateway declined it; nothing moved.
+    Failed(crate::notification::ErrorInfo),
+}
+
 /// The result of a refund, capture or void.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperationResult {
     /// The gateway's id for the operation (or the payment's, where it has none of its own).
     pub id: String,
-    /// Whether it went through (`false`: pending at the gateway).
-    pub done: bool,
+    /// Where it stands.
+    pub status: OperationStatus,
     /// The amount it was for.
     pub money: Money,
+}
+
+/// What the gateway said to a request closing a hosted session ([`connector::Connector::build_cancel`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The page is closed: it will take no payment.
+    Closed,
+    /// The payment had already finished (paid, failed, refunded): nothing to close; fetch it to
+    /// learn how it ended.
+    AlreadyFinal,
+    /// The gateway refused to close it (the gateway's message).
+    Refused(String),
+    /// No usable answer (5xx, or a body that does not say): the page may still be open.
+    Unreachable(String),
 }
 
 /// The verdict of a credentials check ("Test connection").

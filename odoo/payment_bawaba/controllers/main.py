@@ -34,7 +34,8 @@ class BawabaController(http.Controller):
 
         The signature is checked over the raw body before anything is parsed; a bad signature is
         a 403 so the edge keeps the notification and retries (the operator sees it failing). An
-        unknown reference is acknowledged with 200 and logged, so the edge stops retrying.
+        unknown reference or an unknown event type is acknowledged with 200 and logged, so the
+        edge stops retrying.
         """
         raw = request.httprequest.get_data()
         header = request.httprequest.headers.get(bawaba_protocol.SIGNATURE_HEADER)
@@ -49,9 +50,24 @@ class BawabaController(http.Controller):
             raise Forbidden()
         self._verify_signature(provider_sudo, header, raw)
         _logger.info("Notification received from Bawaba with data:\n%s", data)
-        tx_sudo = request.env['payment.transaction'].sudo()._search_by_reference('bawaba', data)
-        if tx_sudo:
-            tx_sudo._process('bawaba', data)
+        event_type = data.get('type')
+        if event_type in const.DUPLICATE_EVENTS:
+            # A second charge for the reference: told on the chatter, never a change of state (nor
+            # an amount check against the transaction, which stands for the first charge).
+            tx_sudo = request.env['payment.transaction'].sudo()._search_by_reference('bawaba', data)
+            if tx_sudo:
+                tx_sudo._bawaba_report_duplicate(data)
+        elif event_type in const.PAYMENT_STATUS_MAPPING or event_type in const.REFUND_EVENTS:
+            tx_sudo = request.env['payment.transaction'].sudo()._search_by_reference('bawaba', data)
+            if tx_sudo:
+                tx_sudo._process('bawaba', data)
+        else:
+            # A type this version does not know (the edge may add some): acknowledged, so the edge
+            # does not retry it for 72 hours, and logged.
+            _logger.warning(
+                "Bawaba notification %s of an unknown type %s, acknowledged and ignored.",
+                data.get('event_id'), event_type,
+            )
         return request.make_json_response({'received': True})
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 import json
 import time
+from urllib.parse import urlsplit
 
 import requests
 
@@ -66,26 +67,40 @@ class PaymentProvider(models.Model):
 
     # === BUSINESS METHODS === #
 
-    def _bawaba_request(self, path, payload):
+    def _bawaba_request(self, path, payload=None, method='POST', idempotency_key=None):
         """Send a signed shop → edge call and return the decoded answer.
 
-        :param str path: The edge route, e.g. `/v1/refunds`.
-        :param dict payload: The JSON body.
+        The signature binds the method, the path with its query, the shop id, the idempotency key
+        and the body (see docs/protocol.md), so the edge refuses it on any other route.
+
+        :param str path: The edge route with its query, if any, e.g. `/v1/refunds`.
+        :param dict payload: The JSON body (none for a GET).
+        :param str method: `POST` or `GET`.
+        :param str idempotency_key: The `Idempotency-Key` of a call that moves money, if any.
         :return: (HTTP status, decoded JSON body)
         :raise ValidationError: if the edge cannot be reached.
         """
         self.ensure_one()
-        body = json.dumps(payload).encode()
+        method = method.upper()
+        body = json.dumps(payload).encode() if payload is not None else b''
+        url = f"{(self.bawaba_edge_url or '').rstrip('/')}{path}"
+        # The path as it goes on the wire, with the edge URL's own path prefix if it has one.
+        parts = urlsplit(url)
+        path_and_query = (parts.path or '/') + (f'?{parts.query}' if parts.query else '')
+        shop_id = self.bawaba_shop_id or ''
         headers = {
-            'Content-Type': 'application/json',
-            'Bawaba-Shop': self.bawaba_shop_id,
-            bawaba_protocol.SIGNATURE_HEADER: bawaba_protocol.sign_header(
-                self.bawaba_signing_secret, int(time.time()), body
+            bawaba_protocol.SHOP_HEADER: shop_id,
+            bawaba_protocol.SIGNATURE_HEADER: bawaba_protocol.sign_call(
+                self.sudo().bawaba_signing_secret or '', int(time.time()), method, path_and_query, shop_id,
+                idempotency_key, body,
             ),
         }
-        url = f"{(self.bawaba_edge_url or '').rstrip('/')}{path}"
+        if payload is not None:
+            headers['Content-Type'] = 'application/json'
+        if idempotency_key:
+            headers[bawaba_protocol.IDEMPOTENCY_HEADER] = idempotency_key
         try:
-            response = requests.post(url, data=body, headers=headers, timeout=30)
+            response = requests.request(method, url, data=body, headers=headers, timeout=30)
         except requests.exceptions.RequestException as error:
             _logger.warning("Could not reach the Bawaba edge at %s: %s", url, error)
             raise ValidationError(_("Could not reach the Bawaba edge at %(url)s.", url=url))
@@ -93,7 +108,7 @@ class PaymentProvider(models.Model):
             answer = response.json()
         except ValueError:
             answer = {}
-        return response.status_code, answer
+        return response.status_code, answer if isinstance(answer, dict) else {}
 
     def action_bawaba_test_connection(self):
         """Ask the edge, for each currency the shop sells in, whether each gateway's credentials

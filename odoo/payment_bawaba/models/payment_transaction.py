@@ -65,16 +65,23 @@ class PaymentTransaction(models.Model):
 
     @api.model
     def _search_by_reference(self, provider_code, payment_data):
-        """Override of `payment` to find refunds by the gateway's refund id."""
-        if provider_code != 'bawaba' or payment_data.get('type') != const.REFUND_EVENT:
+        """Override of `payment` to find refunds by the key they were sent with (the refund
+        transaction's reference), then by the gateway's refund id."""
+        if provider_code != 'bawaba' or payment_data.get('type') not in const.REFUND_EVENTS:
             return super()._search_by_reference(provider_code, payment_data)
+        domain = [('provider_code', '=', 'bawaba'), ('operation', '=', 'refund')]
+        tx = self
+        references = bawaba_protocol.idempotency_key_texts(payment_data.get('idempotency_key'))
+        if references:
+            tx = self.search(domain + [('reference', 'in', references)], limit=1)
         refund_id = payment_data.get('refund_id')
-        tx = refund_id and self.search(
-            [('provider_code', '=', 'bawaba'), ('operation', '=', 'refund'), ('provider_reference', '=', refund_id)],
-            limit=1,
-        )
+        if not tx and refund_id:
+            tx = self.search(domain + [('provider_reference', '=', refund_id)], limit=1)
         if not tx:
-            _logger.info("Bawaba refund %s of %s is not known here.", refund_id, payment_data.get('reference'))
+            _logger.info(
+                "Bawaba refund %s (key %s) of %s is not known here.",
+                refund_id, payment_data.get('idempotency_key'), payment_data.get('reference'),
+            )
         return tx or self
 
     def _extract_amount_data(self, payment_data):
@@ -89,15 +96,21 @@ class PaymentTransaction(models.Model):
         """Override of `payment` to update the transaction from a verified notification."""
         if self.provider_code != 'bawaba':
             return super()._apply_updates(payment_data)
-        if payment_data.get('type') == const.REFUND_EVENT:
-            self._set_done()
+        event_type = payment_data.get('type')
+        error = payment_data.get('error') or {}
+        if event_type in const.REFUND_EVENTS:
+            # The gateway's refund id, once it has one, rather than the edge's `rf_…`.
+            self.provider_reference = payment_data.get('refund_id') or self.provider_reference
+            if event_type == const.REFUND_SUCCEEDED:
+                self._set_done()
+            else:
+                self._set_error(self._bawaba_refund_failure(error))
             return
         self.provider_reference = payment_data.get('gateway_payment_id') or self.provider_reference
         method = payment_data.get('card_brand') or payment_data.get('method') or ''
         payment_method = self.env['payment.method']._get_from_code(method.lower())
         self.payment_method_id = payment_method or self.payment_method_id
-        state = const.PAYMENT_STATUS_MAPPING.get(payment_data.get('type'))
-        error = payment_data.get('error') or {}
+        state = const.PAYMENT_STATUS_MAPPING.get(event_type)
         if state == 'done':
             self._set_done()
         elif state == 'authorized':
@@ -110,31 +123,85 @@ class PaymentTransaction(models.Model):
             self._set_error(_("The payment failed: %(message)s (%(code)s)",
                               message=error.get('message', ''), code=error.get('code', '')))
         else:
-            _logger.warning("Unknown Bawaba event type %s for %s.", payment_data.get('type'), self.reference)
+            _logger.warning("Unknown Bawaba event type %s for %s.", event_type, self.reference)
+
+    def _bawaba_refund_failure(self, error):
+        """The state message of a refund the gateway refused (`error` is the edge's)."""
+        return _("The refund failed: %(message)s (%(code)s)",
+                 message=error.get('message') or _("the gateway refused it"), code=error.get('code', ''))
+
+    def _bawaba_report_duplicate(self, payment_data):
+        """Say on the chatter of the transaction's documents that the gateway charged this
+        reference a second time, and what the edge did about it. The state does not change: the
+        transaction stands for the first charge.
+
+        :param dict payment_data: A verified `payment.duplicate_refunded` or
+            `payment.duplicate_detected` notification.
+        """
+        self.ensure_one()
+        currency = payment_data.get('currency') or self.currency_id.name
+        exponent = bawaba_protocol.CURRENCY_EXPONENTS.get(currency, self.currency_id.decimal_places)
+        try:
+            amount = f"{int(payment_data.get('amount')) / 10 ** exponent:.{exponent}f} {currency}"
+        except (TypeError, ValueError):
+            amount = currency
+        values = {
+            'gateway': payment_data.get('gateway') or '',
+            'charge': payment_data.get('gateway_payment_id') or '',
+            'amount': amount,
+        }
+        if payment_data.get('type') == const.DUPLICATE_REFUNDED:
+            message = _(
+                "Bawaba: %(gateway)s charged this payment a second time (%(charge)s, %(amount)s). The edge "
+                "refunded that second charge in full; there is nothing to do.", **values)
+            _logger.info("Duplicate charge %s of %s refunded by the edge.", values['charge'], self.reference)
+        else:
+            error = payment_data.get('error') or {}
+            message = _(
+                "Bawaba: %(gateway)s charged this payment a second time (%(charge)s, %(amount)s) and the edge "
+                "could not refund it: %(reason)s. Refund that charge in the gateway's dashboard.",
+                reason=error.get('message') or error.get('code') or _("no reason given"), **values)
+            _logger.warning("Duplicate charge %s of %s NOT refunded: %s", values['charge'], self.reference, error)
+        self._log_message_on_linked_documents(message)
 
     # === BACK OFFICE === #
 
-    def _bawaba_operation(self, path, payload):
-        status, answer = self.provider_id._bawaba_request(path, payload)
+    def _bawaba_operation(self, path, payload, idempotency_key):
+        status, answer = self.provider_id._bawaba_request(path, payload, idempotency_key=idempotency_key)
         if status != 200:
             error = answer.get('error', {})
+            if error.get('code') == 'idempotency_key_reused':
+                raise ValidationError(_(
+                    "Bawaba refused this request: the edge already received one with the key %(key)s but other "
+                    "details, and moved no money for this one. Check the first one in the gateway's dashboard "
+                    "before trying again.", key=idempotency_key))
             raise ValidationError(_("Bawaba: %(message)s (%(code)s)", message=error.get('message', status),
                                     code=error.get('code', '')))
         return answer
 
     def _send_refund_request(self):
-        """Override of `payment` to refund through the edge (full or partial)."""
+        """Override of `payment` to refund through the edge (full or partial).
+
+        The key is this refund transaction's reference: the same refund sent again (a retry after
+        a lost answer) gets the first answer and moves no money.
+        """
         if self.provider_code != 'bawaba':
             return super()._send_refund_request()
         source = self.source_transaction_id
         answer = self._bawaba_operation('/v1/refunds', {
             'reference': source.reference,
             'amount': bawaba_protocol.to_minor_units(-self.amount, self.currency_id.name),
-        })
-        self.provider_reference = answer.get('id')
-        if answer.get('status') == 'succeeded':
+        }, bawaba_protocol.idempotency_key(self.reference))
+        self.provider_reference = answer.get('id') or answer.get('refund_id') or self.provider_reference
+        status = answer.get('status')
+        if status == 'succeeded':
             self._set_done()
+        elif status == 'failed':
+            self._set_error(self._bawaba_refund_failure(answer.get('error') or {}))
         else:
+            # `pending`: the edge sends refund.succeeded or refund.failed when the gateway decides.
+            if status != 'pending':
+                _logger.warning("Unknown Bawaba refund status %s for %s.", status, self.reference)
             self._set_pending()
 
     def _send_capture_request(self):
@@ -145,11 +212,12 @@ class PaymentTransaction(models.Model):
         self._bawaba_operation('/v1/captures', {
             'reference': source.reference,
             'amount': bawaba_protocol.to_minor_units(self.amount, self.currency_id.name),
-        })
+        }, bawaba_protocol.idempotency_key(f'{source.reference}:capture'))
 
     def _send_void_request(self):
         """Override of `payment` to void through the edge."""
         if self.provider_code != 'bawaba':
             return super()._send_void_request()
         source = self.source_transaction_id or self
-        self._bawaba_operation('/v1/voids', {'reference': source.reference})
+        self._bawaba_operation(
+            '/v1/voids', {'reference': source.reference}, bawaba_protocol.idempotency_key(f'{source.reference}:void'))

@@ -2,10 +2,23 @@
 
 import json
 import time
+from unittest.mock import MagicMock
 
 from odoo.addons.payment.tests.http_common import PaymentHttpCommon
 from odoo.addons.payment_bawaba import bawaba_protocol
 from odoo.addons.payment_bawaba.controllers.main import BawabaController
+
+
+# Every call to the edge goes through requests.request (method, URL, data, headers).
+REQUESTS_REQUEST = 'odoo.addons.payment_bawaba.models.payment_provider.requests.request'
+
+
+def edge_answer(status, body):
+    """A fake answer of the edge, for patching `REQUESTS_REQUEST`."""
+    response = MagicMock()
+    response.status_code = status
+    response.json.return_value = body
+    return response
 
 
 class BawabaCommon(PaymentHttpCommon):
@@ -46,3 +59,30 @@ class BawabaCommon(PaymentHttpCommon):
         if header:
             headers[bawaba_protocol.SIGNATURE_HEADER] = header
         return self.url_open(self._build_url(BawabaController._webhook_url), data=body, headers=headers)
+
+    def _refund_notification(self, tx, refund, **overrides):
+        """A refund result as the edge sends it: `reference` is the payment's, `idempotency_key`
+        the key the refund was sent with."""
+        data = self._notification(
+            event_id='evt_refund_1',
+            type='refund.succeeded',
+            reference=tx.reference,
+            amount=bawaba_protocol.to_minor_units(-refund.amount, refund.currency_id.name),
+            idempotency_key=bawaba_protocol.idempotency_key(refund.reference),
+            refund_id='re_1',
+        )
+        data.update(overrides)
+        return data
+
+    def _assert_signed_call(self, call, method, path, key=None):
+        """Check a call the addon made to the edge (a `requests.request` mock call) as the edge
+        does: the signature binds method, path, shop id, key and body. Return the JSON body."""
+        self.assertEqual(call.args[:2], (method, f'https://edge.example.test{path}'))
+        headers = call.kwargs['headers']
+        body = call.kwargs['data']
+        self.assertEqual(headers['Bawaba-Shop'], 'odoo-shop')
+        self.assertEqual(headers.get('Idempotency-Key'), key)
+        bawaba_protocol.verify_call(
+            'shop-secret-for-tests', headers['Bawaba-Signature'], method, path, 'odoo-shop', key, body,
+            int(time.time()))
+        return json.loads(body) if body else None

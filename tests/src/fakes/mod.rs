@@ -89,6 +89,11 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).to_string()
 }
 
+/// Seconds since 1970 (the fakes' clock, the same machine's as the edge's).
+pub(crate) fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
 /// A random-looking id (the fakes need unique ids, not secure ones).
 pub(crate) fn new_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -151,4 +156,25 @@ pub(crate) fn post_later(url: String, headers: Vec<(String, String)>, body: Stri
             *sent.lock().unwrap() += 1;
         }
     });
+}
+
+/// Sends a connector's request the way the edge does (every status is an answer), for the fakes'
+/// own tests against the real connectors.
+#[cfg(test)]
+pub(crate) fn send(req: &bawaba_core::gateway::HttpRequest) -> bawaba_core::gateway::HttpResponse {
+    use bawaba_core::gateway::HttpMethod;
+    let method = match req.method {
+        HttpMethod::Get => "GET",
+        HttpMethod::Post => "POST",
+        HttpMethod::Put => "PUT",
+    };
+    let mut builder = ureq::http::Request::builder().method(method).uri(&req.url);
+    for (k, v) in &req.headers {
+        builder = builder.header(k, v);
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    let mut resp = agent.run(builder.body(req.body.clone().unwrap_or_default()).expect("request")).expect("an answer");
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().read_to_vec().unwrap_or_default();
+    bawaba_core::gateway::HttpResponse { status, body }
 }

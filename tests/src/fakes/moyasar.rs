@@ -2,11 +2,19 @@
 //! with the secret key, Moyasar's error bodies, a hosted invoice page with a 3-D Secure step for
 //! mada, and webhooks with the shared `secret_token` in the body.
 //!
+//! Invoices take `expired_at` (an ISO 8601 date or datetime, docs.moyasar.com/api/invoices/
+//! 01-create-invoice): once it has passed, an unpaid invoice is `expired` and its page takes no
+//! payment. There is no invoice cancel here: it is in Moyasar's SDKs, not its reference docs, and
+//! Bawaba does not use it. [`FakeMoyasar::pay_invoice`] pays an invoice directly, as a shopper
+//! would in a tab left open.
+//!
 //! Test cards: `4111111111111111` Visa and `5421080101000000` Mastercard pay at once;
 //! `4201320111111010` mada asks for 3-D Secure first; `4123120001090000` fails with
 //! insufficient funds; anything else fails.
 
-use super::{form, header, html_response, json_response, new_id, post_later, redirect, serve, unhealthy, Switches};
+use super::{
+    form, header, html_response, json_response, new_id, now_secs, post_later, redirect, serve, unhealthy, Switches,
+};
 use base64::Engine;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -21,6 +29,10 @@ struct State {
     webhook_token: String,
     tampered: HashMap<String, i64>,
 }
+
+/// A payment attempt just created: its id and what the card does (`Ok(true)`: 3-D Secure first;
+/// `Err`: declined with this message).
+type Attempt = (String, Result<bool, &'static str>);
 
 /// The fake.
 #[derive(Clone)]
@@ -92,7 +104,31 @@ impl FakeMoyasar {
 
     /// The invoice as stored.
     pub fn invoice(&self, id: &str) -> Option<Value> {
-        self.state.lock().unwrap().invoices.get(id).cloned()
+        let mut state = self.state.lock().unwrap();
+        expire_if_due(&mut state, id);
+        state.invoices.get(id).cloned()
+    }
+
+    /// Makes an invoice's `expired_at` now (as if its time had run out): from then on it is
+    /// `expired` unless it was already paid or finished. Returns `false` for an unknown invoice.
+    pub fn expire_invoice(&self, id: &str) -> bool {
+        let mut state = self.state.lock().unwrap();
+        let Some(invoice) = state.invoices.get_mut(id) else { return false };
+        invoice["expired_at"] = json!(bawaba_core::gateway::moyasar::iso8601_utc(now_secs()));
+        expire_if_due(&mut state, id);
+        true
+    }
+
+    /// Pays an invoice directly with a test card, as a shopper would on a page left open in an
+    /// old tab (3-D Secure counts as passed). The invoice becomes `paid` (or `failed` for a
+    /// declining card) with the payment inside, and the webhook goes out as for the hosted page.
+    /// Returns the payment; `Err` when the invoice does not exist or takes no payment (paid,
+    /// failed, expired, …), which is what Moyasar's page does then.
+    pub fn pay_invoice(&self, invoice_id: &str, card: &str) -> Result<Value, String> {
+        let number: String = card.chars().filter(char::is_ascii_digit).collect();
+        let (payment_id, outcome) = self.attempt(invoice_id, &number)?;
+        let (_, payment) = self.settle(invoice_id, &payment_id, outcome.map(|_| ()));
+        Ok(payment)
     }
 
     fn handle(&self, req: tiny_http::Request, body: String, segments: Vec<String>) {
@@ -152,19 +188,38 @@ impl FakeMoyasar {
                 &json!({"type":"invalid_request_error","message":"Validation Failed","errors":{"description":["can't be blank"]}}),
             );
         }
+        let expired_at = match &input["expired_at"] {
+            Value::Null => Value::Null,
+            Value::String(text) => match parse_expired_at(text) {
+                Some(at) => json!(bawaba_core::gateway::moyasar::iso8601_utc(at)),
+                None => {
+                    return json_response(
+                        400,
+                        &json!({"type":"invalid_request_error","message":"Validation Failed","errors":{"expired_at":["is invalid"]}}),
+                    )
+                }
+            },
+            _ => {
+                return json_response(
+                    400,
+                    &json!({"type":"invalid_request_error","message":"Validation Failed","errors":{"expired_at":["is invalid"]}}),
+                )
+            }
+        };
         let id = new_id();
         let invoice = json!({
             "id": id, "status": "initiated", "amount": amount, "currency": input["currency"].as_str().unwrap_or("SAR"),
             "description": input["description"], "amount_format": format!("{}.{:02} SAR", amount / 100, amount % 100),
             "url": format!("{}/invoices/{id}", self.base), "success_url": input["success_url"], "back_url": input["back_url"],
-            "metadata": input["metadata"], "payments": [],
+            "expired_at": expired_at, "paid_at": null, "metadata": input["metadata"], "payments": [],
         });
         self.state.lock().unwrap().invoices.insert(id, invoice.clone());
         json_response(201, &invoice)
     }
 
     fn invoice_with_payments(&self, id: &str) -> Option<Value> {
-        let state = self.state.lock().unwrap();
+        let mut state = self.state.lock().unwrap();
+        expire_if_due(&mut state, id);
         let mut invoice = state.invoices.get(id)?.clone();
         let payments: Vec<Value> = state.payments.values().filter(|p| p["invoice_id"] == id).cloned().collect();
         invoice["payments"] = Value::from(payments);
@@ -206,28 +261,10 @@ impl FakeMoyasar {
         let fields: HashMap<String, String> = form(body).into_iter().collect();
         let number: String =
             fields.get("number").cloned().unwrap_or_default().chars().filter(char::is_ascii_digit).collect();
-        let Some(inv) = self.invoice_with_payments(id) else { return html_response(404, "<p>Not found</p>".into()) };
-        if inv["status"] != "initiated" {
-            return self.page(id, None);
+        if self.invoice_with_payments(id).is_none() {
+            return html_response(404, "<p>Not found</p>".into());
         }
-        let (company, outcome) = match number.as_str() {
-            "4111111111111111" => ("visa", Ok(false)),
-            "5421080101000000" => ("master", Ok(false)),
-            "4201320111111010" => ("mada", Ok(true)),
-            "4123120001090000" => ("visa", Err("INSUFFICIENT_FUNDS")),
-            _ => ("visa", Err("UNSPECIFIED FAILURE")),
-        };
-        let payment_id = new_id();
-        let masked = format!(
-            "{}XX-XXXX-{}",
-            &number.get(..4).unwrap_or("0000"),
-            &number.get(number.len().saturating_sub(4)..).unwrap_or("")
-        );
-        let payment = json!({
-            "id": payment_id, "status": "initiated", "amount": inv["amount"], "currency": inv["currency"], "refunded": 0,
-            "invoice_id": id, "source": {"type": "creditcard", "company": company, "number": masked, "message": Value::Null},
-        });
-        self.state.lock().unwrap().payments.insert(payment_id.clone(), payment);
+        let Ok((payment_id, outcome)) = self.attempt(id, &number) else { return self.page(id, None) };
         match outcome {
             Ok(true) => html_response(
                 200,
@@ -242,6 +279,36 @@ impl FakeMoyasar {
         }
     }
 
+    /// Starts a payment on an invoice that takes payments (`initiated`, not expired) with a test
+    /// card: its id and what the card does (`Ok(true)`: 3-D Secure first; `Err`: declined).
+    fn attempt(&self, id: &str, number: &str) -> Result<Attempt, String> {
+        let (company, outcome) = match number {
+            "4111111111111111" => ("visa", Ok(false)),
+            "5421080101000000" => ("master", Ok(false)),
+            "4201320111111010" => ("mada", Ok(true)),
+            "4123120001090000" => ("visa", Err("INSUFFICIENT_FUNDS")),
+            _ => ("visa", Err("UNSPECIFIED FAILURE")),
+        };
+        let mut state = self.state.lock().unwrap();
+        expire_if_due(&mut state, id);
+        let Some(inv) = state.invoices.get(id).cloned() else { return Err(format!("no invoice {id}")) };
+        if inv["status"] != "initiated" {
+            return Err(format!("the invoice is {}", inv["status"].as_str().unwrap_or("")));
+        }
+        let payment_id = new_id();
+        let masked = format!(
+            "{}XX-XXXX-{}",
+            &number.get(..4).unwrap_or("0000"),
+            &number.get(number.len().saturating_sub(4)..).unwrap_or("")
+        );
+        let payment = json!({
+            "id": payment_id, "status": "initiated", "amount": inv["amount"], "currency": inv["currency"], "refunded": 0,
+            "invoice_id": id, "source": {"type": "creditcard", "company": company, "number": masked, "message": Value::Null},
+        });
+        state.payments.insert(payment_id.clone(), payment);
+        Ok((payment_id, outcome))
+    }
+
     fn three_ds(&self, id: &str, payment_id: &str, body: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
         let ok = form(body).iter().any(|(k, v)| k == "result" && v == "ok");
         self.finish(id, payment_id, if ok { Ok(()) } else { Err("3-D Secure transaction attempt failed") })
@@ -253,6 +320,17 @@ impl FakeMoyasar {
         payment_id: &str,
         outcome: Result<(), &str>,
     ) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+        let (success_url, payment) = self.settle(id, payment_id, outcome);
+        let sep = if success_url.contains('?') { '&' } else { '?' };
+        redirect(&format!(
+            "{success_url}{sep}id={payment_id}&status={}&message=",
+            payment["status"].as_str().unwrap_or("")
+        ))
+    }
+
+    /// Ends a payment attempt (paid or failed), the invoice with it, and sends the webhook:
+    /// the invoice's `success_url` and the payment.
+    fn settle(&self, id: &str, payment_id: &str, outcome: Result<(), &str>) -> (String, Value) {
         let (success_url, payment) = {
             let mut state = self.state.lock().unwrap();
             let status = if outcome.is_ok() { "paid" } else { "failed" };
@@ -262,14 +340,13 @@ impl FakeMoyasar {
             let payment = payment.clone();
             let invoice = state.invoices.get_mut(id).expect("invoice");
             invoice["status"] = json!(status);
+            if outcome.is_ok() {
+                invoice["paid_at"] = json!(bawaba_core::gateway::moyasar::iso8601_utc(now_secs()));
+            }
             (invoice["success_url"].as_str().unwrap_or("").to_string(), payment)
         };
         self.send_webhook(if outcome.is_ok() { "payment_paid" } else { "payment_failed" }, payment.clone());
-        let sep = if success_url.contains('?') { '&' } else { '?' };
-        redirect(&format!(
-            "{success_url}{sep}id={payment_id}&status={}&message=",
-            payment["status"].as_str().unwrap_or("")
-        ))
+        (success_url, payment)
     }
 
     fn send_webhook(&self, event_type: &str, payment: Value) {
@@ -337,5 +414,136 @@ impl FakeMoyasar {
             inv["status"] = json!("voided");
         }
         json_response(200, &out)
+    }
+}
+
+/// Marks an unpaid invoice `expired` once its `expired_at` has passed.
+fn expire_if_due(state: &mut State, id: &str) {
+    let Some(invoice) = state.invoices.get_mut(id) else { return };
+    let due = invoice["expired_at"].as_str().and_then(parse_expired_at).is_some_and(|at| now_secs() >= at);
+    if due && invoice["status"] == "initiated" {
+        invoice["status"] = json!("expired");
+    }
+}
+
+/// `expired_at` as Moyasar takes it: `2017-01-12` (midnight UTC) or an ISO 8601 datetime
+/// (`2018-01-01T09:55:14.000Z`, or with a `+03:00` offset). Unix seconds.
+pub(crate) fn parse_expired_at(text: &str) -> Option<i64> {
+    let num =
+        |s: &str| -> Option<i64> { (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())? };
+    let (date, time) = match text.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (text, None),
+    };
+    let mut parts = date.split('-');
+    let (y, m, d) = (num(parts.next()?)?, num(parts.next()?)?, num(parts.next()?)?);
+    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days from civil (H. Hinnant), the inverse of the connector's formatter.
+    let (y2, m2) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * m2 + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let Some(time) = time else { return Some(days * 86_400) };
+    let (clock, offset) = if let Some(c) = time.strip_suffix('Z') {
+        (c, 0)
+    } else if let Some(i) = time.rfind(['+', '-']) {
+        let (c, o) = time.split_at(i);
+        let (oh, om) = o[1..].split_once(':')?;
+        let sign = if o.starts_with('-') { -1 } else { 1 };
+        (c, sign * (num(oh)? * 3600 + num(om)? * 60))
+    } else {
+        (time, 0)
+    };
+    let clock = clock.split('.').next()?;
+    let mut hms = clock.split(':');
+    let (h, mi, se) = (num(hms.next()?)?, num(hms.next()?)?, hms.next().map(num).unwrap_or(Some(0))?);
+    if hms.next().is_some() || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    Some(days * 86_400 + h * 3600 + mi * 60 + se - offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fakes::send;
+    use bawaba_core::gateway::connector::{Connector, Start, StartInput};
+    use bawaba_core::gateway::moyasar::{self, iso8601_utc};
+    use bawaba_core::method::PaymentMethod;
+    use bawaba_core::money::{Currency, Money};
+    use bawaba_core::payment::PaymentState;
+    use bawaba_core::secret::Secret;
+
+    fn session(fake: &FakeMoyasar, connector: &Connector, expires_at: Option<i64>) -> String {
+        let input = StartInput {
+            reference: "demo:S1",
+            money: Money::new(4550, Currency::parse("SAR").unwrap()),
+            method: PaymentMethod::Visa,
+            return_url: "http://edge/r",
+            webhook_url: "http://edge/w",
+            locale: "en",
+            customer_name: None,
+            description: "Order S1",
+            customer_email: None,
+            session_key: "1",
+            expires_at,
+        };
+        let Ok(Start::Call(req)) = connector.build_start(&input) else { panic!("Moyasar sessions are a call") };
+        let created = connector.parse_start(&send(&req)).unwrap();
+        assert!(created.redirect_url.starts_with(&fake.base));
+        created.id
+    }
+
+    #[test]
+    fn invoices_expire_and_can_be_paid_directly_until_then() {
+        let fake = FakeMoyasar::start("sk_test_m", "token");
+        let connector = Connector::Moyasar(moyasar::Config {
+            api_base: fake.api_base(),
+            secret_key: Secret::new("sk_test_m"),
+            webhook_secret: Secret::new("token"),
+        });
+        let sar = Money::new(4550, Currency::parse("SAR").unwrap());
+        let state = |id: &str| connector.parse_fetch(&send(&connector.build_fetch(id)), &sar).unwrap();
+
+        let open = session(&fake, &connector, Some(now_secs() + 900));
+        assert_eq!(state(&open).state, PaymentState::Pending);
+        let paid = fake.pay_invoice(&open, "4111111111111111").unwrap();
+        assert_eq!(paid["status"], "paid");
+        let p = state(&open);
+        assert_eq!((p.state, p.transaction_id.as_deref()), (PaymentState::Paid, paid["id"].as_str()));
+        assert!(fake.pay_invoice(&open, "4111111111111111").is_err(), "a paid invoice takes no second payment");
+
+        let late = session(&fake, &connector, Some(now_secs() + 900));
+        assert!(fake.expire_invoice(&late));
+        assert_eq!(state(&late).state, PaymentState::Canceled);
+        assert_eq!(fake.invoice(&late).unwrap()["status"], "expired");
+        assert!(fake.pay_invoice(&late, "4111111111111111").is_err(), "an expired invoice takes no payment");
+        let page =
+            crate::http::post_form(&format!("{}/invoices/{late}/pay", fake.base), &[("number", "4111111111111111")]);
+        assert!(page.body.contains("id=\"closed\""), "{}", page.body);
+
+        let past = session(&fake, &connector, Some(now_secs() - 1));
+        assert_eq!(state(&past).state, PaymentState::Canceled);
+        let forever = session(&fake, &connector, None);
+        assert_eq!(fake.invoice(&forever).unwrap()["expired_at"], Value::Null);
+        let declined = fake.pay_invoice(&forever, "4123120001090000").unwrap();
+        assert_eq!(declined["status"], "failed");
+    }
+
+    #[test]
+    fn expired_at_takes_dates_and_datetimes() {
+        assert_eq!(parse_expired_at("2018-01-01T09:55:14.000Z"), Some(1_514_800_514));
+        assert_eq!(parse_expired_at("2018-01-01T12:55:14+03:00"), Some(1_514_800_514));
+        assert_eq!(parse_expired_at("2017-01-12"), Some(1_484_179_200));
+        for secs in [0, 951_782_400, 1_795_800_000, 4_107_542_399] {
+            assert_eq!(parse_expired_at(&iso8601_utc(secs)), Some(secs));
+        }
+        for bad in ["", "tomorrow", "2018-13-01", "2018-01-01T25:00:00Z", "2018-01-01T09:55:14+3"] {
+            assert_eq!(parse_expired_at(bad), None, "{bad}");
+        }
     }
 }

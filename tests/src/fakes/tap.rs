@@ -1,6 +1,12 @@
-//! A fake Tap: `/v2/charges` (create, fetch), `/v2/refunds`, Bearer auth with the secret key,
-//! Tap's error bodies, a hosted page at `transaction.url` (mada goes through a 3-D Secure step),
-//! the return with `tap_id`, and webhooks to `post.url` signed with `hashstring`.
+//! A fake Tap: `/v2/charges` (create, fetch), `/v2/refunds` (create) and `/v2/refunds/{id}`
+//! (fetch), Bearer auth with the secret key, Tap's error bodies, a hosted page at
+//! `transaction.url` (mada goes through a 3-D Secure step), the return with `tap_id`, and webhooks
+//! to `post.url` signed with `hashstring`.
+//!
+//! Refunds answer `REFUNDED` at once, or `PENDING` while [`FakeTap::set_refunds_pending`] is on
+//! (Tap holds a refund while it checks the merchant's wallet balance); a pending refund keeps its
+//! amount reserved against the charge until [`FakeTap::settle_refund`] makes it `REFUNDED` or
+//! `FAILED` (which gives the amount back).
 //!
 //! Test cards: `4508750015741019` Visa and `5123450000000008` Mastercard are captured;
 //! `4464040000000007` mada asks for 3-D Secure; `4000000000000002` is declined (505,
@@ -16,9 +22,20 @@ use std::sync::{Arc, Mutex};
 struct State {
     charges: HashMap<String, Value>,
     refunded: HashMap<String, f64>,
+    refunds: HashMap<String, Value>,
+    refunds_pending: bool,
     secret_key: String,
     tampered: HashMap<String, f64>,
     counter: u64,
+}
+
+/// How a pending refund ends ([`FakeTap::settle_refund`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// `REFUNDED`: the money went back.
+    Refunded,
+    /// `FAILED`: nothing moved; the amount can be refunded again.
+    Failed,
 }
 
 /// The fake.
@@ -82,6 +99,49 @@ impl FakeTap {
         self.fetch(id)
     }
 
+    /// While on, new refunds answer `PENDING` instead of `REFUNDED` (settle them with
+    /// [`FakeTap::settle_refund`]).
+    pub fn set_refunds_pending(&self, pending: bool) {
+        self.state.lock().unwrap().refunds_pending = pending;
+    }
+
+    /// Ends a pending refund: `REFUNDED`, or `FAILED` (its amount is no longer reserved against
+    /// the charge). Returns `false` when there is no such refund or it is not pending.
+    pub fn settle_refund(&self, refund_id: &str, outcome: RefundOutcome) -> bool {
+        let mut state = self.state.lock().unwrap();
+        let Some(refund) = state.refunds.get_mut(refund_id) else { return false };
+        if refund["status"] != "PENDING" {
+            return false;
+        }
+        let (status, code, message) = match outcome {
+            RefundOutcome::Refunded => ("REFUNDED", "000", "Refunded"),
+            RefundOutcome::Failed => ("FAILED", "1173", "Refund failed"),
+        };
+        refund["status"] = json!(status);
+        refund["response"] = json!({"code": code, "message": message});
+        if outcome == RefundOutcome::Failed {
+            let charge_id = refund["charge_id"].as_str().unwrap_or("").to_string();
+            let amount = refund["amount"].as_f64().unwrap_or(0.0);
+            if let Some(done) = state.refunded.get_mut(&charge_id) {
+                *done = (*done - amount).max(0.0);
+            }
+        }
+        true
+    }
+
+    /// A refund as the API shows it.
+    pub fn refund_record(&self, refund_id: &str) -> Option<Value> {
+        self.state.lock().unwrap().refunds.get(refund_id).cloned()
+    }
+
+    /// The charge's refunds, oldest first.
+    pub fn refunds_of(&self, charge_id: &str) -> Vec<Value> {
+        let state = self.state.lock().unwrap();
+        let mut refunds: Vec<Value> = state.refunds.values().filter(|r| r["charge_id"] == charge_id).cloned().collect();
+        refunds.sort_by_key(|r| r["id"].as_str().unwrap_or("").to_string());
+        refunds
+    }
+
     fn handle(&self, req: tiny_http::Request, body: String, segments: Vec<String>) {
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
         let method = req.method().as_str().to_string();
@@ -108,6 +168,10 @@ impl FakeTap {
                 None => json_response(404, &json!({"errors":[{"code":"1141","description":"Charge not found"}]})),
             },
             ("POST", ["v2", "refunds"]) => self.refund(&body),
+            ("GET", ["v2", "refunds", id]) => match self.refund_record(id) {
+                Some(r) => json_response(200, &r),
+                None => json_response(404, &json!({"errors":[{"code":"1142","description":"Refund not found"}]})),
+            },
             ("GET", ["pay", id]) => self.page(id),
             ("POST", ["pay", id]) => self.pay(id, &body),
             ("POST", ["pay", id, "3ds"]) => {
@@ -257,10 +321,81 @@ impl FakeTap {
         }
         state.refunded.insert(id.clone(), done + amount);
         state.counter += 1;
-        json_response(
-            200,
-            &json!({"id": format!("re_TS{:06}", state.counter), "object": "refund", "charge_id": id, "amount": amount,
-                "currency": input["currency"], "status": "REFUNDED", "reference": input["reference"]}),
-        )
+        let (status, code, message) =
+            if state.refunds_pending { ("PENDING", "100", "Pending") } else { ("REFUNDED", "000", "Refunded") };
+        let refund_id = format!("re_TS{:06}{}", state.counter, std::process::id());
+        let refund = json!({"id": refund_id, "object": "refund", "api_version": "V1.2", "live_mode": false,
+            "charge_id": id, "amount": amount, "currency": input["currency"], "created": "1795800000000",
+            "status": status, "response": {"code": code, "message": message}, "reason": input["reason"],
+            "reference": input["reference"], "metadata": input.get("metadata").cloned().unwrap_or(json!({}))});
+        state.refunds.insert(refund_id, refund.clone());
+        json_response(200, &refund)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fakes::send;
+    use bawaba_core::gateway::connector::Connector;
+    use bawaba_core::gateway::{tap, OperationStatus};
+    use bawaba_core::money::{Currency, Money};
+    use bawaba_core::secret::Secret;
+
+    const KEY: &str = "sk_test_fake_tap";
+
+    fn captured_charge(fake: &FakeTap) -> String {
+        let created = crate::http::post_with_headers(
+            &format!("{}/charges", fake.api_base()),
+            &[("Authorization", &format!("Bearer {KEY}")), ("Content-Type", "application/json")],
+            json!({"amount": 45.5, "currency": "SAR", "source": {"id": "src_card"}, "redirect": {"url": "http://x/r"},
+                "reference": {"transaction": "demo:S1"}})
+            .to_string()
+            .as_bytes(),
+        );
+        let id = created.json()["id"].as_str().unwrap().to_string();
+        let paid = crate::http::post_form(&format!("{}/pay/{id}", fake.base), &[("number", "4508750015741019")]);
+        assert_eq!(paid.status, 303);
+        id
+    }
+
+    #[test]
+    fn pending_refunds_are_fetched_and_settled_later() {
+        let fake = FakeTap::start(KEY);
+        let connector = Connector::Tap(tap::Config { api_base: fake.api_base(), secret_key: Secret::new(KEY) });
+        let charge = captured_charge(&fake);
+        let sar = |minor| Money::new(minor, Currency::parse("SAR").unwrap());
+
+        let at_once =
+            connector.parse_refund(&send(&connector.build_refund(&charge, &charge, &sar(1000), "r-0")), sar(1000));
+        assert_eq!(at_once.unwrap().status, OperationStatus::Succeeded);
+
+        fake.set_refunds_pending(true);
+        let held = connector
+            .parse_refund(&send(&connector.build_refund(&charge, &charge, &sar(2000), "r-1")), sar(2000))
+            .unwrap();
+        assert_eq!(held.status, OperationStatus::Pending);
+        let ask = connector.build_refund_status(&held.id).expect("Tap refunds are asked again");
+        assert_eq!(connector.parse_refund_status(&send(&ask), sar(2000)).unwrap().status, OperationStatus::Pending);
+        // The pending 20.00 is reserved: 45.50 - 10.00 - 20.00 leaves 15.50.
+        let over = send(&connector.build_refund(&charge, &charge, &sar(1600), "r-2"));
+        assert_eq!(over.status, 400);
+
+        assert!(fake.settle_refund(&held.id, RefundOutcome::Failed));
+        assert!(!fake.settle_refund(&held.id, RefundOutcome::Refunded), "a settled refund stays settled");
+        let failed = connector.parse_refund_status(&send(&ask), sar(2000)).unwrap();
+        assert!(matches!(failed.status, OperationStatus::Failed(ref e) if e.code == "refund_declined"), "{failed:?}");
+
+        let again = connector
+            .parse_refund(&send(&connector.build_refund(&charge, &charge, &sar(3000), "r-3")), sar(3000))
+            .unwrap();
+        assert_eq!(again.status, OperationStatus::Pending, "a failed refund gave its amount back");
+        assert!(fake.settle_refund(&again.id, RefundOutcome::Refunded));
+        let ask = connector.build_refund_status(&again.id).unwrap();
+        assert_eq!(connector.parse_refund_status(&send(&ask), sar(3000)).unwrap().status, OperationStatus::Succeeded);
+        assert_eq!(fake.refunds_of(&charge).len(), 3);
+
+        let missing = send(&connector.build_refund_status("re_nope").unwrap());
+        assert_eq!(missing.status, 404);
     }
 }

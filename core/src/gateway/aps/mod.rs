@@ -11,7 +11,7 @@ pub mod status;
 
 use super::{
     Capabilities, CheckVerdict, GatewayError, GatewayPayment, HttpMethod, HttpRequest, HttpResponse, OperationResult,
-    WebhookError, WebhookHint,
+    OperationStatus, WebhookError, WebhookHint,
 };
 use crate::method::PaymentMethod;
 use crate::money::{Currency, Money};
@@ -209,7 +209,8 @@ fn signed_answer(cfg: &Config, resp: &HttpResponse) -> Result<BTreeMap<String, S
     Ok(params)
 }
 
-/// Parses `CHECK_STATUS`. "No transaction found" means the shopper has not paid yet: pending.
+/// Parses `CHECK_STATUS`. "No transaction found" means no payment was ever attempted on the
+/// page: `Created` (never opened), which an expired payment may be canceled with.
 pub fn parse_fetch_payment(
     cfg: &Config,
     resp: &HttpResponse,
@@ -223,7 +224,7 @@ pub fn parse_fetch_payment(
             id: reference.clone(),
             transaction_id: None,
             reference,
-            state: crate::payment::PaymentState::Pending,
+            state: crate::payment::PaymentState::Created,
             money: *expected,
             card_brand: None,
             card_last4: None,
@@ -270,21 +271,29 @@ pub fn build_refund(cfg: &Config, merchant_reference: &str, fort_id: &str, amoun
     api_request(cfg, p)
 }
 
-/// Parses a refund: status `06` is done; anything else is refused with APS's message.
+/// Parses a refund: status `06` (refund success) succeeded; `07` (refund failed) is APS
+/// declining it, `Failed` with the code `refund_declined` and APS's `response_code` and message;
+/// anything else (`00` invalid request, …) is refused with APS's message, as an HTTP refusal is.
 pub fn parse_refund(cfg: &Config, resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError> {
     let p = signed_answer(cfg, resp)?;
+    let message = || {
+        format!(
+            "{} {}",
+            p.get("response_code").cloned().unwrap_or_default(),
+            p.get("response_message").cloned().unwrap_or_default()
+        )
+        .trim()
+        .to_string()
+    };
+    let id = || p.get("fort_id").cloned().unwrap_or_default();
     match p.get("status").map(String::as_str) {
-        Some("06") => {
-            Ok(OperationResult { id: p.get("fort_id").cloned().unwrap_or_default(), done: true, money: amount })
-        }
-        _ => Err(GatewayError::Rejected {
-            status: 400,
-            message: format!(
-                "{} {}",
-                p.get("response_code").cloned().unwrap_or_default(),
-                p.get("response_message").cloned().unwrap_or_default()
-            ),
+        Some("06") => Ok(OperationResult { id: id(), status: OperationStatus::Succeeded, money: amount }),
+        Some("07") => Ok(OperationResult {
+            id: id(),
+            status: OperationStatus::Failed(ErrorInfo { code: "refund_declined".into(), message: message() }),
+            money: amount,
         }),
+        _ => Err(GatewayError::Rejected { status: 400, message: message() }),
     }
 }
 
@@ -428,7 +437,8 @@ mod tests {
         none.insert("merchant_reference".into(), "bw-1".into());
         assert_eq!(
             parse_fetch_payment(&cfg(), &answer(none), &sar).unwrap().state,
-            crate::payment::PaymentState::Pending
+            crate::payment::PaymentState::Created,
+            "no transaction: never opened"
         );
         let mismatch = HttpResponse {
             status: 200,
@@ -450,6 +460,40 @@ mod tests {
         assert_eq!(
             verify_webhook(&cfg(), b"merchant_reference=bw-9"),
             Err(WebhookError::Signature(SignatureError::Missing))
+        );
+    }
+
+    #[test]
+    fn refunds_succeed_are_declined_or_refused() {
+        let sar = Money::new(4550, Currency::parse("SAR").unwrap());
+        let refund = |status: &str, code: &str, message: &str| {
+            let mut p = BTreeMap::new();
+            for (k, v) in [
+                ("command", "REFUND"),
+                ("status", status),
+                ("response_code", code),
+                ("response_message", message),
+                ("fort_id", "169"),
+                ("merchant_reference", "bw-1"),
+            ] {
+                p.insert(k.to_string(), v.to_string());
+            }
+            answer(p)
+        };
+        assert_eq!(
+            parse_refund(&cfg(), &refund("06", "06000", "Success"), sar).unwrap(),
+            OperationResult { id: "169".into(), status: OperationStatus::Succeeded, money: sar }
+        );
+        assert_eq!(
+            parse_refund(&cfg(), &refund("07", "07066", "Refund failed"), sar).unwrap().status,
+            OperationStatus::Failed(ErrorInfo {
+                code: "refund_declined".into(),
+                message: "07066 Refund failed".into()
+            })
+        );
+        assert_eq!(
+            parse_refund(&cfg(), &refund("00", "00036", "Invalid amount"), sar),
+            Err(GatewayError::Rejected { status: 400, message: "00036 Invalid amount".into() })
         );
     }
 }

@@ -11,7 +11,7 @@ pub mod wire;
 
 use super::{
     Capabilities, CheckVerdict, GatewayError, GatewayPayment, GatewaySession, HttpMethod, HttpRequest, HttpResponse,
-    OperationResult,
+    OperationResult, OperationStatus,
 };
 use crate::method::PaymentMethod;
 use crate::money::{Currency, Money};
@@ -88,10 +88,12 @@ pub fn check_amount(money: &Money) -> Result<(), GatewayError> {
     Ok(())
 }
 
-/// `POST /invoices`.
+/// `POST /invoices`. With [`super::StartInput::expires_at`], the invoice carries `expired_at`
+/// (an ISO 8601 UTC datetime): once it passes, Moyasar refuses payments on the invoice and its
+/// status becomes `expired` (docs.moyasar.com/api/invoices/01-create-invoice).
 pub fn build_create_session(cfg: &Config, input: &super::StartInput<'_>) -> Result<HttpRequest, GatewayError> {
     check_amount(&input.money)?;
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "amount": input.money.minor,
         "currency": input.money.currency.code(),
         "description": input.description,
@@ -99,7 +101,27 @@ pub fn build_create_session(cfg: &Config, input: &super::StartInput<'_>) -> Resu
         "back_url": input.return_url,
         "metadata": { "bawaba_reference": input.reference },
     });
+    if let Some(at) = input.expires_at {
+        body["expired_at"] = serde_json::Value::String(iso8601_utc(at));
+    }
     Ok(request(cfg, HttpMethod::Post, "/invoices", Some(body)))
+}
+
+/// Unix seconds → `2018-01-01T09:55:14.000Z`, the datetime form Moyasar's `expired_at` takes.
+pub fn iso8601_utc(unix_secs: i64) -> String {
+    let days = unix_secs.div_euclid(86_400);
+    let secs = unix_secs.rem_euclid(86_400);
+    // Days since 1970-01-01 → civil date (H. Hinnant's algorithm, proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 /// Parses the created invoice.
@@ -183,14 +205,29 @@ pub fn build_void(cfg: &Config, transaction_id: &str) -> HttpRequest {
 }
 
 /// Parses the payment returned by refund, capture and void. `expect` is the status that means
-/// the operation went through; `amount` is what was asked (the payment reports totals).
+/// the operation went through (`refunded`, `captured`, `voided`; a partial refund leaves the
+/// payment `paid` with a `refunded` total); `amount` is what was asked (the payment reports
+/// totals). Moyasar answers these synchronously: a payment in another status means the operation
+/// did not happen (`Failed`, code `refund_declined` / `capture_declined` / `void_declined`); a
+/// refusal (4xx) stays a [`GatewayError::Rejected`].
 pub fn parse_operation(resp: &HttpResponse, expect: &str, amount: Money) -> Result<OperationResult, GatewayError> {
     let payment: wire::Payment = parse(resp)?;
-    Ok(OperationResult {
-        done: payment.status == expect || (expect == "refunded" && payment.refunded > 0),
-        id: payment.id,
-        money: amount,
-    })
+    let went_through = payment.status == expect || (expect == "refunded" && payment.refunded > 0);
+    let status = if went_through {
+        OperationStatus::Succeeded
+    } else {
+        let operation = match expect {
+            "refunded" => "refund",
+            "captured" => "capture",
+            "voided" => "void",
+            other => other,
+        };
+        OperationStatus::Failed(ErrorInfo {
+            code: format!("{operation}_declined"),
+            message: format!("Moyasar did not {operation} it: the payment is {}.", payment.status),
+        })
+    };
+    Ok(OperationResult { id: payment.id, status, money: amount })
 }
 
 /// `GET /payments?page=1`: the cheapest call that needs the secret key.
@@ -310,5 +347,70 @@ mod tests {
             CheckVerdict::CurrencyUnsupported
         );
         assert_eq!(parse_check(&HttpResponse { status: 503, body: vec![] }, None).0, CheckVerdict::Unreachable);
+    }
+
+    #[test]
+    fn an_expiry_is_sent_as_expired_at_in_utc() {
+        let plain = build_create_session(&cfg(), &StartInput::sample(sar(4550), PaymentMethod::Visa)).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(plain.body.as_ref().unwrap()).unwrap();
+        assert!(body.get("expired_at").is_none(), "no expiry unless asked");
+        let req = build_create_session(
+            &cfg(),
+            &StartInput { expires_at: Some(1_514_800_514), ..StartInput::sample(sar(4550), PaymentMethod::Visa) },
+        )
+        .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(req.body.as_ref().unwrap()).unwrap();
+        assert_eq!(body["expired_at"], "2018-01-01T09:55:14.000Z");
+        for (secs, text) in [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (951_782_400, "2000-02-29T00:00:00.000Z"),
+            (4_107_542_399, "2100-02-28T23:59:59.000Z"),
+            (-1, "1969-12-31T23:59:59.000Z"),
+        ] {
+            assert_eq!(iso8601_utc(secs), text);
+        }
+    }
+
+    fn payment(status: &str, refunded: i64) -> HttpResponse {
+        let body = format!(
+            r#"{{"id":"pay_1","status":"{status}","amount":4550,"currency":"SAR","refunded":{refunded},
+            "invoice_id":"inv_1","source":{{"type":"creditcard","company":"mada","number":"4201-32XX-XXXX-1010","message":"APPROVED"}}}}"#
+        );
+        HttpResponse { status: 200, body: body.into_bytes() }
+    }
+
+    #[test]
+    fn operations_succeed_or_say_why_not() {
+        let full = parse_operation(&payment("refunded", 4550), "refunded", sar(4550)).unwrap();
+        assert_eq!(full, OperationResult { id: "pay_1".into(), status: OperationStatus::Succeeded, money: sar(4550) });
+        let partial = parse_operation(&payment("paid", 1000), "refunded", sar(1000)).unwrap();
+        assert_eq!(partial.status, OperationStatus::Succeeded, "a partial refund leaves the payment paid");
+        assert_eq!(
+            parse_operation(&payment("voided", 0), "voided", sar(4550)).unwrap().status,
+            OperationStatus::Succeeded
+        );
+        assert_eq!(
+            parse_operation(&payment("paid", 0), "voided", sar(4550)).unwrap().status,
+            OperationStatus::Failed(ErrorInfo {
+                code: "void_declined".into(),
+                message: "Moyasar did not void it: the payment is paid.".into()
+            })
+        );
+        let OperationStatus::Failed(e) = parse_operation(&payment("paid", 0), "refunded", sar(1)).unwrap().status
+        else {
+            panic!("nothing refunded")
+        };
+        assert_eq!(e.code, "refund_declined");
+        let refused = HttpResponse {
+            status: 400,
+            body: br#"{"type":"invalid_request_error","message":"Refund amount is greater than the refundable amount","errors":null}"#.to_vec(),
+        };
+        assert_eq!(
+            parse_operation(&refused, "refunded", sar(1)),
+            Err(GatewayError::Rejected {
+                status: 400,
+                message: "Refund amount is greater than the refundable amount".into()
+            })
+        );
     }
 }

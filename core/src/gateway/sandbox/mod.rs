@@ -107,10 +107,29 @@ pub fn build_refund(cfg: &Config, id: &str, amount: Option<&Money>) -> HttpReque
     }
 }
 
-/// Parses a refund answer (the payment, with its refunded total).
+/// Parses a refund answer (the payment, with its refunded total). The sandbox refunds at once
+/// or refuses with a 400, so a 2xx answer is a refund that went through.
 pub fn parse_refund(resp: &HttpResponse, amount: Money) -> Result<super::OperationResult, GatewayError> {
     let p = parse_wire(resp)?;
-    Ok(super::OperationResult { id: p.id, done: true, money: amount })
+    Ok(super::OperationResult { id: p.id, status: super::OperationStatus::Succeeded, money: amount })
+}
+
+/// Parses the answer to [`build_cancel_payment`]. The sandbox answers 200 with the payment
+/// whatever it was (see `server::cancel_by_merchant`), so its status decides: `canceled` or
+/// `expired` is closed, `succeeded`, `failed` or `refunded` had already finished, a page still
+/// open was not closed. Other 4xx are refusals, 5xx and unreadable bodies unreachable.
+pub fn parse_cancel(resp: &HttpResponse) -> super::CancelOutcome {
+    use super::CancelOutcome;
+    match parse_wire(resp) {
+        Ok(p) => match p.status.as_str() {
+            "canceled" | "expired" => CancelOutcome::Closed,
+            "succeeded" | "failed" | "refunded" => CancelOutcome::AlreadyFinal,
+            other => CancelOutcome::Refused(format!("the sandbox left the payment {other}")),
+        },
+        Err(GatewayError::Rejected { status, message }) => CancelOutcome::Refused(format!("HTTP {status}: {message}")),
+        Err(GatewayError::Unreachable(why)) => CancelOutcome::Unreachable(why),
+        Err(other) => CancelOutcome::Unreachable(other.to_string()),
+    }
 }
 
 /// `GET {api_base}/account`: the credentials check.
@@ -236,5 +255,41 @@ mod tests {
     #[test]
     fn ids_are_escaped_in_paths() {
         assert_eq!(build_fetch_payment(&cfg(), "a/../b").url, "http://127.0.0.1:9/sandbox/api/payments/a%2F%2E%2E%2Fb");
+    }
+
+    fn payment_answer(status: &str) -> HttpResponse {
+        let body = format!(
+            r#"{{"id":"sbx_1","reference":"demo:S1","status":"{status}","amount":100,"currency":"SAR",
+            "method":"visa","hosted_url":"u"}}"#
+        );
+        HttpResponse { status: 200, body: body.into_bytes() }
+    }
+
+    #[test]
+    fn refunds_are_final_and_cancels_say_whether_the_page_closed() {
+        use crate::gateway::{CancelOutcome, OperationStatus};
+        let sar = Money::new(100, Currency::parse("SAR").unwrap());
+        assert_eq!(parse_refund(&payment_answer("refunded"), sar).unwrap().status, OperationStatus::Succeeded);
+        let req = build_cancel_payment(&cfg(), "sbx_1");
+        assert_eq!(
+            (req.method, req.url.as_str()),
+            (HttpMethod::Post, "http://127.0.0.1:9/sandbox/api/payments/sbx_1/cancel")
+        );
+        assert_eq!(parse_cancel(&payment_answer("canceled")), CancelOutcome::Closed);
+        assert_eq!(parse_cancel(&payment_answer("expired")), CancelOutcome::Closed);
+        for done in ["succeeded", "failed", "refunded"] {
+            assert_eq!(parse_cancel(&payment_answer(done)), CancelOutcome::AlreadyFinal, "{done}");
+        }
+        assert!(matches!(parse_cancel(&payment_answer("requires_payment_method")), CancelOutcome::Refused(_)));
+        let missing = HttpResponse {
+            status: 404,
+            body: br#"{"error":{"type":"not_found","message":"no payment sbx_2"}}"#.to_vec(),
+        };
+        assert_eq!(parse_cancel(&missing), CancelOutcome::Refused("HTTP 404: no payment sbx_2".into()));
+        assert!(matches!(parse_cancel(&HttpResponse { status: 503, body: vec![] }), CancelOutcome::Unreachable(_)));
+        assert!(matches!(
+            parse_cancel(&HttpResponse { status: 200, body: b"<html>".to_vec() }),
+            CancelOutcome::Unreachable(_)
+        ));
     }
 }

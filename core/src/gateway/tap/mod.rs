@@ -1,6 +1,7 @@
 //! Tap Payments: a charge with a hosted source (`POST /v2/charges`, the shopper pays on
 //! `transaction.url`), server-side status via `GET /v2/charges/{id}`, refunds (`POST
-//! /v2/refunds`), and webhooks signed with the `hashstring` header. Facts and sources:
+//! /v2/refunds`, which may stay pending: asked again with `GET /v2/refunds/{id}`), and webhooks
+//! signed with the `hashstring` header. Facts and sources:
 //! `docs/gateways/tap.md`.
 //!
 //! Amounts travel in **major** units with the currency's decimals (45.50 SAR, 1.500 KWD): the
@@ -12,7 +13,7 @@ pub mod wire;
 
 use super::{
     Capabilities, CheckVerdict, GatewayError, GatewayPayment, GatewaySession, HttpMethod, HttpRequest, HttpResponse,
-    OperationResult,
+    OperationResult, OperationStatus,
 };
 use crate::method::PaymentMethod;
 use crate::money::{Currency, Money};
@@ -195,15 +196,45 @@ pub fn build_refund(cfg: &Config, charge_id: &str, amount: &Money, refund_refere
     }
 }
 
-/// Parses a refund: `REFUNDED` is done, `PENDING`/`ACCEPTED`/`IN_PROGRESS` still pending,
-/// anything else refused.
+/// Parses a refund (the answer to [`build_refund`] or [`build_refund_status`]) by the refund
+/// status table ([`status::REFUND`]): `REFUNDED` succeeded, `PENDING`/`ACCEPTED`/`IN_PROGRESS`…
+/// pending, `FAILED`/`DECLINED`/`CANCELLED`/`RESTRICTED` failed with the code `refund_declined`
+/// and Tap's message. An HTTP refusal stays a [`GatewayError::Rejected`]; a status not in the
+/// table is an invalid response.
 pub fn parse_refund(resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError> {
     let refund: wire::Refund = parse(resp)?;
-    match refund.status.as_str() {
-        "REFUNDED" => Ok(OperationResult { id: refund.id, done: true, money: amount }),
-        "PENDING" | "ACCEPTED" | "IN_PROGRESS" => Ok(OperationResult { id: refund.id, done: false, money: amount }),
-        other => Err(GatewayError::Rejected { status: 402, message: format!("refund {other}") }),
+    let stage = status::refund_stage(&refund.status)
+        .ok_or_else(|| GatewayError::InvalidResponse(format!("unknown refund status {:?}", refund.status)))?;
+    let status = match stage {
+        status::RefundStage::Succeeded => OperationStatus::Succeeded,
+        status::RefundStage::Pending => OperationStatus::Pending,
+        status::RefundStage::Failed => {
+            let message = refund
+                .response
+                .as_ref()
+                .and_then(|r| r.message.clone())
+                .filter(|m| !m.trim().is_empty())
+                .map(|m| format!("{m} ({})", refund.status))
+                .unwrap_or_else(|| format!("Tap reports the refund {}.", refund.status));
+            OperationStatus::Failed(ErrorInfo { code: "refund_declined".into(), message })
+        }
+    };
+    Ok(OperationResult { id: refund.id, status, money: amount })
+}
+
+/// `GET /refunds/{id}`: where a refund stands now (a `PENDING` refund is settled later).
+pub fn build_refund_status(cfg: &Config, refund_id: &str) -> HttpRequest {
+    HttpRequest {
+        method: HttpMethod::Get,
+        url: format!("{}/refunds/{}", cfg.api_base, super::sandbox::urlencode_path(refund_id)),
+        headers: headers(cfg, None),
+        body: None,
     }
+}
+
+/// Parses [`build_refund_status`]'s answer: the same refund object as the creation's.
+pub fn parse_refund_status(resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError> {
+    parse_refund(resp, amount)
 }
 
 /// `GET /charges/chg_bawaba_check`: a charge that does not exist. A valid key gets 404 (or 200);
@@ -299,5 +330,76 @@ mod tests {
         };
         assert_eq!(parse_check(&unauth, None), (CheckVerdict::InvalidCredentials, "No valid API key".into()));
         assert_eq!(parse_check(&HttpResponse { status: 404, body: vec![] }, None).0, CheckVerdict::Ok);
+    }
+
+    fn sar(minor: i64) -> Money {
+        Money::new(minor, cur("SAR"))
+    }
+
+    fn answer(status: u16, body: &str) -> HttpResponse {
+        HttpResponse { status, body: body.as_bytes().to_vec() }
+    }
+
+    // The refund object as developers.tap.company/docs/refunds shows it.
+    fn refund_body(status: &str, code: &str, message: &str) -> String {
+        format!(
+            r#"{{"id":"re_TS0412202412345","object":"refund","api_version":"V1.2","live_mode":false,"amount":45.5,
+            "charge_id":"chg_TS05A1220241234","created":"1733836000000","currency":"SAR","status":"{status}",
+            "reference":{{"merchant":"demo:S1-refund-0"}},"response":{{"code":"{code}","message":"{message}"}},
+            "metadata":{{}},"reason":"requested_by_customer"}}"#
+        )
+    }
+
+    #[test]
+    fn refunds_succeed_stay_pending_or_fail_with_a_reason() {
+        let done = parse_refund(&answer(200, &refund_body("REFUNDED", "000", "Refunded")), sar(4550)).unwrap();
+        assert_eq!(
+            done,
+            OperationResult { id: "re_TS0412202412345".into(), status: OperationStatus::Succeeded, money: sar(4550) }
+        );
+        for pending in ["PENDING", "IN_PROGRESS", "INITIATED", "ACCEPTED", "UNKNOWN", "TIMEDOUT"] {
+            let r = parse_refund(&answer(200, &refund_body(pending, "100", "Pending")), sar(4550)).unwrap();
+            assert_eq!(r.status, OperationStatus::Pending, "{pending} is not final");
+        }
+        let declined = parse_refund(&answer(200, &refund_body("DECLINED", "507", "Declined by issuer")), sar(100));
+        assert_eq!(
+            declined.unwrap().status,
+            OperationStatus::Failed(ErrorInfo {
+                code: "refund_declined".into(),
+                message: "Declined by issuer (DECLINED)".into()
+            })
+        );
+        for failed in ["FAILED", "CANCELLED", "RESTRICTED"] {
+            let r = parse_refund(&answer(200, &format!(r#"{{"id":"re_1","status":"{failed}"}}"#)), sar(100)).unwrap();
+            let OperationStatus::Failed(e) = r.status else { panic!("{failed} is a decline") };
+            assert_eq!((e.code.as_str(), e.message), ("refund_declined", format!("Tap reports the refund {failed}.")));
+        }
+        assert!(matches!(
+            parse_refund(&answer(200, r#"{"id":"re_1","status":"SOMETHING_NEW"}"#), sar(100)),
+            Err(GatewayError::InvalidResponse(_))
+        ));
+        let too_much =
+            answer(400, r#"{"errors":[{"code":"1172","description":"Refund amount exceeds the charge amount"}]}"#);
+        assert_eq!(
+            parse_refund(&too_much, sar(100)),
+            Err(GatewayError::Rejected { status: 400, message: "Refund amount exceeds the charge amount".into() })
+        );
+        assert!(matches!(parse_refund(&answer(502, ""), sar(100)), Err(GatewayError::Unreachable(_))));
+    }
+
+    #[test]
+    fn a_pending_refund_is_asked_again_by_its_id() {
+        let cfg = Config { api_base: "http://t/v2".into(), secret_key: Secret::new("sk_test_x") };
+        let req = build_refund_status(&cfg, "re_TS0412202412345");
+        assert_eq!((req.method, req.url.as_str()), (HttpMethod::Get, "http://t/v2/refunds/re_TS0412202412345"));
+        assert!(req.headers.contains(&("Authorization".into(), "Bearer sk_test_x".into())));
+        assert!(req.body.is_none());
+        assert_eq!(build_refund_status(&cfg, "re/../x").url, "http://t/v2/refunds/re%2F%2E%2E%2Fx");
+        let later = parse_refund_status(&answer(200, &refund_body("REFUNDED", "000", "Refunded")), sar(4550));
+        assert_eq!(later.unwrap().status, OperationStatus::Succeeded);
+        let failed = parse_refund_status(&answer(200, &refund_body("FAILED", "", "")), sar(4550)).unwrap();
+        assert!(matches!(failed.status, OperationStatus::Failed(ref e) if e.code == "refund_declined"));
+        let missing = answer(404, r#"{"errors":[{"code":"1142","description":"Refund not found"}]}"#);
+        assert!(matches!(parse_refund_status(&missing, sar(1)), Err(GatewayError::Rejected { status: 404, .. })));
     }
 }

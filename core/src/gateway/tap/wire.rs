@@ -85,13 +85,25 @@ pub struct Metadata {
     pub bawaba_reference: Option<String>,
 }
 
-/// A refund.
+/// A refund (the answer to `POST /v2/refunds` and `GET /v2/refunds/{id}`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Refund {
     /// `re_…`.
     pub id: String,
     /// `PENDING`, `REFUNDED`, `DECLINED`, …
     pub status: String,
+    /// The charge it refunds.
+    #[serde(default)]
+    pub charge_id: Option<String>,
+    /// Major units (a number).
+    #[serde(default)]
+    pub amount: Option<serde_json::Value>,
+    /// ISO code.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Tap's answer (`{"code":"100","message":"Pending"}`).
+    #[serde(default)]
+    pub response: Option<ResponseInfo>,
 }
 
 /// `{"errors":[{"code","description"}]}` [U: shape from plugins].
