@@ -94,7 +94,9 @@ enum PageState {
     /// Nothing attempted yet on a "form" page.
     Unopened,
     Open,
-    Paid { captured: bool },
+    Paid {
+        captured: bool,
+    },
     Failed,
     Canceled,
 }
@@ -163,7 +165,12 @@ impl World {
         })
     }
 
-    fn send_refund(&mut self, transaction: &str, money: Money, reply: RefundReply) -> Result<OperationResult, GatewayError> {
+    fn send_refund(
+        &mut self,
+        transaction: &str,
+        money: Money,
+        reply: RefundReply,
+    ) -> Result<OperationResult, GatewayError> {
         if self.unreachable {
             return Err(GatewayError::Unreachable("down".into()));
         }
@@ -179,7 +186,12 @@ impl World {
         };
         // A gateway refuses to refund more than it captured (real ones do too); the model
         // records what the edge asked for, so an over-refund is caught by the invariant below.
-        self.refunds.push(GatewayRefund { transaction: transaction.to_string(), amount: money.minor, state: state.clone(), id: id.clone() });
+        self.refunds.push(GatewayRefund {
+            transaction: transaction.to_string(),
+            amount: money.minor,
+            state: state.clone(),
+            id: id.clone(),
+        });
         if reply == RefundReply::LostAfterRefunding {
             return Err(GatewayError::Unreachable("timeout".into()));
         }
@@ -438,7 +450,11 @@ impl Harness {
                     } else {
                         let id = order.transaction_id.trim_start_matches("tx_").to_string();
                         self.world.pages.get_mut(&id).unwrap().1 = PageState::Paid { captured: true };
-                        Ok(OperationResult { id: order.transaction_id.clone(), status: OperationStatus::Succeeded, money: order.money })
+                        Ok(OperationResult {
+                            id: order.transaction_id.clone(),
+                            status: OperationStatus::Succeeded,
+                            money: order.money,
+                        })
                     };
                     let _ = self.payment.operation_answered(&key, result, &at);
                 }
@@ -545,8 +561,13 @@ impl Harness {
             assert!(e.delivered_at_ms.is_some() || e.failed, "event {} still undelivered", e.event_id);
         }
         // 1. Every charge the gateway confirmed reached the shop.
-        let charged: Vec<&String> =
-            self.world.pages.iter().filter(|(_, (_, s))| matches!(s, PageState::Paid { .. })).map(|(id, _)| id).collect();
+        let charged: Vec<&String> = self
+            .world
+            .pages
+            .iter()
+            .filter(|(_, (_, s))| matches!(s, PageState::Paid { .. }))
+            .map(|(id, _)| id)
+            .collect();
         let got: BTreeMap<EventType, usize> = self.world.shop_got.values().fold(BTreeMap::new(), |mut m, (t, _)| {
             *m.entry(*t).or_default() += 1;
             m
@@ -740,7 +761,13 @@ mod examples {
         assert_eq!(h.world.refunds.len(), 1);
         assert_eq!(h.payment.refunded_total(), 1_000);
         let at = h.at();
-        let other = h.payment.request_refund(IdempotencyKey::parse("key-1").unwrap(), "refund:Some(2000)", Some(2_000), true, &at);
+        let other = h.payment.request_refund(
+            IdempotencyKey::parse("key-1").unwrap(),
+            "refund:Some(2000)",
+            Some(2_000),
+            true,
+            &at,
+        );
         assert_eq!(other, Err(bawaba_core::api::ApiError::IdempotencyKeyReused));
         assert_eq!(h.payment.state, PaymentState::PartiallyRefunded);
     }
@@ -788,7 +815,8 @@ mod examples {
         assert!(h.world.shop_got.is_empty());
         h.apply(&Action::Shop(ShopMode::Ok));
         h.apply(&Action::Tick { ms: 25_000 });
-        let got: Vec<_> = h.payment.outbox.iter().filter(|e| e.delivered_at_ms.is_some()).map(|e| e.event_type).collect();
+        let got: Vec<_> =
+            h.payment.outbox.iter().filter(|e| e.delivered_at_ms.is_some()).map(|e| e.event_type).collect();
         assert_eq!(got, [EventType::PaymentSucceeded, EventType::RefundSucceeded]);
     }
 }

@@ -294,7 +294,13 @@ fn to_value<T: Serialize>(v: &T) -> Result<serde_json::Value, ApiError> {
     serde_json::to_value(v).map_err(internal)
 }
 
-async fn run(storage: &Storage, env: &Env, object_id: &str, command: Command, at: At) -> Result<serde_json::Value, ApiError> {
+async fn run(
+    storage: &Storage,
+    env: &Env,
+    object_id: &str,
+    command: Command,
+    at: At,
+) -> Result<serde_json::Value, ApiError> {
     match command {
         Command::StartSession { shop, reference, money, order, method, locale, edge_origin } => {
             let new = NewPayment { shop, reference, money, order, edge_origin, seed: random_seed() };
@@ -358,7 +364,10 @@ fn gateway_error(e: GatewayError) -> ApiError {
     }
 }
 
-async fn send(request: &bawaba_core::gateway::HttpRequest, at: &At) -> Result<bawaba_core::gateway::HttpResponse, GatewayError> {
+async fn send(
+    request: &bawaba_core::gateway::HttpRequest,
+    at: &At,
+) -> Result<bawaba_core::gateway::HttpResponse, GatewayError> {
     crate::http::send(request, at.settings.gateway_timeout_ms.max(1) as u64).await
 }
 
@@ -429,7 +438,10 @@ async fn start_session(
                 break;
             }
             Err(GatewayError::Unreachable(why)) => {
-                worker::console_warn!("gateway {gateway} unreachable for {}: {why}; trying the next one", payment.reference);
+                worker::console_warn!(
+                    "gateway {gateway} unreachable for {}: {why}; trying the next one",
+                    payment.reference
+                );
                 outage = Some(GatewayError::Unreachable(why));
             }
             Err(refused) => return Err(gateway_error(refused)),
@@ -707,8 +719,8 @@ pub async fn call<T: DeserializeOwned>(stub: &worker::Stub, command: &Command) -
     let req = Request::new_with_init("https://payment.internal/", &init).map_err(internal)?;
     let mut resp = stub.fetch_with_request(req).await.map_err(internal)?;
     let text = resp.text().await.map_err(internal)?;
-    let outcome: Result<serde_json::Value, ApiError> =
-        serde_json::from_str(&text).map_err(|e| ApiError::Internal(format!("payment object answered {text:?}: {e}")))?;
+    let outcome: Result<serde_json::Value, ApiError> = serde_json::from_str(&text)
+        .map_err(|e| ApiError::Internal(format!("payment object answered {text:?}: {e}")))?;
     serde_json::from_value(outcome?).map_err(internal)
 }
 

@@ -397,7 +397,8 @@ pub fn verify_shop_call(
     body: &[u8],
     idempotency_key: Option<&str>,
 ) -> Result<VerifiedCall, ApiError> {
-    let unauthorized = |code: &'static str, message: &str| ApiError::Unauthorized { code: code.into(), message: message.into() };
+    let unauthorized =
+        |code: &'static str, message: &str| ApiError::Unauthorized { code: code.into(), message: message.into() };
     let shop_id = req
         .headers()
         .get("Bawaba-Shop")
@@ -408,7 +409,8 @@ pub fn verify_shop_call(
     let header = req.headers().get(signature::HEADER).ok().flatten();
     let method = req.method().to_string().to_ascii_uppercase();
     let path_and_query = path_and_query(req)?;
-    let call = SignedCall { method: &method, path_and_query: &path_and_query, shop_id: &shop_id, idempotency_key, body };
+    let call =
+        SignedCall { method: &method, path_and_query: &path_and_query, shop_id: &shop_id, idempotency_key, body };
     signature::verify_call(
         shop.secret.expose().as_bytes(),
         header.as_deref(),

@@ -45,8 +45,10 @@ fn start() -> World {
         let moyasar = FakeMoyasar::start(MOYASAR_KEY, MOYASAR_TOKEN);
         let tap = FakeTap::start(TAP_KEY);
         let shop = FakeShop::start();
-        let config = ShopConfig { id: "amanah".into(), origin: shop.origin.clone(), secret: "amanah-secret-0123456789".into() };
-        let other = ShopConfig { id: "amanah-2".into(), origin: shop.origin.clone(), secret: "other-secret-0123456789".into() };
+        let config =
+            ShopConfig { id: "amanah".into(), origin: shop.origin.clone(), secret: "amanah-secret-0123456789".into() };
+        let other =
+            ShopConfig { id: "amanah-2".into(), origin: shop.origin.clone(), secret: "other-secret-0123456789".into() };
         let vars = [
             ("BAWABA_ROUTES", "mada=moyasar,visa=tap,mastercard=tap"),
             ("MOYASAR_API_BASE", &moyasar.api_base()),
@@ -99,7 +101,14 @@ fn status(w: &World, session: &str) -> serde_json::Value {
 
 /// A signed shop → edge POST with an `Idempotency-Key`, signed for `signed_path` and sent to
 /// `sent_path` (the same, except when proving a replay to another route is refused).
-fn money_call(w: &World, shop: &ShopConfig, signed_path: &str, sent_path: &str, key: &str, body: &serde_json::Value) -> Reply {
+fn money_call(
+    w: &World,
+    shop: &ShopConfig,
+    signed_path: &str,
+    sent_path: &str,
+    key: &str,
+    body: &serde_json::Value,
+) -> Reply {
     let raw = body.to_string();
     let call = SignedCall {
         method: "POST",
@@ -154,9 +163,8 @@ fn a_charge_the_edge_could_not_see_at_expiry_still_pays_the_order() {
     let history = inspect(w, &w.config, &r)["payment"]["history"].clone();
     assert!(history.as_array().unwrap().iter().any(|h| h["outcome"] == "kept_open"), "{history}");
     w.moyasar.set_health(Health::Up);
-    let got = eventually(20, "the late charge announced", || {
-        Some(notifications(w, &w.config, &r)).filter(|n| !n.is_empty())
-    });
+    let got =
+        eventually(20, "the late charge announced", || Some(notifications(w, &w.config, &r)).filter(|n| !n.is_empty()));
     assert_eq!(kinds(&got), ["payment.succeeded"]);
     assert_eq!(status(w, &id)["status"], "paid");
 }
@@ -168,9 +176,8 @@ fn an_expired_page_closed_by_the_gateway_cancels_the_payment() {
     let w = world();
     let r = reference("expired");
     let (session, invoice) = open(w, &w.config, &r, 1200, "mada");
-    let got = eventually(20, "the payment canceled", || {
-        Some(notifications(w, &w.config, &r)).filter(|n| !n.is_empty())
-    });
+    let got =
+        eventually(20, "the payment canceled", || Some(notifications(w, &w.config, &r)).filter(|n| !n.is_empty()));
     assert_eq!(kinds(&got), ["payment.canceled"]);
     assert_eq!(got[0].error.as_ref().map(|e| e.code.as_str()), Some("expired"));
     assert_eq!(status(w, &session_id(&session))["status"], "canceled");
@@ -188,9 +195,7 @@ fn a_declined_newer_tab_does_not_hide_a_paid_older_one() {
     back_through_edge(&pay_on_tap(&visa, "4000000000000002"));
     assert_eq!(status(w, &session_id(&visa))["status"], "failed");
     w.moyasar.pay_invoice(&invoice, "4111111111111111").expect("the old tab pays");
-    let got = eventually(15, "the old tab's charge", || {
-        Some(notifications(w, &w.config, &r)).filter(|n| n.len() >= 2)
-    });
+    let got = eventually(15, "the old tab's charge", || Some(notifications(w, &w.config, &r)).filter(|n| n.len() >= 2));
     assert_eq!(kinds(&got), ["payment.failed", "payment.succeeded"]);
     assert_eq!((got[1].gateway.as_str(), got[1].gateway_payment_id.as_str()), ("moyasar", invoice.as_str()));
     assert_eq!(status(w, &session_id(&visa))["status"], "paid");
@@ -206,9 +211,8 @@ fn two_tabs_both_paid_the_second_charge_is_refunded_in_full() {
     let (visa, charge) = open(w, &w.config, &r, 2500, "visa");
     assert!(back_through_edge(&pay_on_tap(&visa, "4508750015741019")).location.unwrap().contains("status=paid"));
     let paid = w.moyasar.pay_invoice(&invoice, "4111111111111111").expect("the old tab pays too");
-    let got = eventually(15, "the second charge refunded", || {
-        Some(notifications(w, &w.config, &r)).filter(|n| n.len() >= 2)
-    });
+    let got =
+        eventually(15, "the second charge refunded", || Some(notifications(w, &w.config, &r)).filter(|n| n.len() >= 2));
     assert_eq!(kinds(&got), ["payment.succeeded", "payment.duplicate_refunded"]);
     assert_eq!((got[0].gateway.as_str(), got[1].gateway.as_str()), ("tap", "moyasar"));
     assert_eq!(got[1].amount, 2500);
@@ -236,14 +240,15 @@ fn a_pending_tap_refund_declined_later_is_reported_and_frees_the_amount() {
     let blocked = refund(w, &w.config, &r, "R-2", Some(1));
     assert_eq!((blocked.status, blocked.error_code().as_str()), (422, "refund_exceeds_payment"));
     assert!(w.tap.settle_refund(&tap_refund, RefundOutcome::Failed));
-    let got = eventually(15, "refund.failed", || {
-        Some(notifications(w, &w.config, &r)).filter(|n| n.len() >= 2)
-    });
+    let got = eventually(15, "refund.failed", || Some(notifications(w, &w.config, &r)).filter(|n| n.len() >= 2));
     assert_eq!(kinds(&got), ["payment.succeeded", "refund.failed"]);
     assert_eq!(got[1].idempotency_key.as_deref(), Some("R-1"));
     let again = refund(w, &w.config, &r, "R-3", None);
     assert_eq!(again.status, 200, "{}", again.body);
-    assert_eq!((again.json()["status"].as_str(), again.json()["payment_state"].as_str()), (Some("succeeded"), Some("refunded")));
+    assert_eq!(
+        (again.json()["status"].as_str(), again.json()["payment_state"].as_str()),
+        (Some("succeeded"), Some("refunded"))
+    );
 }
 
 /// Idempotency: the same refund sent twice refunds once and answers the same; the same key
@@ -263,7 +268,13 @@ fn the_same_idempotent_refund_twice_moves_money_once() {
     let other = refund(w, &w.config, &r, "S0042-R1", Some(2000));
     assert_eq!((other.status, other.error_code().as_str()), (409, "idempotency_key_reused"));
     let body = serde_json::json!({"reference": r, "amount": 1000}).to_string();
-    let call = SignedCall { method: "POST", path_and_query: "/v1/refunds", shop_id: &w.config.id, idempotency_key: None, body: body.as_bytes() };
+    let call = SignedCall {
+        method: "POST",
+        path_and_query: "/v1/refunds",
+        shop_id: &w.config.id,
+        idempotency_key: None,
+        body: body.as_bytes(),
+    };
     let header = signature::sign_call(w.config.secret.as_bytes(), bawaba_tests::now(), &call);
     let keyless = http::post_with_headers(
         &w.edge.url("/v1/refunds"),
@@ -271,9 +282,8 @@ fn the_same_idempotent_refund_twice_moves_money_once() {
         body.as_bytes(),
     );
     assert_eq!((keyless.status, keyless.error_code().as_str()), (400, "idempotency_key_missing"));
-    let refunds = eventually(10, "one refund.succeeded", || {
-        Some(notifications(w, &w.config, &r)).filter(|n| n.len() >= 2)
-    });
+    let refunds =
+        eventually(10, "one refund.succeeded", || Some(notifications(w, &w.config, &r)).filter(|n| n.len() >= 2));
     assert_eq!(kinds(&refunds), ["payment.succeeded", "refund.succeeded"]);
     assert_eq!(refunds[1].idempotency_key.as_deref(), Some("S0042-R1"));
 }
@@ -291,11 +301,22 @@ fn a_signed_call_replayed_to_another_route_or_key_is_refused() {
     assert_eq!((replayed.status, replayed.error_code().as_str()), (401, "signature_invalid"));
     // The same signature under another key: the key is inside the MAC.
     let raw = body.to_string();
-    let call = SignedCall { method: "POST", path_and_query: "/v1/refunds", shop_id: &w.config.id, idempotency_key: Some("K-1"), body: raw.as_bytes() };
+    let call = SignedCall {
+        method: "POST",
+        path_and_query: "/v1/refunds",
+        shop_id: &w.config.id,
+        idempotency_key: Some("K-1"),
+        body: raw.as_bytes(),
+    };
     let header = signature::sign_call(w.config.secret.as_bytes(), bawaba_tests::now(), &call);
     let rekeyed = http::post_with_headers(
         &w.edge.url("/v1/refunds"),
-        &[("Content-Type", "application/json"), ("Bawaba-Shop", &w.config.id), (signature::HEADER, &header), (signature::IDEMPOTENCY_HEADER, "K-2")],
+        &[
+            ("Content-Type", "application/json"),
+            ("Bawaba-Shop", &w.config.id),
+            (signature::HEADER, &header),
+            (signature::IDEMPOTENCY_HEADER, "K-2"),
+        ],
         raw.as_bytes(),
     );
     assert_eq!((rekeyed.status, rekeyed.error_code().as_str()), (401, "signature_invalid"));
@@ -370,9 +391,16 @@ fn intent_time_claims_that_overflow_are_refused() {
 /// names it, never a shop that could alias another's payments.
 #[test]
 fn a_malformed_shop_id_in_the_registry_is_named() {
-    let shop = ShopConfig { id: "Dukkan".into(), origin: "https://shop.example".into(), secret: "dukkan-secret-0123456789".into() };
+    let shop = ShopConfig {
+        id: "Dukkan".into(),
+        origin: "https://shop.example".into(),
+        secret: "dukkan-secret-0123456789".into(),
+    };
     let edge = Edge::start(EdgeOptions { shops: vec![shop.clone()], vars: vec![] });
-    let reply = http::post_json(&edge.url("/v1/methods"), &serde_json::json!({"intent": sign(&shop, &claims(&shop, "1", 100))}));
+    let reply = http::post_json(
+        &edge.url("/v1/methods"),
+        &serde_json::json!({"intent": sign(&shop, &claims(&shop, "1", 100))}),
+    );
     assert_eq!((reply.status, reply.error_code().as_str()), (500, "edge_misconfigured"));
     assert!(reply.json()["error"]["message"].as_str().unwrap().contains("\"Dukkan\""), "{}", reply.body);
 }

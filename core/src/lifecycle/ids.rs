@@ -17,10 +17,7 @@ impl ShopId {
     pub fn parse(id: &str) -> Result<ShopId, String> {
         let valid_chars = id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if id.is_empty() || id.len() > Self::MAX_LEN || !valid_chars {
-            return Err(format!(
-                "shop id {id:?} must be 1 to {} characters of a-z, 0-9, '_' and '-'",
-                Self::MAX_LEN
-            ));
+            return Err(format!("shop id {id:?} must be 1 to {} characters of a-z, 0-9, '_' and '-'", Self::MAX_LEN));
         }
         Ok(ShopId(id.to_string()))
     }
@@ -64,10 +61,7 @@ impl Reference {
     pub fn parse(reference: &str) -> Result<Reference, String> {
         let chars = reference.chars().count();
         if chars == 0 || chars > Self::MAX_CHARS || reference.chars().any(char::is_control) {
-            return Err(format!(
-                "a reference must be 1 to {} characters without control characters",
-                Self::MAX_CHARS
-            ));
+            return Err(format!("a reference must be 1 to {} characters without control characters", Self::MAX_CHARS));
         }
         Ok(Reference(reference.to_string()))
     }

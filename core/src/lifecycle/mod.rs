@@ -543,7 +543,8 @@ impl Payment {
         if !matches!(self.state, PaymentState::Created | PaymentState::Pending) {
             return Err(ApiError::PaymentFinished(self.state));
         }
-        let reusable = self.sessions.iter().find(|s| !s.superseded && s.method == method && s.status == SessionStatus::Open);
+        let reusable =
+            self.sessions.iter().find(|s| !s.superseded && s.method == method && s.status == SessionStatus::Open);
         if let Some(existing) = reusable {
             return Ok(SessionPlan::Reuse(existing.id.clone()));
         }
@@ -655,7 +656,9 @@ impl Payment {
         let mismatch = gateway::check_matches(&payment, &self.money, expected_reference).err();
         let (state, error) = match &mismatch {
             // A result for another amount, currency or reference never pays this payment.
-            Some(m) => (PaymentState::Failed, Some(ErrorInfo { code: "amount_mismatch".into(), message: m.to_string() })),
+            Some(m) => {
+                (PaymentState::Failed, Some(ErrorInfo { code: "amount_mismatch".into(), message: m.to_string() }))
+            }
             None => (payment.state, payment.error.clone()),
         };
         if let Some(s) = self.session_mut(session_id) {
@@ -678,9 +681,7 @@ impl Payment {
                 // A decline decides at once (a charge confirmed later on an older page still
                 // wins); a cancellation only once no page can take money any more (invariant 4).
                 let all_closed = self.sessions.iter().all(Session::holds_no_money_now);
-                let decides = !session.superseded
-                    && self.undecided()
-                    && (state == PaymentState::Failed || all_closed);
+                let decides = !session.superseded && self.undecided() && (state == PaymentState::Failed || all_closed);
                 if !decides {
                     return false;
                 }
@@ -720,7 +721,14 @@ impl Payment {
         true
     }
 
-    fn confirm_charge(&mut self, session: &Session, p: &GatewayPayment, captured: bool, source: Source, at: &At) -> bool {
+    fn confirm_charge(
+        &mut self,
+        session: &Session,
+        p: &GatewayPayment,
+        captured: bool,
+        source: Source,
+        at: &At,
+    ) -> bool {
         if let Some(i) = self.charges.iter().position(|c| c.session_id == session.id) {
             // Known charge: only a capture made outside the edge is news.
             let charge = &mut self.charges[i];
@@ -878,7 +886,8 @@ impl Payment {
         if !matches!(self.state, PaymentState::Paid | PaymentState::PartiallyRefunded) {
             return Err(not_allowed(self.state));
         }
-        let charge = self.charge().cloned().filter(|c| c.captured && !c.voided).ok_or_else(|| not_allowed(self.state))?;
+        let charge =
+            self.charge().cloned().filter(|c| c.captured && !c.voided).ok_or_else(|| not_allowed(self.state))?;
         let session = self.session(&charge.session_id).cloned().ok_or_else(|| not_allowed(self.state))?;
         let remaining = charge.money.minor - self.reserved_on(&charge.session_id);
         let amount = amount.unwrap_or(remaining);
@@ -1118,7 +1127,8 @@ impl Payment {
     /// the merchant is told to look.
     fn keep_refund_pending(&mut self, refund_id: &str, status: RefundStatus, at: &At) {
         let Some(r) = self.refunds.iter_mut().find(|r| r.id == refund_id) else { return };
-        let newly_unknown = matches!(status, RefundStatus::Unknown { .. }) && !matches!(r.status, RefundStatus::Unknown { .. });
+        let newly_unknown =
+            matches!(status, RefundStatus::Unknown { .. }) && !matches!(r.status, RefundStatus::Unknown { .. });
         r.status = status;
         r.checks += 1;
         let checkable = r.status == RefundStatus::Pending && r.gateway_refund_id.is_some();
@@ -1150,14 +1160,14 @@ impl Payment {
         let duplicate = self.charges.iter().any(|c| c.session_id == refund.session_id && c.duplicate);
         let event_id = match (&status, refund.origin, duplicate) {
             (RefundStatus::Succeeded, _, true) => Some(self.emit_with(
-                    EventType::PaymentDuplicateRefunded,
-                    &session,
-                    refund.amount,
-                    refund.gateway_refund_id.clone(),
-                    None,
-                    None,
-                    at,
-                )),
+                EventType::PaymentDuplicateRefunded,
+                &session,
+                refund.amount,
+                refund.gateway_refund_id.clone(),
+                None,
+                None,
+                at,
+            )),
             (RefundStatus::Failed { error }, _, true) => {
                 let error = ErrorInfo {
                     code: "duplicate_not_refunded".into(),
@@ -1384,7 +1394,14 @@ impl Payment {
 
     // === Outbox === //
 
-    fn emit(&mut self, event_type: EventType, session: &Session, amount: i64, refund_id: Option<String>, at: &At) -> String {
+    fn emit(
+        &mut self,
+        event_type: EventType,
+        session: &Session,
+        amount: i64,
+        refund_id: Option<String>,
+        at: &At,
+    ) -> String {
         self.emit_with(event_type, session, amount, refund_id, None, None, at)
     }
 
