@@ -19,7 +19,7 @@ use bawaba_core::gateway::connector::{Connector, Start, StartInput};
 use bawaba_core::gateway::{CancelOutcome, GatewayError};
 use bawaba_core::lifecycle::{
     object_name, At, Begin, IdempotencyKey, MoneyOrder, NewPayment, NewSession, OperationKind, Order, Payment,
-    Reference, SessionPlan, SessionRef, SessionStatus, Settings, ShopId, Source, Task,
+    Reference, SessionPlan, SessionRef, Settings, ShopId, Source, Task,
 };
 use bawaba_core::method::PaymentMethod;
 use bawaba_core::money::Money;
@@ -496,16 +496,14 @@ async fn confirm(
     at: &At,
 ) -> Result<SessionView, ApiError> {
     let session = payment.sessions.iter().find(|s| s.id == session_id).ok_or(ApiError::SessionNotFound)?;
-    // A closed page has nothing more to say; a charged one may have been refunded in the
-    // gateway's dashboard.
-    if session.status != SessionStatus::Closed {
-        let s = SessionRef {
-            session_id: session.id.clone(),
-            gateway: session.gateway.clone(),
-            gateway_payment_id: session.gateway_payment_id.clone(),
-        };
-        ask(env, payment, &s, source, at).await;
-    }
+    // Always asked, even about a page the gateway said was closed: what the gateway says now
+    // is the truth, and a charge it confirms must never be missed.
+    let s = SessionRef {
+        session_id: session.id.clone(),
+        gateway: session.gateway.clone(),
+        gateway_payment_id: session.gateway_payment_id.clone(),
+    };
+    ask(env, payment, &s, source, at).await;
     work(storage, env, payment, at).await?;
     payment.session_view(session_id)
 }

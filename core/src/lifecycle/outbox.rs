@@ -9,8 +9,9 @@
 //! next goes.
 
 use super::settings::Settings;
+use super::{At, Session};
 use crate::api::{DeliveryState, DeliveryView};
-use crate::notification::EventType;
+use crate::notification::{ErrorInfo, EventType, Notification};
 use serde::{Deserialize, Serialize};
 
 /// A notification waiting in (or delivered from) the outbox.
@@ -101,6 +102,106 @@ pub fn retry_delay_ms(base: i64, max: i64, attempts: u32, jitter: u8) -> i64 {
     let capped = exp.min(max.max(1));
     let offset = (jitter as i64 - 128).saturating_mul(capped) / 640; // within ±20 %
     (capped + offset).max(1)
+}
+
+impl super::Payment {
+    pub(super) fn emit(
+        &mut self,
+        event_type: EventType,
+        session: &Session,
+        amount: i64,
+        refund_id: Option<String>,
+        at: &At,
+    ) -> String {
+        self.emit_with(event_type, session, amount, refund_id, None, None, at)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn emit_with(
+        &mut self,
+        event_type: EventType,
+        session: &Session,
+        amount: i64,
+        refund_id: Option<String>,
+        idempotency_key: Option<String>,
+        error: Option<ErrorInfo>,
+        at: &At,
+    ) -> String {
+        self.events_made += 1;
+        let event_id = format!("evt_{}", hex::encode(&self.derive(&format!("event:{}", self.events_made))[..16]));
+        let payment_event = matches!(
+            event_type,
+            EventType::PaymentSucceeded
+                | EventType::PaymentAuthorized
+                | EventType::PaymentFailed
+                | EventType::PaymentCanceled
+                | EventType::PaymentVoided
+        );
+        let notification = Notification {
+            event_id: event_id.clone(),
+            event_type,
+            shop_id: self.shop.to_string(),
+            reference: self.reference.to_string(),
+            amount,
+            currency: self.money.currency.code().to_string(),
+            gateway: session.gateway.clone(),
+            gateway_payment_id: session.gateway_payment_id.clone(),
+            method: session.method.code().to_string(),
+            card_brand: self.card_brand.clone(),
+            card_last4: self.card_last4.clone(),
+            error: error.or_else(|| if payment_event { self.error.clone() } else { None }),
+            created_at: at.now_ms / 1000,
+            refund_id,
+            idempotency_key,
+        };
+        self.outbox.push(OutboxEntry {
+            event_id: event_id.clone(),
+            event_type,
+            body: serde_json::to_string(&notification).expect("notifications serialize"),
+            attempts: 0,
+            created_at_ms: at.now_ms,
+            next_attempt_at_ms: Some(at.now_ms),
+            delivered_at_ms: None,
+            last_error: None,
+            failed: false,
+        });
+        event_id
+    }
+
+    /// The notification to send now, if one is due: the oldest not yet delivered (in order).
+    pub fn due_delivery(&self, now_ms: i64) -> Option<&OutboxEntry> {
+        let head = self.outbox.iter().find(|e| !e.is_settled())?;
+        head.next_attempt_at_ms.is_some_and(|t| t <= now_ms).then_some(head)
+    }
+
+    /// Takes the due notification for sending: its next attempt moves past the send's timeout,
+    /// so a concurrent wake-up does not send it too, and an edge that stops mid-send retries it
+    /// then. The caller stores the payment, sends, and reports with [`Payment::delivery_result`].
+    pub fn start_delivery(&mut self, at: &At) -> Option<OutboxEntry> {
+        let event_id = self.due_delivery(at.now_ms)?.event_id.clone();
+        let lease = at.settings.notify_timeout_ms.saturating_add(1_000);
+        let entry = self.outbox.iter_mut().find(|e| e.event_id == event_id)?;
+        entry.next_attempt_at_ms = Some(at.now_ms.saturating_add(lease));
+        Some(entry.clone())
+    }
+
+    /// Records the outcome of an attempt to deliver `event_id`.
+    pub fn delivery_result(&mut self, event_id: &str, result: Result<(), String>, at: &At) {
+        let Some(i) = self.outbox.iter().position(|e| e.event_id == event_id) else { return };
+        let jitter = self.jitter(&format!("jitter:{event_id}:{}", self.outbox[i].attempts));
+        self.outbox[i].record_attempt(result, at.now_ms, &at.settings, jitter);
+        // The next in line is due as soon as this one is settled.
+        if self.outbox[i].is_settled() {
+            if let Some(next) = self.outbox.iter_mut().find(|e| !e.is_settled()) {
+                next.next_attempt_at_ms = Some(next.next_attempt_at_ms.map_or(at.now_ms, |t| t.min(at.now_ms)));
+            }
+        }
+    }
+
+    /// The delivery the operator should see first: the oldest undelivered, else the latest.
+    pub fn delivery_summary(&self) -> Option<DeliveryView> {
+        self.outbox.iter().find(|e| e.delivered_at_ms.is_none()).or(self.outbox.last()).map(OutboxEntry::view)
+    }
 }
 
 #[cfg(test)]

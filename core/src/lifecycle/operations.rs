@@ -1,0 +1,430 @@
+//! The shop's back-office operations (refunds, captures, voids) under idempotency keys, and
+//! the edge's own refunds of second charges (invariant 3).
+
+use super::*;
+
+impl Payment {
+    pub(super) fn begin(
+        &mut self,
+        kind: OperationKind,
+        key: &IdempotencyKey,
+        digest: &str,
+    ) -> Result<Option<Result<serde_json::Value, ApiError>>, ApiError> {
+        let Some(op) = self.operations.iter().find(|o| &o.key == key) else { return Ok(None) };
+        if op.digest != digest || op.kind != kind {
+            return Err(ApiError::IdempotencyKeyReused);
+        }
+        if let Some(answer) = &op.answer {
+            return Ok(Some(answer.clone()));
+        }
+        // Asked before, and the edge stopped before the answer: what is known now.
+        Ok(Some(match op.refund_id.as_deref().and_then(|id| self.refunds.iter().find(|r| r.id == id)) {
+            Some(refund) => Ok(self.refund_answer(refund)),
+            None => Ok(serde_json::json!({ "status": "pending", "payment_state": self.state })),
+        }))
+    }
+
+    /// Starts a refund of `amount` minor units (`None`: what remains) under the shop's key.
+    /// `partial_allowed` is the gateway's capability. The refund is reserved before it is
+    /// sent, so that a second request (or a restart) can never exceed what was captured.
+    pub fn request_refund(
+        &mut self,
+        key: IdempotencyKey,
+        digest: &str,
+        amount: Option<i64>,
+        partial_allowed: bool,
+        at: &At,
+    ) -> Result<Begin, ApiError> {
+        if let Some(replay) = self.begin(OperationKind::Refund, &key, digest)? {
+            return Ok(Begin::Replay(replay));
+        }
+        let not_allowed = |state: PaymentState| {
+            ApiError::OperationNotAllowed(format!("a refund needs a paid payment; this one is {}", state.as_str()))
+        };
+        if !matches!(self.state, PaymentState::Paid | PaymentState::PartiallyRefunded) {
+            return Err(not_allowed(self.state));
+        }
+        let charge =
+            self.charge().cloned().filter(|c| c.captured && !c.voided).ok_or_else(|| not_allowed(self.state))?;
+        let session = self.session(&charge.session_id).cloned().ok_or_else(|| not_allowed(self.state))?;
+        let remaining = charge.money.minor - self.reserved_on(&charge.session_id);
+        let amount = amount.unwrap_or(remaining);
+        if amount <= 0 && remaining > 0 {
+            return Err(ApiError::InvalidRequest("the refund amount must be a positive integer of minor units".into()));
+        }
+        if amount > remaining || remaining <= 0 {
+            return Err(ApiError::RefundExceedsPayment { remaining: remaining.max(0) });
+        }
+        if amount < charge.money.minor && !partial_allowed {
+            return Err(ApiError::OperationNotSupported(format!("{} cannot do partial refunds", session.gateway)));
+        }
+        let id = self.next_refund_id();
+        self.refunds.push(Refund {
+            id: id.clone(),
+            session_id: charge.session_id.clone(),
+            amount,
+            origin: RefundOrigin::Shop,
+            key: Some(key.clone()),
+            status: RefundStatus::InFlight,
+            gateway_refund_id: None,
+            created_at_ms: at.now_ms,
+            next_check_at_ms: None,
+            checks: 0,
+            event_id: None,
+        });
+        self.operations.push(Operation {
+            key,
+            digest: digest.to_string(),
+            kind: OperationKind::Refund,
+            refund_id: Some(id.clone()),
+            answer: None,
+        });
+        Ok(Begin::Send(MoneyOrder {
+            gateway: session.gateway,
+            gateway_payment_id: session.gateway_payment_id,
+            transaction_id: charge.transaction_id,
+            money: Money::new(amount, self.money.currency),
+            refund_id: Some(id),
+        }))
+    }
+
+    /// Starts a capture (`amount`: `None` for all) or a void under the shop's key.
+    pub fn request_operation(
+        &mut self,
+        kind: OperationKind,
+        key: IdempotencyKey,
+        digest: &str,
+        amount: Option<i64>,
+    ) -> Result<Begin, ApiError> {
+        if let Some(replay) = self.begin(kind, &key, digest)? {
+            return Ok(Begin::Replay(replay));
+        }
+        let charge = self.charge().cloned();
+        let order = match (kind, charge) {
+            (OperationKind::Capture, Some(c)) if self.state == PaymentState::Authorized && !c.captured => {
+                let amount = amount.unwrap_or(c.money.minor);
+                if amount <= 0 || amount > c.money.minor {
+                    return Err(ApiError::InvalidRequest(format!(
+                        "the capture amount must be between 1 and {} minor units",
+                        c.money.minor
+                    )));
+                }
+                (c, amount)
+            }
+            (OperationKind::Capture, _) => {
+                return Err(ApiError::OperationNotAllowed(format!(
+                    "a capture needs an authorized payment; this one is {}",
+                    self.state.as_str()
+                )))
+            }
+            (OperationKind::Void, Some(c))
+                if matches!(self.state, PaymentState::Paid | PaymentState::Authorized)
+                    && self.reserved_on(&c.session_id) == 0 =>
+            {
+                let amount = c.money.minor;
+                (c, amount)
+            }
+            (OperationKind::Void, _) => {
+                return Err(ApiError::OperationNotAllowed(format!(
+                    "a void needs a paid or authorized payment with no refund; this one is {}",
+                    self.state.as_str()
+                )))
+            }
+            (OperationKind::Refund, _) => {
+                return Err(ApiError::Internal("refunds start with request_refund".into()));
+            }
+        };
+        let (charge, amount) = order;
+        let session = self.session(&charge.session_id).cloned().ok_or(ApiError::PaymentNotFound)?;
+        self.operations.push(Operation { key, digest: digest.to_string(), kind, refund_id: None, answer: None });
+        Ok(Begin::Send(MoneyOrder {
+            gateway: session.gateway,
+            gateway_payment_id: session.gateway_payment_id,
+            transaction_id: charge.transaction_id,
+            money: Money::new(amount, self.money.currency),
+            refund_id: None,
+        }))
+    }
+
+    /// Forgets an operation that was never sent (the gateway has no call for it), so that its
+    /// key can be used again.
+    pub fn abandon_operation(&mut self, key: &IdempotencyKey) {
+        self.operations.retain(|o| &o.key != key || o.answer.is_some() || o.refund_id.is_some());
+    }
+
+    /// Records the gateway's answer to the operation started under `key`, and returns the answer
+    /// for the shop (kept: the same key gets it again).
+    pub fn operation_answered(
+        &mut self,
+        key: &IdempotencyKey,
+        result: Result<OperationResult, GatewayError>,
+        at: &At,
+    ) -> Result<serde_json::Value, ApiError> {
+        let Some(op) = self.operations.iter().find(|o| &o.key == key).cloned() else {
+            return Err(ApiError::Internal("no operation under this key".into()));
+        };
+        let answer = match (op.kind, op.refund_id.as_deref()) {
+            (OperationKind::Refund, Some(refund_id)) => {
+                self.refund_answered(refund_id, result, Source::Shop, at);
+                let refund = self.refunds.iter().find(|r| r.id == refund_id).cloned();
+                match refund {
+                    Some(r) if matches!(r.status, RefundStatus::Failed { .. }) && r.gateway_refund_id.is_none() => {
+                        // Refused outright: an error, as before; the key keeps it.
+                        match &r.status {
+                            RefundStatus::Failed { error } if error.code == "gateway_rejected" => {
+                                Err(ApiError::GatewayRejected(error.message.clone()))
+                            }
+                            _ => Ok(self.refund_answer(&r)),
+                        }
+                    }
+                    Some(r) => Ok(self.refund_answer(&r)),
+                    None => Err(ApiError::Internal("refund vanished".into())),
+                }
+            }
+            (kind, _) => self.capture_or_void_answered(kind, result, at),
+        };
+        if let Some(op) = self.operations.iter_mut().find(|o| &o.key == key) {
+            op.answer = Some(answer.clone());
+        }
+        answer
+    }
+
+    pub(super) fn capture_or_void_answered(
+        &mut self,
+        kind: OperationKind,
+        result: Result<OperationResult, GatewayError>,
+        at: &At,
+    ) -> Result<serde_json::Value, ApiError> {
+        let result = result.map_err(|e| match e {
+            GatewayError::Unreachable(why) => ApiError::GatewayUnavailable(why),
+            other => ApiError::GatewayRejected(other.to_string()),
+        })?;
+        let Some(charge) = self.charge().cloned() else { return Err(ApiError::PaymentNotFound) };
+        let session = self.session(&charge.session_id).cloned().ok_or(ApiError::PaymentNotFound)?;
+        let status = match &result.status {
+            OperationStatus::Succeeded => "succeeded",
+            OperationStatus::Pending => "pending",
+            OperationStatus::Failed(_) => "failed",
+        };
+        let mut event_id = None;
+        if result.status == OperationStatus::Succeeded {
+            let (next, event) = match kind {
+                OperationKind::Capture => (PaymentState::Paid, EventType::PaymentSucceeded),
+                _ => (PaymentState::Voided, EventType::PaymentVoided),
+            };
+            if let Some(c) = self.charges.iter_mut().find(|c| c.session_id == charge.session_id) {
+                match kind {
+                    OperationKind::Capture => {
+                        c.captured = true;
+                        c.money = result.money;
+                    }
+                    _ => c.voided = true,
+                }
+            }
+            if self.offer(next, Source::Shop, at) == Transition::Applied {
+                event_id = Some(self.emit(event, &session, result.money.minor, None, at));
+            }
+        }
+        let mut answer = serde_json::json!({
+            "status": status,
+            "id": result.id,
+            "amount": result.money.minor,
+            "currency": self.money.currency.code(),
+            "payment_state": self.state,
+        });
+        if let Some(id) = event_id {
+            answer["event_id"] = id.into();
+        }
+        if let OperationStatus::Failed(error) = &result.status {
+            answer["error"] = serde_json::to_value(error).unwrap_or_default();
+        }
+        Ok(answer)
+    }
+
+    /// Records what the gateway said about a refund (its first answer, or a later check).
+    pub fn refund_answered(
+        &mut self,
+        refund_id: &str,
+        result: Result<OperationResult, GatewayError>,
+        source: Source,
+        at: &At,
+    ) {
+        let Some(refund) = self.refunds.iter().find(|r| r.id == refund_id).cloned() else { return };
+        let first_answer = matches!(refund.status, RefundStatus::InFlight | RefundStatus::Queued);
+        let settled = matches!(refund.status, RefundStatus::Succeeded | RefundStatus::Failed { .. });
+        if settled {
+            return;
+        }
+        match result {
+            Ok(r) => {
+                if let Some(x) = self.refunds.iter_mut().find(|x| x.id == refund_id) {
+                    x.gateway_refund_id = Some(r.id.clone());
+                }
+                match r.status {
+                    OperationStatus::Succeeded => self.settle_refund(refund_id, RefundStatus::Succeeded, source, at),
+                    OperationStatus::Failed(error) => {
+                        self.settle_refund(refund_id, RefundStatus::Failed { error }, source, at)
+                    }
+                    OperationStatus::Pending => self.keep_refund_pending(refund_id, RefundStatus::Pending, at),
+                }
+            }
+            Err(GatewayError::Unreachable(why)) if first_answer => {
+                // It may or may not have happened: keep the amount reserved, never send it twice.
+                self.keep_refund_pending(refund_id, RefundStatus::Unknown { reason: why }, at)
+            }
+            Err(e) if first_answer => {
+                let error = ErrorInfo { code: "gateway_rejected".into(), message: e.to_string() };
+                self.settle_refund(refund_id, RefundStatus::Failed { error }, source, at)
+            }
+            Err(_) => self.keep_refund_pending(refund_id, refund.status.clone(), at),
+        }
+    }
+
+    /// A refund that is not final: asked again with backoff (where the gateway can be asked)
+    /// for the watch window. One whose outcome is unknown stays reserved; for a second charge
+    /// the merchant is told to look.
+    pub(super) fn keep_refund_pending(&mut self, refund_id: &str, status: RefundStatus, at: &At) {
+        let Some(r) = self.refunds.iter_mut().find(|r| r.id == refund_id) else { return };
+        let newly_unknown =
+            matches!(status, RefundStatus::Unknown { .. }) && !matches!(r.status, RefundStatus::Unknown { .. });
+        r.status = status;
+        r.checks += 1;
+        let checkable = r.status == RefundStatus::Pending && r.gateway_refund_id.is_some();
+        let delay = backoff(at.settings.reconcile_after_ms, at.settings.retry_max_ms, r.checks);
+        let next = at.now_ms.saturating_add(delay);
+        let watch_until = r.created_at_ms.saturating_add(at.settings.watch_after_ms);
+        r.next_check_at_ms = (checkable && next <= watch_until).then_some(next);
+        let r = r.clone();
+        let duplicate = self.charges.iter().any(|c| c.session_id == r.session_id && c.duplicate);
+        if duplicate && newly_unknown {
+            if let Some(session) = self.session(&r.session_id).cloned() {
+                let error = ErrorInfo {
+                    code: "duplicate_refund_unconfirmed".into(),
+                    message: "A second charge for this reference was found and refunded, but the gateway did not \
+                              confirm the refund: check it in the gateway's dashboard."
+                        .into(),
+                };
+                self.emit_with(EventType::PaymentDuplicateDetected, &session, r.amount, None, None, Some(error), at);
+            }
+        }
+    }
+
+    pub(super) fn settle_refund(&mut self, refund_id: &str, status: RefundStatus, source: Source, at: &At) {
+        let Some(i) = self.refunds.iter().position(|r| r.id == refund_id) else { return };
+        self.refunds[i].status = status.clone();
+        self.refunds[i].next_check_at_ms = None;
+        let refund = self.refunds[i].clone();
+        let Some(session) = self.session(&refund.session_id).cloned() else { return };
+        let duplicate = self.charges.iter().any(|c| c.session_id == refund.session_id && c.duplicate);
+        let event_id = match (&status, refund.origin, duplicate) {
+            (RefundStatus::Succeeded, _, true) => Some(self.emit_with(
+                EventType::PaymentDuplicateRefunded,
+                &session,
+                refund.amount,
+                refund.gateway_refund_id.clone(),
+                None,
+                None,
+                at,
+            )),
+            (RefundStatus::Failed { error }, _, true) => {
+                let error = ErrorInfo {
+                    code: "duplicate_not_refunded".into(),
+                    message: format!(
+                        "A second charge for this reference could not be refunded ({}); refund it in the gateway's \
+                         dashboard.",
+                        error.message
+                    ),
+                };
+                Some(self.emit_with(
+                    EventType::PaymentDuplicateDetected,
+                    &session,
+                    refund.amount,
+                    None,
+                    None,
+                    Some(error),
+                    at,
+                ))
+            }
+            (RefundStatus::Succeeded, _, false) => {
+                let next = if self.charge_refunded() >= self.charge().map_or(0, |c| c.money.minor) {
+                    PaymentState::Refunded
+                } else {
+                    PaymentState::PartiallyRefunded
+                };
+                self.offer(next, source, at);
+                let key = refund.key.as_ref().map(|k| k.as_str().to_string());
+                Some(self.emit_with(
+                    EventType::RefundSucceeded,
+                    &session,
+                    refund.amount,
+                    refund.gateway_refund_id.clone(),
+                    key,
+                    None,
+                    at,
+                ))
+            }
+            (RefundStatus::Failed { error }, _, false) => {
+                // Announced only when the shop was told "pending" first; a refusal at once is
+                // in the answer to its call.
+                let was_pending = refund.checks > 0;
+                let key = refund.key.as_ref().map(|k| k.as_str().to_string());
+                let error = Some(error.clone());
+                was_pending.then(|| {
+                    self.emit_with(
+                        EventType::RefundFailed,
+                        &session,
+                        refund.amount,
+                        refund.gateway_refund_id.clone(),
+                        key,
+                        error,
+                        at,
+                    )
+                })
+            }
+            _ => None,
+        };
+        self.refunds[i].event_id = event_id;
+    }
+
+    pub(super) fn refund_answer(&self, refund: &Refund) -> serde_json::Value {
+        let (status, error, message) = match &refund.status {
+            RefundStatus::Succeeded => ("succeeded", None, None),
+            RefundStatus::Failed { error } => ("failed", Some(error.clone()), None),
+            RefundStatus::Unknown { reason } => (
+                "pending",
+                None,
+                Some(format!(
+                    "the gateway did not answer ({reason}); the amount stays reserved and is never sent twice: check \
+                     the gateway's dashboard"
+                )),
+            ),
+            RefundStatus::Queued | RefundStatus::InFlight | RefundStatus::Pending => ("pending", None, None),
+        };
+        let event_id = refund.event_id.clone();
+        let mut answer = serde_json::json!({
+            "status": status,
+            "refund_id": refund.id,
+            "id": refund.gateway_refund_id,
+            "amount": refund.amount,
+            "currency": self.money.currency.code(),
+            "refunded_total": self.charge_refunded(),
+            "payment_state": self.state,
+        });
+        if let Some(e) = error {
+            answer["error"] = serde_json::to_value(e).unwrap_or_default();
+        }
+        if let Some(m) = message {
+            answer["message"] = m.into();
+        }
+        if let Some(id) = event_id {
+            answer["event_id"] = id.into();
+        }
+        answer
+    }
+
+    pub(super) fn next_refund_id(&mut self) -> String {
+        self.refunds_made += 1;
+        let bytes = self.derive(&format!("refund:{}", self.refunds_made));
+        format!("rf_{}", hex::encode(&bytes[..12]))
+    }
+}

@@ -1,0 +1,318 @@
+//! Sessions and what gateways say about them: reusing or starting a session, superseding
+//! the old ones, and applying a gateway's answer (invariants 1 and 4).
+
+use super::*;
+
+impl Payment {
+    /// What to do when the shopper picks `method`.
+    pub fn plan_session(&self, method: PaymentMethod) -> Result<SessionPlan, ApiError> {
+        if !matches!(self.state, PaymentState::Created | PaymentState::Pending) {
+            return Err(ApiError::PaymentFinished(self.state));
+        }
+        let reusable =
+            self.sessions.iter().find(|s| !s.superseded && s.method == method && s.status == SessionStatus::Open);
+        if let Some(existing) = reusable {
+            return Ok(SessionPlan::Reuse(existing.id.clone()));
+        }
+        Ok(SessionPlan::Start { session_id: format!("{}", self.sessions.len()) })
+    }
+
+    /// Records a session the gateway created (its id is the one [`Payment::plan_session`] gave,
+    /// which the caller may have decorated). Earlier sessions are superseded; the ones still
+    /// open are returned for the caller to close at their gateway ([`Payment::close_attempted`]).
+    pub fn add_session(&mut self, id: String, new: NewSession, at: &At) -> Vec<SessionRef> {
+        let mut to_close = Vec::new();
+        for s in self.sessions.iter_mut().filter(|s| !s.superseded) {
+            s.superseded = true;
+            if s.status == SessionStatus::Open {
+                s.close_requested = true;
+                to_close.push(SessionRef {
+                    session_id: s.id.clone(),
+                    gateway: s.gateway.clone(),
+                    gateway_payment_id: s.gateway_payment_id.clone(),
+                });
+            }
+        }
+        self.sessions.push(Session {
+            id,
+            method: new.method,
+            gateway: new.gateway,
+            gateway_payment_id: new.gateway_payment_id,
+            redirect_url: new.redirect_url,
+            form_fields: new.form_fields,
+            created_at_ms: at.now_ms,
+            superseded: false,
+            status: SessionStatus::Open,
+            close_requested: false,
+            never_opened: false,
+            last_answer: None,
+        });
+        self.offer(PaymentState::Pending, Source::Session, at);
+        self.reconcile_rounds = 0;
+        self.reconcile_at_ms = Some(at.now_ms.saturating_add(at.settings.reconcile_after_ms));
+        to_close
+    }
+
+    /// Records that the edge asked the gateway to close a session (`outcome` in words). The
+    /// session stays open until the gateway itself says it is closed.
+    pub fn close_attempted(&mut self, session_id: &str, outcome: &str) {
+        if let Some(s) = self.session_mut(session_id) {
+            s.close_requested = true;
+            s.last_answer = Some(format!("close: {outcome}"));
+        }
+    }
+
+    /// What the widget shows for a session.
+    pub fn session_view(&self, session_id: &str) -> Result<SessionView, ApiError> {
+        let session = self.session(session_id).ok_or(ApiError::SessionNotFound)?;
+        let open = matches!(self.state, PaymentState::Created | PaymentState::Pending)
+            && !session.superseded
+            && session.status == SessionStatus::Open;
+        Ok(SessionView {
+            id: session.id.clone(),
+            reference: self.reference.to_string(),
+            method: session.method,
+            gateway: session.gateway.clone(),
+            status: self.state,
+            amount: self.money.minor,
+            currency: self.money.currency.code().to_string(),
+            return_url: self.order.return_url.clone(),
+            next_action: match (open, &session.form_fields) {
+                (false, _) => NextAction::None,
+                (true, Some(fields)) => {
+                    NextAction::FormPost { url: session.redirect_url.clone(), fields: fields.clone() }
+                }
+                (true, None) => NextAction::Redirect { url: session.redirect_url.clone() },
+            },
+            error: self.error.clone(),
+            delivery: self.delivery_summary(),
+        })
+    }
+
+    // === What gateways say === //
+
+    /// Applies what the gateway said about a session (`expected_reference` is what its record
+    /// must carry). Returns whether the payment changed in a way the shop hears about.
+    ///
+    /// A confirmed charge counts from any session, whatever the state (invariant 1); a failure
+    /// or cancellation decides the payment only from its current session while it is
+    /// undecided, since the shopper may still pay with the method they switched to.
+    pub fn observe(
+        &mut self,
+        session_id: &str,
+        answer: Result<GatewayPayment, GatewayError>,
+        expected_reference: &str,
+        source: Source,
+        at: &At,
+    ) -> bool {
+        let Some(session) = self.session(session_id).cloned() else { return false };
+        let payment = match answer {
+            Ok(p) => p,
+            Err(e) => {
+                let word = match e {
+                    GatewayError::Unreachable(why) => format!("unreachable: {why}"),
+                    other => format!("unreadable: {other}"),
+                };
+                if let Some(s) = self.session_mut(session_id) {
+                    s.last_answer = Some(word);
+                }
+                return false;
+            }
+        };
+        let mismatch = gateway::check_matches(&payment, &self.money, expected_reference).err();
+        let (state, error) = match &mismatch {
+            // A result for another amount, currency or reference never pays this payment.
+            Some(m) => {
+                (PaymentState::Failed, Some(ErrorInfo { code: "amount_mismatch".into(), message: m.to_string() }))
+            }
+            None => (payment.state, payment.error.clone()),
+        };
+        if let Some(s) = self.session_mut(session_id) {
+            s.never_opened = state == PaymentState::Created;
+            s.last_answer = Some(if s.never_opened { "never opened".into() } else { state.as_str().to_string() });
+        }
+        match state {
+            PaymentState::Created | PaymentState::Pending => false,
+            PaymentState::Paid | PaymentState::Authorized => {
+                self.confirm_charge(&session, &payment, state == PaymentState::Paid, source, at)
+            }
+            PaymentState::Failed | PaymentState::Canceled => {
+                if session.status == SessionStatus::Charged {
+                    // A charge the gateway confirmed is not undone by a later failure report.
+                    return false;
+                }
+                if let Some(s) = self.session_mut(session_id) {
+                    s.status = SessionStatus::Closed;
+                }
+                // A decline decides at once (a charge confirmed later on an older page still
+                // wins); a cancellation only once no page can take money any more (invariant 4).
+                let all_closed = self.sessions.iter().all(Session::holds_no_money_now);
+                let decides = !session.superseded && self.undecided() && (state == PaymentState::Failed || all_closed);
+                if !decides {
+                    return false;
+                }
+                let error = if state == PaymentState::Canceled && at.now_ms >= self.expires_at_ms(at) {
+                    Some(expired_error())
+                } else {
+                    error.or_else(|| {
+                        (state == PaymentState::Canceled).then(|| ErrorInfo {
+                            code: "canceled".into(),
+                            message: "The payment was canceled at the gateway.".into(),
+                        })
+                    })
+                };
+                self.decide(state, error, &session, source, at)
+            }
+            PaymentState::Refunded | PaymentState::PartiallyRefunded | PaymentState::Voided => {
+                self.observe_money_returned(&session, state, source, at)
+            }
+        }
+    }
+
+    pub(super) fn decide(
+        &mut self,
+        state: PaymentState,
+        error: Option<ErrorInfo>,
+        session: &Session,
+        source: Source,
+        at: &At,
+    ) -> bool {
+        if self.offer(state, source, at) != Transition::Applied {
+            return false;
+        }
+        self.error = error;
+        if let Some(event) = EventType::for_state(state) {
+            self.emit(event, session, self.money.minor, None, at);
+        }
+        true
+    }
+
+    pub(super) fn confirm_charge(
+        &mut self,
+        session: &Session,
+        p: &GatewayPayment,
+        captured: bool,
+        source: Source,
+        at: &At,
+    ) -> bool {
+        if let Some(i) = self.charges.iter().position(|c| c.session_id == session.id) {
+            // Known charge: only a capture made outside the edge is news.
+            let charge = &mut self.charges[i];
+            if captured && !charge.captured && !charge.voided {
+                charge.captured = true;
+                let duplicate = charge.duplicate;
+                if !duplicate && self.offer(PaymentState::Paid, source, at) == Transition::Applied {
+                    self.emit(EventType::PaymentSucceeded, session, self.money.minor, None, at);
+                    return true;
+                }
+            }
+            return false;
+        }
+        if let Some(s) = self.session_mut(&session.id) {
+            s.status = SessionStatus::Charged;
+        }
+        let transaction_id = p.transaction_id.clone().unwrap_or_else(|| p.id.clone());
+        let first = self.charge().is_none();
+        self.charges.push(Charge {
+            session_id: session.id.clone(),
+            transaction_id,
+            money: p.money,
+            captured,
+            voided: false,
+            duplicate: !first,
+        });
+        if first {
+            let next = if captured { PaymentState::Paid } else { PaymentState::Authorized };
+            if self.offer(next, source, at) == Transition::Applied {
+                self.error = None;
+                self.card_brand = p.card_brand.clone().or(self.card_brand.take());
+                self.card_last4 = p.card_last4.clone().or(self.card_last4.take());
+                let event = if captured { EventType::PaymentSucceeded } else { EventType::PaymentAuthorized };
+                self.emit(event, session, self.money.minor, None, at);
+                return true;
+            }
+            // Not reachable from any state without a charge; kept as a safe fallback: the
+            // charge is recorded and treated as a second one.
+            if let Some(c) = self.charges.last_mut() {
+                c.duplicate = true;
+            }
+        }
+        self.note(source, PaymentState::Paid, "second_charge", at);
+        if captured {
+            let id = self.next_refund_id();
+            self.refunds.push(Refund {
+                id,
+                session_id: session.id.clone(),
+                amount: p.money.minor,
+                origin: RefundOrigin::Duplicate,
+                key: None,
+                status: RefundStatus::Queued,
+                gateway_refund_id: None,
+                created_at_ms: at.now_ms,
+                next_check_at_ms: None,
+                checks: 0,
+                event_id: None,
+            });
+        } else {
+            let error = ErrorInfo {
+                code: "duplicate_authorization".into(),
+                message: "A second authorization was made for this reference; void it in the gateway's dashboard \
+                          or let it lapse."
+                    .into(),
+            };
+            self.emit_with(EventType::PaymentDuplicateDetected, session, p.money.minor, None, None, Some(error), at);
+        }
+        true
+    }
+
+    /// The gateway reports a session refunded or voided. For the payment's charge, that is a
+    /// refund made in the gateway's dashboard (the remainder) or a void; for a session that
+    /// was never charged here, the money went back already: nothing is owed.
+    pub(super) fn observe_money_returned(
+        &mut self,
+        session: &Session,
+        state: PaymentState,
+        source: Source,
+        at: &At,
+    ) -> bool {
+        let Some(charge) = self.charges.iter().find(|c| c.session_id == session.id).cloned() else {
+            if let Some(s) = self.session_mut(&session.id) {
+                s.status = SessionStatus::Closed;
+            }
+            return false;
+        };
+        if charge.duplicate || state == PaymentState::PartiallyRefunded {
+            // Partial dashboard refunds carry no amount in the status: left to the operator.
+            return false;
+        }
+        if state == PaymentState::Voided {
+            if charge.voided {
+                return false;
+            }
+            if let Some(c) = self.charges.iter_mut().find(|c| c.session_id == session.id) {
+                c.voided = true;
+            }
+            return self.decide(PaymentState::Voided, None, session, source, at);
+        }
+        let remaining = charge.money.minor - self.reserved_on(&charge.session_id);
+        if !charge.captured || remaining <= 0 {
+            return false;
+        }
+        let id = self.next_refund_id();
+        self.refunds.push(Refund {
+            id: id.clone(),
+            session_id: session.id.clone(),
+            amount: remaining,
+            origin: RefundOrigin::Gateway,
+            key: None,
+            status: RefundStatus::Queued,
+            gateway_refund_id: None,
+            created_at_ms: at.now_ms,
+            next_check_at_ms: None,
+            checks: 0,
+            event_id: None,
+        });
+        self.settle_refund(&id, RefundStatus::Succeeded, source, at);
+        true
+    }
+}
