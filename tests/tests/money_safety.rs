@@ -404,3 +404,36 @@ fn a_malformed_shop_id_in_the_registry_is_named() {
     assert_eq!((reply.status, reply.error_code().as_str()), (500, "edge_misconfigured"));
     assert!(reply.json()["error"]["message"].as_str().unwrap().contains("\"Dukkan\""), "{}", reply.body);
 }
+
+/// Alarms always re-arm: a malformed timing setting keeps its default (and is logged) instead
+/// of stopping every payment's alarm, so a notification the shop first refused still arrives.
+#[test]
+fn a_malformed_setting_does_not_stop_deliveries() {
+    use bawaba_tests::fake_shop::Mode;
+    let shop = FakeShop::start();
+    let config =
+        ShopConfig { id: "tolerant".into(), origin: shop.origin.clone(), secret: "tolerant-secret-0123456789".into() };
+    let vars = [
+        ("NOTIFY_RETRY_BASE_MS", "300"),
+        ("NOTIFY_RETRY_MAX_MS", "1000"),
+        ("PAYMENT_EXPIRES_AFTER_SECS", "two hours"),
+        ("NOTIFY_GIVE_UP_AFTER_SECS", "-1"),
+        ("SANDBOX_WEBHOOKS", "off"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars });
+    shop.set_mode(Mode::Refuse);
+    let r = reference("tolerant");
+    assert_eq!(flows::pay(&edge, &config, &r, 700, "visa", "4111111111111111").status, 303);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(flows::notifications(&shop, &config, &r).is_empty());
+    shop.set_mode(Mode::Answer(200));
+    let got = eventually(20, "the notification after the shop came back", || {
+        Some(flows::notifications(&shop, &config, &r)).filter(|n| !n.is_empty())
+    });
+    assert_eq!(kinds(&got), ["payment.succeeded"]);
+    let log = edge.log_text();
+    assert!(log.contains("PAYMENT_EXPIRES_AFTER_SECS must be a positive integer"), "the setting is named in the log");
+}
