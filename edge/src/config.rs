@@ -3,7 +3,7 @@
 //!
 //! | setting | kind | meaning |
 //! |---|---|---|
-//! | `BAWABA_SHOPS` | var (JSON) | `[{"id":"demo","origin":"https://shop.example","secret":"SHOP_DEMO_SECRET"}]`: each shop, its registered origin, and the name of the secret holding its signing key |
+//! | `BAWABA_SHOPS` | var (JSON) | `[{"id":"demo","origin":"https://shop.example","secret":"SHOP_DEMO_SECRET","mode":"test"}]`: each shop, its registered origin, the name of the secret holding its signing key, and `test` or `live` |
 //! | `SHOP_<ID>_SECRET` | secret | a shop's signing secret (the name is whatever `secret` says) |
 //! | `SANDBOX_ENABLED` | var | `true` turns on the built-in sandbox gateway |
 //! | `SANDBOX_SECRET_KEY` | secret | the sandbox API key |
@@ -21,7 +21,7 @@
 use bawaba_core::api::ApiError;
 use bawaba_core::gateway::connector::Connector;
 use bawaba_core::gateway::routes::Routes;
-use bawaba_core::gateway::{aps, moyasar, sandbox, tap};
+use bawaba_core::gateway::{aps, moyasar, sandbox, tap, Mode};
 use bawaba_core::lifecycle::ShopId;
 use bawaba_core::method::PaymentMethod;
 use bawaba_core::secret::Secret;
@@ -30,6 +30,7 @@ use worker::Env;
 
 /// A shop known to this edge.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ShopEntry {
     /// Shop id (the intent's `iss`).
     pub id: String,
@@ -37,6 +38,9 @@ pub struct ShopEntry {
     pub origin: String,
     /// Name of the secret that holds the signing key.
     pub secret: String,
+    /// `test` or `live`: which gateway credentials the shop may reach (required, so that no
+    /// shop is live or test by accident).
+    pub mode: Mode,
 }
 
 /// A shop with its key.
@@ -48,6 +52,8 @@ pub struct Shop {
     pub origin: String,
     /// Signing key.
     pub secret: Secret,
+    /// Test or live.
+    pub mode: Mode,
 }
 
 /// Reads a string setting (a secret or a plain var).
@@ -108,7 +114,7 @@ pub fn shop(env: &Env, id: &str) -> Result<Option<Shop>, ApiError> {
     };
     let secret = required(env, &entry.secret)?;
     let id = ShopId::parse(&entry.id).map_err(ApiError::Misconfigured)?;
-    Ok(Some(Shop { id, origin: entry.origin, secret: Secret::new(secret) }))
+    Ok(Some(Shop { id, origin: entry.origin, secret: Secret::new(secret), mode: entry.mode }))
 }
 
 /// The sandbox connector's settings, if the sandbox is on. `edge_origin` is this edge's
@@ -180,10 +186,24 @@ pub fn routes(env: &Env) -> Result<Routes, ApiError> {
     }
 }
 
-/// The gateways that serve `method` in `currency`, in order of preference: the first takes the
-/// payment, the others are its fallbacks.
-pub fn gateways_for(env: &Env, method: PaymentMethod, currency: &str) -> Result<Vec<&'static str>, ApiError> {
-    Ok(routes(env)?.gateways_for(method, currency))
+/// The gateways that serve `method` in `currency` for a shop in `mode`, in order of
+/// preference: the first takes the payment, the others are its fallbacks. A gateway whose
+/// credentials are of the other mode is left out (a test shop never reaches live keys, a live
+/// shop never the sandbox or test keys).
+pub fn gateways_for(
+    env: &Env,
+    method: PaymentMethod,
+    currency: &str,
+    mode: Mode,
+    edge_origin: &str,
+) -> Result<Vec<&'static str>, ApiError> {
+    let mut out = Vec::new();
+    for gateway in routes(env)?.gateways_for(method, currency) {
+        if mode.admits(connector(env, gateway, edge_origin)?.mode()) {
+            out.push(gateway);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -192,12 +212,14 @@ mod tests {
 
     #[test]
     fn bad_or_repeated_shop_ids_are_named() {
-        let entry = |id: &str| format!(r#"{{"id":"{id}","origin":"https://s.example","secret":"S"}}"#);
+        let entry = |id: &str| format!(r#"{{"id":"{id}","origin":"https://s.example","secret":"S","mode":"test"}}"#);
         assert!(parse_shops(&format!("[{}]", entry("demo"))).is_ok());
         let bad = parse_shops(&format!("[{}]", entry("a:b"))).unwrap_err();
         assert!(bad.to_string().contains("\"a:b\""), "{bad}");
         let twice = parse_shops(&format!("[{},{}]", entry("demo"), entry("demo"))).unwrap_err();
         assert_eq!(twice.code(), "edge_misconfigured");
         assert!(twice.to_string().contains("twice"), "{twice}");
+        let modeless = parse_shops(r#"[{"id":"demo","origin":"https://s.example","secret":"S"}]"#).unwrap_err();
+        assert!(modeless.to_string().contains("mode"), "{modeless}");
     }
 }

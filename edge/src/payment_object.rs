@@ -392,7 +392,9 @@ async fn start_session(
         SessionPlan::Start { session_id } => session_id,
     };
     let currency = payment.money.currency.code().to_string();
-    let gateways = config::gateways_for(env, method, &currency)?;
+    let shop = config::shop(env, payment.shop.as_str())?
+        .ok_or_else(|| ApiError::Misconfigured(format!("shop {} is no longer in BAWABA_SHOPS", payment.shop)))?;
+    let gateways = config::gateways_for(env, method, &currency, shop.mode, &payment.edge_origin)?;
     if gateways.is_empty() {
         return Err(ApiError::MethodNotAllowed(method.code().to_string()));
     }

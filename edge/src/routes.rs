@@ -153,11 +153,14 @@ pub fn verify_intent(env: &Env, token: &str) -> Result<VerifiedIntent, ApiError>
     Ok(verified?)
 }
 
-/// Methods the intent allows that a configured gateway serves in its currency, in display order.
-fn available_methods(env: &Env, intent: &VerifiedIntent) -> Result<Vec<MethodOption>, ApiError> {
+/// Methods the intent allows that a configured gateway serves in its currency (with
+/// credentials of the shop's mode), in display order.
+fn available_methods(env: &Env, intent: &VerifiedIntent, origin: &str) -> Result<Vec<MethodOption>, ApiError> {
+    let shop = config::shop(env, &intent.claims.iss)?.ok_or(ApiError::Intent(IntentError::UnknownShop))?;
     let mut out = Vec::new();
     for method in &intent.methods {
-        if let Some(gateway) = config::gateways_for(env, *method, intent.money.currency.code())?.first() {
+        let gateways = config::gateways_for(env, *method, intent.money.currency.code(), shop.mode, origin)?;
+        if let Some(gateway) = gateways.first() {
             out.push(MethodOption { code: *method, gateway: gateway.to_string() });
         }
     }
@@ -174,7 +177,7 @@ async fn methods(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
             amount: intent.money.minor,
             currency: intent.money.currency.code().to_string(),
             amount_display: intent.money.to_major_string(),
-            methods: available_methods(env, &intent)?,
+            methods: available_methods(env, &intent, &origin_of(req))?,
         },
     ))
 }
@@ -183,7 +186,7 @@ async fn create_session(req: &mut Request, env: &Env) -> Result<Response, ApiErr
     let body: SessionRequest = read_json(req).await?;
     let intent = verify_intent(env, &body.intent)?;
     let method = PaymentMethod::from_code(&body.method).ok_or_else(|| ApiError::UnknownMethod(body.method.clone()))?;
-    if !available_methods(env, &intent)?.iter().any(|m| m.code == method) {
+    if !available_methods(env, &intent, &origin_of(req))?.iter().any(|m| m.code == method) {
         return Err(ApiError::MethodNotAllowed(body.method));
     }
     let locale = match body.locale.as_deref().or(intent.claims.locale.as_deref()) {
@@ -317,8 +320,11 @@ async fn back_office(req: &mut Request, env: &Env, office: Office) -> Result<Res
     Ok(json(200, &answer))
 }
 
-/// `POST /v1/check` (signed by the shop): do the credentials of each gateway in use work?
+/// `POST /v1/check` (signed by the shop): who the edge thinks the shop is (id, registered
+/// origin, test or live), and for each gateway in use whether its credentials work, which mode
+/// they are, and what it can do; then the methods the shop may offer.
 async fn check(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+    use bawaba_core::gateway::CheckVerdict;
     #[derive(serde::Deserialize, Default)]
     #[serde(deny_unknown_fields)]
     struct Body {
@@ -326,7 +332,7 @@ async fn check(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
         currency: Option<String>,
     }
     let raw = read_body(req).await?;
-    verify_shop_call(req, env, &raw, None)?;
+    let shop = verify_shop_call(req, env, &raw, None)?.shop;
     let body: Body = if raw.is_empty() {
         Body::default()
     } else {
@@ -335,6 +341,7 @@ async fn check(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let origin = origin_of(req);
     let timeout = payment_object::settings(env).gateway_timeout_ms.max(1) as u64;
     let mut results = Vec::new();
+    let mut admitted = Vec::new();
     let routes = config::routes(env)?;
     for gateway in routes.gateways_in_use() {
         let connector = match config::connector(env, gateway, &origin) {
@@ -346,31 +353,61 @@ async fn check(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
                 continue;
             }
         };
+        let caps = connector.capabilities();
+        let capabilities = serde_json::json!({
+            "refund": true,
+            "partial_refund": caps.partial_refund,
+            "capture": connector.build_capture("probe", None).is_some(),
+            "void": connector.build_void("probe").is_some(),
+        });
+        let mode = connector.mode();
+        if !shop.mode.admits(mode) {
+            let message = format!(
+                "{gateway}'s credentials are {} ones and this shop is registered as {}: the edge does not use them for it",
+                if mode == Some(bawaba_core::gateway::Mode::Live) { "live" } else { "test" },
+                if shop.mode == bawaba_core::gateway::Mode::Live { "live" } else { "test" },
+            );
+            results.push(serde_json::json!({
+                "gateway": gateway, "verdict": CheckVerdict::WrongMode, "message": message, "mode": mode,
+                "capabilities": capabilities,
+            }));
+            continue;
+        }
+        admitted.push(gateway);
         let started = crate::util::now_millis();
         let (verdict, message) = match crate::http::send(&connector.build_check(), timeout).await {
             Ok(resp) => connector.parse_check(&resp, body.currency.as_deref()),
-            Err(e) => (bawaba_core::gateway::CheckVerdict::Unreachable, e.to_string()),
+            Err(e) => (CheckVerdict::Unreachable, e.to_string()),
         };
         results.push(serde_json::json!({
             "gateway": gateway,
             "verdict": verdict,
             "message": message,
             "latency_ms": crate::util::now_millis() - started,
+            "mode": mode,
+            "capabilities": capabilities,
         }));
     }
-    // What the shop may offer: the methods a gateway is routed for (in the currency, if given),
-    // so that a shop can stop showing what no gateway here would take.
+    // What the shop may offer: the methods a gateway it may use is routed for (in the
+    // currency, if given), so that a shop can stop showing what no gateway here would take.
     let mut methods = Vec::new();
     for method in bawaba_core::method::PaymentMethod::DISPLAY_ORDER {
-        let routed = match body.currency.as_deref() {
-            Some(currency) => !routes.gateways_for(method, currency).is_empty(),
-            None => routes.routes_method(method),
+        let routed_to = match body.currency.as_deref() {
+            Some(currency) => routes.gateways_for(method, currency),
+            None => routes.gateways_in_use().into_iter().filter(|g| routes.routes_method_to(method, g)).collect(),
         };
-        if routed {
+        if routed_to.iter().any(|g| admitted.contains(g)) {
             methods.push(method.code());
         }
     }
-    Ok(json(200, &serde_json::json!({ "gateways": results, "methods": methods })))
+    Ok(json(
+        200,
+        &serde_json::json!({
+            "shop": { "id": shop.id.as_str(), "origin": shop.origin, "mode": shop.mode },
+            "gateways": results,
+            "methods": methods,
+        }),
+    ))
 }
 
 async fn forward_to_sandbox(req: Request, env: &Env) -> Result<Response, ApiError> {

@@ -26,6 +26,8 @@ pub struct EdgeOptions {
     pub shops: Vec<ShopConfig>,
     /// Extra or overridden `[vars]`.
     pub vars: Vec<(String, String)>,
+    /// Ids of the shops registered `live` (the others are `test`).
+    pub live: Vec<String>,
 }
 
 /// A running edge. Stopped when dropped, or when the test process exits (its watchdog reads the
@@ -104,7 +106,8 @@ impl Edge {
             .map(|s| {
                 let secret_name = format!("SHOP_{}_SECRET", s.id.to_ascii_uppercase().replace('-', "_"));
                 dev_vars.push_str(&format!("{secret_name}={}\n", s.secret));
-                serde_json::json!({ "id": s.id, "origin": s.origin, "secret": secret_name })
+                let mode = if options.live.contains(&s.id) { "live" } else { "test" };
+                serde_json::json!({ "id": s.id, "origin": s.origin, "secret": secret_name, "mode": mode })
             })
             .collect();
         let mut vars = vec![("BAWABA_SHOPS".to_string(), serde_json::Value::from(registry).to_string())];

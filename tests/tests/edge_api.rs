@@ -21,7 +21,7 @@ fn world() -> &'static World {
     WORLD.get_or_init(|| {
         let shop = FakeShop::start();
         let config = ShopConfig { id: "acme".into(), origin: shop.origin.clone(), secret: "acme-secret-0123".into() };
-        let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars: vec![] });
+        let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars: vec![], ..Default::default() });
         World { edge, shop, config }
     })
 }

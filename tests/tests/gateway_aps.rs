@@ -46,7 +46,7 @@ fn start() -> World {
         ("APS_API_BASE".into(), aps.base.clone()),
         ("GATEWAY_TIMEOUT_MS".into(), "2000".into()),
     ];
-    let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars });
+    let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars, ..Default::default() });
     aps.set_feedback_url(&edge.url("/v1/webhooks/aps"));
     World { edge, aps, shop, config }
 }

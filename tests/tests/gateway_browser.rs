@@ -48,6 +48,7 @@ async fn pay_on_moyasars_page() {
             ("MOYASAR_SECRET_KEY".into(), "sk_test_browser".into()),
             ("MOYASAR_WEBHOOK_SECRET".into(), "tok-browser".into()),
         ],
+        ..Default::default()
     });
     moyasar.set_webhook_url(&edge.url("/v1/webhooks/moyasar"));
     buy(&edge, &moyasar.base, "mada", |c| async move {
@@ -68,6 +69,7 @@ async fn pay_on_taps_page() {
             ("TAP_API_BASE".into(), tap.api_base()),
             ("TAP_SECRET_KEY".into(), "sk_test_browser".into()),
         ],
+        ..Default::default()
     });
     buy(&edge, &tap.base, "visa", |c| async move {
         wait_css(&c, "#number").await.send_keys("4508750015741019").await.unwrap();
@@ -96,6 +98,7 @@ async fn pay_on_the_aps_page_opened_by_a_signed_form_post() {
             ("APS_PAGE_BASE".into(), fake.base.clone()),
             ("APS_API_BASE".into(), fake.base.clone()),
         ],
+        ..Default::default()
     });
     buy(&edge, &fake.base, "mastercard", |c| async move {
         wait_css(&c, "#number").await.send_keys("5123456789012346").await.unwrap();

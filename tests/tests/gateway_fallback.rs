@@ -34,7 +34,7 @@ fn an_outage_at_the_first_gateway_moves_the_payment_to_the_next() {
         ("TAP_SECRET_KEY".into(), TAP_KEY.into()),
         ("GATEWAY_TIMEOUT_MS".into(), "2000".into()),
     ];
-    let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars });
+    let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars, ..Default::default() });
     moyasar.set_webhook_url(&edge.url("/v1/webhooks/moyasar"));
 
     // Both up: the first gateway takes it.

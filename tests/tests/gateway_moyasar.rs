@@ -34,7 +34,7 @@ fn start(vars: &[(&str, &str)]) -> World {
         ("GATEWAY_TIMEOUT_MS".into(), "2000".into()),
     ];
     all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars: all });
+    let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars: all, ..Default::default() });
     moyasar.set_webhook_url(&edge.url("/v1/webhooks/moyasar"));
     World { edge, moyasar, shop, config }
 }

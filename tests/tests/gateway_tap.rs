@@ -32,7 +32,7 @@ fn start() -> World {
         ("TAP_SECRET_KEY".into(), KEY.into()),
         ("GATEWAY_TIMEOUT_MS".into(), "2000".into()),
     ];
-    let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars });
+    let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars, ..Default::default() });
     World { edge, tap, shop, config }
 }
 

@@ -65,7 +65,7 @@ fn start() -> World {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let edge = Edge::start(EdgeOptions { shops: vec![config.clone(), other.clone()], vars });
+        let edge = Edge::start(EdgeOptions { shops: vec![config.clone(), other.clone()], vars, ..Default::default() });
         moyasar.set_webhook_url(&edge.url("/v1/webhooks/moyasar"));
         World { edge, moyasar, tap, shop, config, other }
     }
@@ -396,7 +396,7 @@ fn a_malformed_shop_id_in_the_registry_is_named() {
         origin: "https://shop.example".into(),
         secret: "dukkan-secret-0123456789".into(),
     };
-    let edge = Edge::start(EdgeOptions { shops: vec![shop.clone()], vars: vec![] });
+    let edge = Edge::start(EdgeOptions { shops: vec![shop.clone()], vars: vec![], ..Default::default() });
     let reply = http::post_json(
         &edge.url("/v1/methods"),
         &serde_json::json!({"intent": sign(&shop, &claims(&shop, "1", 100))}),
@@ -423,7 +423,7 @@ fn a_malformed_setting_does_not_stop_deliveries() {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars });
+    let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars, ..Default::default() });
     shop.set_mode(Mode::Refuse);
     let r = reference("tolerant");
     assert_eq!(flows::pay(&edge, &config, &r, 700, "visa", "4111111111111111").status, 303);
@@ -436,4 +436,50 @@ fn a_malformed_setting_does_not_stop_deliveries() {
     assert_eq!(kinds(&got), ["payment.succeeded"]);
     let log = edge.log_text();
     assert!(log.contains("PAYMENT_EXPIRES_AFTER_SECS must be a positive integer"), "the setting is named in the log");
+}
+
+/// Test versus live: a shop registered `test` never reaches live credentials, and one
+/// registered `live` never the sandbox or test credentials; `POST /v1/check` says who the shop
+/// is and which gateways it may use, and why not.
+#[test]
+fn test_and_live_shops_each_reach_only_credentials_of_their_mode() {
+    let moyasar = FakeMoyasar::start("sk_live_moyasar_0123456789", MOYASAR_TOKEN);
+    let fake = FakeShop::start();
+    let test_shop =
+        ShopConfig { id: "tajriba".into(), origin: fake.origin.clone(), secret: "tajriba-secret-0123456789".into() };
+    let live_shop =
+        ShopConfig { id: "haqiqi".into(), origin: fake.origin.clone(), secret: "haqiqi-secret-0123456789".into() };
+    let vars = [
+        ("BAWABA_ROUTES", "mada=moyasar,visa=sandbox"),
+        ("MOYASAR_API_BASE", moyasar.api_base().as_str()),
+        ("MOYASAR_SECRET_KEY", "sk_live_moyasar_0123456789"),
+        ("MOYASAR_WEBHOOK_SECRET", MOYASAR_TOKEN),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let edge = Edge::start(EdgeOptions {
+        shops: vec![test_shop.clone(), live_shop.clone()],
+        vars,
+        live: vec![live_shop.id.clone()],
+    });
+    let check = |shop: &ShopConfig| {
+        let reply = flows::signed_post(&edge, shop, "/v1/check", &serde_json::json!({"currency": "SAR"}));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let body = reply.json();
+        let verdict = |gateway: &str| {
+            body["gateways"].as_array().unwrap().iter().find(|g| g["gateway"] == gateway).unwrap()["verdict"].clone()
+        };
+        (body["shop"]["mode"].clone(), verdict("moyasar"), verdict("sandbox"), body["methods"].clone())
+    };
+    assert_eq!(check(&test_shop), ("test".into(), "wrong_mode".into(), "ok".into(), serde_json::json!(["visa"])));
+    assert_eq!(check(&live_shop), ("live".into(), "ok".into(), "wrong_mode".into(), serde_json::json!(["mada"])));
+    let mut c = claims(&live_shop, &reference("live"), 1000);
+    c.methods = vec!["visa".into(), "mada".into()];
+    let intent = sign(&live_shop, &c);
+    let offered = http::post_json(&edge.url("/v1/methods"), &serde_json::json!({"intent": intent})).json();
+    assert_eq!(offered["methods"].as_array().unwrap().len(), 1, "{offered}");
+    assert_eq!(offered["methods"][0]["code"], "mada");
+    let sandbox = flows::start_session(&edge, &intent, "visa");
+    assert_eq!((sandbox.status, sandbox.error_code().as_str()), (422, "method_not_allowed"));
 }

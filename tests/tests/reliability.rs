@@ -51,7 +51,7 @@ fn world() -> &'static World {
     WORLD.get_or_init(|| {
         let (down, race, recon) = (shop("down"), shop("race"), shop("recon"));
         let shops = vec![down.config.clone(), race.config.clone(), recon.config.clone()];
-        let edge = Edge::start(EdgeOptions { shops, vars: fast_retries() });
+        let edge = Edge::start(EdgeOptions { shops, vars: fast_retries(), ..Default::default() });
         World { edge, down, race, recon }
     })
 }
@@ -225,7 +225,7 @@ fn signed_operator_routes_refuse_unsigned_calls() {
 #[test]
 fn a_workerd_restart_in_the_middle_of_retries_loses_nothing() {
     let s = shop("restart");
-    let edge = Edge::start(EdgeOptions { shops: vec![s.config.clone()], vars: fast_retries() });
+    let edge = Edge::start(EdgeOptions { shops: vec![s.config.clone()], vars: fast_retries(), ..Default::default() });
     s.fake.set_mode(Mode::Refuse);
     let mut references = BTreeSet::new();
     for i in 0..3 {
@@ -254,7 +254,7 @@ fn a_payment_nobody_finishes_is_closed_as_canceled_and_notified() {
     let mut vars = fast_retries();
     vars.push(("SANDBOX_PAGE_TTL_SECS".into(), "2".into()));
     vars.push(("PAYMENT_EXPIRES_AFTER_SECS".into(), "3".into()));
-    let edge = Edge::start(EdgeOptions { shops: vec![s.config.clone()], vars });
+    let edge = Edge::start(EdgeOptions { shops: vec![s.config.clone()], vars, ..Default::default() });
     let r = reference("expiry");
     let session = flows::start_session(&edge, &sign(&s.config, &claims(&s.config, &r, 1500)), "mada");
     assert_eq!(session.status, 200);

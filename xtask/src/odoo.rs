@@ -367,8 +367,8 @@ fn prepare_database(odoo: &Prepared, conf: &Path, fresh: bool, edge_state: &Path
 fn start_edge(tools: &crate::setup::Tools, state: &Path, log: &Path) -> Result<Server> {
     step(&format!("starting the edge in local workerd on http://127.0.0.1:{EDGE_PORT} with the sandbox gateway"));
     let shops = serde_json::json!([
-        { "id": "demo", "origin": format!("http://127.0.0.1:{EDGE_PORT}"), "secret": "SHOP_DEMO_SECRET" },
-        { "id": "odoo", "origin": format!("http://127.0.0.1:{ODOO_PORT}"), "secret": "SHOP_ODOO_SECRET" },
+        { "id": "demo", "origin": format!("http://127.0.0.1:{EDGE_PORT}"), "secret": "SHOP_DEMO_SECRET", "mode": "test" },
+        { "id": "odoo", "origin": format!("http://127.0.0.1:{ODOO_PORT}"), "secret": "SHOP_ODOO_SECRET", "mode": "test" },
     ]);
     let log_file = std::fs::File::create(log).map_err(|e| e.to_string())?;
     let mut wrangler = Command::new(&tools.node);

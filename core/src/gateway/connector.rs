@@ -65,6 +65,24 @@ impl Connector {
         }
     }
 
+    /// Whether its credentials are test or live ones, where that can be told.
+    pub fn mode(&self) -> Option<super::Mode> {
+        match self {
+            Connector::Sandbox(_) => Some(super::Mode::Test),
+            Connector::Moyasar(cfg) => super::Mode::of_secret_key(cfg.secret_key.expose()),
+            Connector::Tap(cfg) => super::Mode::of_secret_key(cfg.secret_key.expose()),
+            Connector::Aps(cfg) => {
+                if cfg.page_base.contains("sbcheckout.") {
+                    Some(super::Mode::Test)
+                } else if cfg.page_base.contains("//checkout.payfort.com") {
+                    Some(super::Mode::Live)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
     /// What it supports.
     pub fn capabilities(&self) -> &'static Capabilities {
         capabilities_of(self.code()).expect("every connector has capabilities")

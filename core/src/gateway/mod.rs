@@ -167,6 +167,39 @@ pub enum CancelOutcome {
     Unreachable(String),
 }
 
+/// Test or live money. A shop is registered as one or the other (`BAWABA_SHOPS`); a gateway's
+/// credentials say which they are where the gateway makes it visible (`sk_test_…` keys, a
+/// sandbox host). A test shop never reaches live credentials and a live shop never reaches test
+/// ones (the sandbox included), so a shop in Test mode cannot take real money and a live shop
+/// cannot confirm orders with test cards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Test cards, no real money.
+    Test,
+    /// Real money.
+    Live,
+}
+
+impl Mode {
+    /// Whether a shop in `self` may use a gateway whose credentials are `gateway` (`None`:
+    /// the credentials do not say; allowed, and reported as unknown by the check).
+    pub fn admits(self, gateway: Option<Mode>) -> bool {
+        gateway.is_none_or(|g| g == self)
+    }
+
+    /// Which a secret key is, from the `sk_test_` / `sk_live_` prefix Moyasar and Tap use.
+    pub fn of_secret_key(key: &str) -> Option<Mode> {
+        if key.starts_with("sk_test_") {
+            Some(Mode::Test)
+        } else if key.starts_with("sk_live_") {
+            Some(Mode::Live)
+        } else {
+            None
+        }
+    }
+}
+
 /// The verdict of a credentials check ("Test connection").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -181,6 +214,9 @@ pub enum CheckVerdict {
     Unreachable,
     /// The keys work but the gateway does not take this currency.
     CurrencyUnsupported,
+    /// The keys are of the other mode than the shop (live keys for a test shop, test keys or
+    /// the sandbox for a live shop): the edge will not use them for this shop.
+    WrongMode,
 }
 
 /// What a gateway supports, declared as data so routing and the UI can read it.

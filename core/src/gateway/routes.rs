@@ -53,6 +53,11 @@ impl Routes {
         self.pairs.iter().any(|(m, _)| *m == method)
     }
 
+    /// Whether `method` is routed to `gateway` (whatever the currency).
+    pub fn routes_method_to(&self, method: PaymentMethod, gateway: &str) -> bool {
+        self.pairs.iter().any(|(m, g)| *m == method && *g == gateway)
+    }
+
     /// The gateways some method is routed to, in first-use order.
     pub fn gateways_in_use(&self) -> Vec<&'static str> {
         let mut out: Vec<&'static str> = Vec::new();

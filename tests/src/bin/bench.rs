@@ -75,7 +75,7 @@ fn main() {
     let trivial = Edge::start_trivial();
     let shop =
         ShopConfig { id: "bench".into(), origin: "http://127.0.0.1:9".into(), secret: "bench-secret-0123456".into() };
-    let edge = Edge::start(EdgeOptions { shops: vec![shop.clone()], vars: vec![] });
+    let edge = Edge::start(EdgeOptions { shops: vec![shop.clone()], vars: vec![], ..Default::default() });
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let get = |url: String| agent.get(&url).call().map(|r| r.status().as_u16()).unwrap_or(0);
     measure("trivial worker: GET /", |_| get(trivial.url("/")));
