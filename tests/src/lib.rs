@@ -22,6 +22,17 @@ pub fn root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the workspace").to_path_buf()
 }
 
+/// Where a test saves the screenshot `name` (`widget-en.png`): under `target/screenshots/`, so a
+/// test run leaves the work tree as it was; `cargo xtask screenshots` sets
+/// `BAWABA_SCREENSHOTS_DIR` to `docs/screenshots` to refresh the README's pictures on purpose.
+pub fn screenshot_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::var_os("BAWABA_SCREENSHOTS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target/screenshots"));
+    std::fs::create_dir_all(&dir).expect("the screenshots directory");
+    dir.join(name)
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")

@@ -54,9 +54,7 @@ async fn buy(p: Purchase) {
     assert_eq!(order, ["mada", "visa", "mastercard"], "methods in the edge's order, mada first");
     if let Some(name) = p.screenshot {
         let png = c.screenshot().await.expect("screenshot");
-        let dir = bawaba_tests::root().join("docs/screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(name), png).unwrap();
+        std::fs::write(bawaba_tests::screenshot_path(name), png).unwrap();
     }
     shadow.find(Locator::Css(&format!("input[value={}]", p.method))).await.unwrap().click().await.unwrap();
     shadow.find(Locator::Css("button.pay")).await.unwrap().click().await.unwrap();

@@ -160,7 +160,7 @@ async fn fill(c: &Client, name: &str, value: &str) {
 
 async fn shoot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
-    std::fs::write(bawaba_tests::root().join(format!("docs/screenshots/{name}.png")), png).unwrap();
+    std::fs::write(bawaba_tests::screenshot_path(&format!("{name}.png")), png).unwrap();
 }
 
 /// From a product page to Odoo's payment page, as a guest from Riyadh. `lang` is the website's

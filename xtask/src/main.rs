@@ -10,6 +10,8 @@
 //!   build command).
 //! - `setup [--browser]`: only install the tools.
 //! - `vectors`: regenerate the protocol test vectors in `tests/vectors/`.
+//! - `screenshots`: refresh the README's pictures of the widget in `docs/screenshots/` (tests
+//!   save theirs under `target/screenshots/`, so a test run changes nothing in the work tree).
 //! - `odoo-test`: the Odoo addon's tests in a real Odoo 19 (needs `ODOO_SRC`).
 //! - `odoo-demo [--exit] [--fresh]`: a real Odoo 19 shop with the addon against the local edge,
 //!   and the browser test that buys on `/shop` through the widget (needs `ODOO_SRC`).
@@ -32,10 +34,11 @@ fn main() -> ExitCode {
         Some("test") => run::test(&args[1..]),
         Some("bench") => bench::bench(),
         Some("vectors") => vectors::write(),
+        Some("screenshots") => run::screenshots(),
         Some("odoo-test") => odoo::test(),
         Some("odoo-demo") => odoo::demo(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <demo | test | bench | odoo-test | odoo-demo [--exit] [--fresh] | build [--release] | setup [--browser] | vectors>");
+            eprintln!("usage: cargo xtask <demo | test | bench | odoo-test | odoo-demo [--exit] [--fresh] | build [--release] | setup [--browser] | vectors | screenshots>");
             return ExitCode::from(2);
         }
     };

@@ -211,3 +211,22 @@ pub fn test(args: &[String]) -> Result {
     println!("tests: {} passed, {} failed, {} skipped", tally.passed, tally.failed, tally.ignored);
     Ok(())
 }
+
+/// `cargo xtask screenshots`: the browser test of the demo storefront, saving its pictures in
+/// `docs/screenshots/` (the Odoo ones come from
+/// `BAWABA_SCREENSHOTS_DIR=docs/screenshots cargo xtask odoo-demo --exit`).
+pub fn screenshots() -> Result {
+    let tools = setup::tools()?;
+    setup::ensure_browser()?;
+    build::build(true)?;
+    step("refreshing docs/screenshots from the storefront's browser test");
+    run_cmd(
+        Command::new(env!("CARGO"))
+            .current_dir(root())
+            .args(["test", "-p", "bawaba-tests", "--test", "browser_checkout"])
+            .env("BAWABA_NODE_DIR", tools.node.parent().expect("node dir"))
+            .env("BAWABA_SCREENSHOTS_DIR", root().join("docs/screenshots")),
+    )?;
+    eprintln!("    The Odoo screenshots: BAWABA_SCREENSHOTS_DIR=docs/screenshots cargo xtask odoo-demo --exit");
+    Ok(())
+}
