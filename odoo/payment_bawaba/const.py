@@ -9,6 +9,12 @@ PAYMENT_STATUS_MAPPING = {
     'payment.canceled': 'cancel',
     'payment.voided': 'cancel',
 }
+# The gateway confirmed the charge. The edge sends it for every charge a gateway confirms, also
+# after it had sent `payment.canceled` (a page paid after the payment expired) or `payment.failed`
+# (a newer tab declined while an older tab's payment went through): the transaction is then done
+# from these states too. The other direction never happens: nothing undoes `done`.
+PAYMENT_SUCCEEDED = 'payment.succeeded'
+LATE_CONFIRMATION_STATES = ('cancel', 'error')
 # Refund results: the refund transaction is found by the idempotency key it was sent with.
 REFUND_SUCCEEDED = 'refund.succeeded'
 REFUND_FAILED = 'refund.failed'

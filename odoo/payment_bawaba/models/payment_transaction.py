@@ -84,6 +84,94 @@ class PaymentTransaction(models.Model):
             )
         return tx or self
 
+    def _process(self, provider_code, payment_data):
+        """Override of `payment` to record a gateway's late confirmation of a Bawaba payment.
+
+        The edge sends `payment.succeeded` for every charge a gateway confirms, also after it had
+        sent `payment.canceled` (a page paid after the payment expired) or `payment.failed` (a
+        newer tab declined while an older tab's payment went through): the money was taken, so
+        the transaction must end `done` and the order be confirmed. `payment` returns early for a
+        transaction in `error` (its amount check sets that state) and `_set_done` refuses one in
+        `cancel`; for these, the amount and currency are checked here instead (a mismatch
+        changes no state), then the update is applied as usual. Every other case, and every
+        other provider, goes through `payment` unchanged.
+        """
+        if provider_code != 'bawaba' or payment_data.get('type') != const.PAYMENT_SUCCEEDED:
+            return super()._process(provider_code, payment_data)
+        tx = self or self._search_by_reference(provider_code, payment_data)
+        if not tx:
+            return tx
+        tx.ensure_one()
+        if tx.state not in const.LATE_CONFIRMATION_STATES or tx.operation == 'refund':
+            return super(PaymentTransaction, tx)._process(provider_code, payment_data)
+        mismatch = tx._bawaba_amount_mismatch(payment_data)
+        if mismatch:
+            tx._bawaba_refuse_late_confirmation(mismatch)
+            return tx
+        tx._apply_updates(payment_data)
+        if tx.tokenize and tx.state in {'authorized', 'done'}:
+            tx._tokenize(payment_data)
+        return tx
+
+    def _bawaba_amount_mismatch(self, payment_data):
+        """Check the amount and currency of a notification as `payment`'s `_validate_amount` does,
+        without setting the transaction in error (it is already canceled or failed).
+
+        :param dict payment_data: A verified notification.
+        :return: Why the notification does not match the transaction, or None if it matches.
+        :rtype: str|None
+        """
+        self.ensure_one()
+        if self.operation == 'validation':
+            return None
+        amount_data = self._extract_amount_data(payment_data)
+        amount, currency_code = amount_data['amount'], amount_data['currency_code']
+        if not amount or not currency_code:
+            return _("the amount or currency is missing from the notification.")
+        if currency_code != self.currency_id.name:
+            return _("the currency (%(received)s) differs from the transaction's (%(expected)s).",
+                     received=currency_code, expected=self.currency_id.name)
+        if self.currency_id.compare_amounts(amount, self.amount) != 0:
+            return _("the amount (%(received)s) differs from the transaction's (%(expected)s).",
+                     received=self.currency_id.format(amount), expected=self.currency_id.format(self.amount))
+        return None
+
+    def _bawaba_refuse_late_confirmation(self, reason):
+        """Leave a canceled or failed transaction as it is when the gateway's late confirmation
+        does not match it, and say so on the transaction and its documents: money may have been
+        taken that Odoo does not record.
+
+        :param str reason: What does not match (see `_bawaba_amount_mismatch`).
+        """
+        self.ensure_one()
+        message = _(
+            "Bawaba: the gateway confirmed a payment for this transaction after it had been canceled or had "
+            "failed, but it was not recorded as paid: %(reason)s Check this payment in the gateway's dashboard, "
+            "and refund it there if needed.", reason=reason)
+        _logger.warning(
+            "Late confirmation of %s (state %s) refused: %s", self.reference, self.state, reason)
+        if self.state_message != message:  # A repeated notification posts nothing new.
+            self.state_message = message
+            self._log_message_on_linked_documents(message)
+
+    def _bawaba_confirm_late(self):
+        """Set `done` a transaction the edge had said was canceled or failed, now that the gateway
+        confirmed its charge, and say why on the transaction and its documents. Odoo's
+        post-processing then confirms the order and sends the e-mail as for any payment."""
+        self.ensure_one()
+        if self.state == 'cancel':
+            message = _(
+                "The gateway confirmed this payment after it had been canceled (for example, a payment page "
+                "left open and paid after the payment had expired). Odoo recorded it as paid.")
+        else:
+            message = _(
+                "The gateway confirmed this payment after it had failed (for example, the payment in an older "
+                "tab went through while a newer tab was declined). Odoo recorded it as paid.")
+        previous_state = self.state
+        if self._set_done(state_message=message, extra_allowed_states=('cancel',)):
+            _logger.info("Late confirmation of %s: %s -> done.", self.reference, previous_state)
+            self._log_message_on_linked_documents(message)
+
     def _extract_amount_data(self, payment_data):
         """Override of `payment`: the edge sends integer minor units."""
         if self.provider_code != 'bawaba':
@@ -112,8 +200,13 @@ class PaymentTransaction(models.Model):
         self.payment_method_id = payment_method or self.payment_method_id
         state = const.PAYMENT_STATUS_MAPPING.get(event_type)
         if state == 'done':
-            self._set_done()
+            if self.state in const.LATE_CONFIRMATION_STATES:
+                self._bawaba_confirm_late()
+            else:
+                self._set_done()
         elif state == 'authorized':
+            # Never from `cancel` or `error`: Odoo allows `authorized` only for providers that
+            # declare manual capture (`support_manual_capture`), which Bawaba does not yet.
             self._set_authorized()
         elif state == 'pending':
             self._set_pending()

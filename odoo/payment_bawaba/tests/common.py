@@ -2,7 +2,7 @@
 
 import json
 import time
-from unittest.mock import MagicMock
+from unittest.mock import MagicMock, patch
 
 from odoo.addons.payment.tests.http_common import PaymentHttpCommon
 from odoo.addons.payment_bawaba import bawaba_protocol
@@ -59,6 +59,12 @@ class BawabaCommon(PaymentHttpCommon):
         if header:
             headers[bawaba_protocol.SIGNATURE_HEADER] = header
         return self.url_open(self._build_url(BawabaController._webhook_url), data=body, headers=headers)
+
+    def _chatter(self):
+        """Catch what is posted on the chatter of the transaction's documents (sale orders,
+        invoices: `_log_message_on_linked_documents`), on the registry's class, so whatever
+        module overrides it is caught too, in the server's thread as well."""
+        return patch.object(type(self.env['payment.transaction']), '_log_message_on_linked_documents')
 
     def _refund_notification(self, tx, refund, **overrides):
         """A refund result as the edge sends it: `reference` is the payment's, `idempotency_key`

@@ -76,6 +76,28 @@ class TestOperations(BawabaCommon):
         self.assertIn('Card account closed', refund.state_message)
 
     @mute_logger('odoo.addons.payment.models.payment_transaction')
+    def test_a_partially_refunded_payment_state_changes_nothing_in_odoo(self):
+        """The edge's answers may say `payment_state: "partially_refunded"` (between `paid` and
+        `refunded`). The addon reads the refund's `status` only: each refund is recorded as
+        usual, and the payment stays done."""
+        tx, first, _request = self._refund(_refund_answer('succeeded', payment_state='partially_refunded'))
+        self.assertEqual((first.state, tx.state), ('done', 'done'))
+        rest = tx.amount - 100.0
+        rest_minor = bawaba_protocol.to_minor_units(rest, tx.currency_id.name)
+        answers = [
+            _refund_answer('pending', id=None, refund_id='rf_2', amount=5000, payment_state='partially_refunded'),
+            _refund_answer('succeeded', id='re_3', refund_id='rf_3', amount=rest_minor - 5000,
+                           refunded_total=rest_minor + 5000, payment_state='refunded'),
+        ]
+        refunds = []
+        for amount, answer in zip((50.0, rest - 50.0), answers):
+            with patch(REQUESTS_REQUEST, return_value=edge_answer(200, answer)):
+                refunds.append(tx._refund(amount_to_refund=amount))
+        self.assertEqual([refund.state for refund in refunds], ['pending', 'done'])
+        self.assertEqual(tx.state, 'done')
+        self.assertEqual(tx.refunds_count, 3)
+
+    @mute_logger('odoo.addons.payment.models.payment_transaction')
     def test_a_refused_refund_is_an_error_with_the_edges_message(self):
         answer = {'error': {'code': 'refund_exceeds_payment', 'message': 'the refund is larger than what remains'}}
         _tx, refund, _request = self._refund(answer, status=422)

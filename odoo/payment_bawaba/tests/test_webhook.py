@@ -83,12 +83,6 @@ class TestWebhook(BawabaCommon):
             reference=tx2.reference, type='payment.canceled', error={'code': 'expired', 'message': 'Too late'}))
         self.assertEqual(tx2.state, 'cancel')
 
-    def _chatter(self):
-        """Catch what is posted on the chatter of the transaction's documents (sale orders,
-        invoices: `_log_message_on_linked_documents`), on the registry's class, so whatever
-        module overrides it is caught too, in the server's thread as well."""
-        return patch.object(type(self.env['payment.transaction']), '_log_message_on_linked_documents')
-
     # === REFUNDS === #
 
     def _pending_refund(self, refund_id=None, **tx_values):
