@@ -136,13 +136,9 @@ impl DurableObject for PaymentObject {
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let outcome = match req.json::<Command>().await {
             Ok(command) => {
-                let wakes = matches!(command, Command::Wake);
                 let result = self.gated(command).await;
+                // A new event is stored; this first attempt saves the shop a wait.
                 self.deliver_due().await;
-                if wakes {
-                    // Work that a delivery made due (none today) or that the sweep came for.
-                    let _ = self.gated(Command::Wake).await;
-                }
                 self.after_command().await;
                 result
             }
