@@ -80,6 +80,9 @@ enum Action {
     Capture { key: usize },
     /// The edge restarts: the payment is what was stored.
     Restart,
+    /// Someone refunds `amount` of the order's charge in the gateway's dashboard; the gateway's
+    /// webhook about it arrives now, or only later (a retry: the drain delivers it).
+    DashboardRefund { amount: i64, webhook_now: bool },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +124,13 @@ struct World {
     shop_got: BTreeMap<String, (EventType, String)>,
     /// Bodies of every event ever stored, by id (they must never change or vanish).
     stored: BTreeMap<String, String>,
+    /// Refunds made in a gateway's dashboard (the edge cannot know of them until it asks).
+    dashboard_refunds: u32,
+    /// Refunds the edge asked for beyond what the gateway had left: must never happen while
+    /// no dashboard refund muddied the waters.
+    excess_asks: u32,
+    /// Webhooks of dashboard refunds not delivered yet (session ids).
+    late_webhooks: Vec<String>,
 }
 
 impl World {
@@ -144,7 +154,7 @@ impl World {
         if self.unreachable {
             return Err(GatewayError::Unreachable("no answer within 1000 ms".into()));
         }
-        let (_, page) = self.pages.get(gateway_payment_id).expect("a page the edge made");
+        let (gateway, page) = self.pages.get(gateway_payment_id).expect("a page the edge made");
         let state = match page {
             PageState::Unopened => PaymentState::Created,
             PageState::Open => PaymentState::Pending,
@@ -162,6 +172,8 @@ impl World {
             card_brand: None,
             card_last4: None,
             error: None,
+            // "form" gateways (APS-like) do not report refunded totals.
+            refunded: (gateway != "form").then(|| self.refunded_at_gateway(&format!("tx_{gateway_payment_id}"))),
         })
     }
 
@@ -175,6 +187,19 @@ impl World {
             return Err(GatewayError::Unreachable("down".into()));
         }
         let id = format!("gw_rf_{}", self.refunds.len());
+        let left = self.captured_at_gateway(transaction)
+            - self
+                .refunds
+                .iter()
+                .filter(|r| r.transaction == transaction && r.state == OperationStatus::Pending)
+                .map(|r| r.amount)
+                .sum::<i64>()
+            - self.refunded_at_gateway(transaction);
+        if money.minor > left {
+            // Real gateways refuse to refund more than is left.
+            self.excess_asks += 1;
+            return Err(GatewayError::Rejected { status: 400, message: "amount exceeds what is left".into() });
+        }
         let state = match reply {
             RefundReply::Succeed | RefundReply::LostAfterRefunding => OperationStatus::Succeeded,
             RefundReply::Pend => OperationStatus::Pending,
@@ -460,6 +485,37 @@ impl Harness {
                 }
                 self.deliver();
             }
+            Action::DashboardRefund { amount, webhook_now } => {
+                if let Some(c) = self.payment.charge().cloned() {
+                    let pending: i64 = self
+                        .world
+                        .refunds
+                        .iter()
+                        .filter(|r| r.transaction == c.transaction_id && r.state == OperationStatus::Pending)
+                        .map(|r| r.amount)
+                        .sum();
+                    let left = self.world.captured_at_gateway(&c.transaction_id)
+                        - self.world.refunded_at_gateway(&c.transaction_id)
+                        - pending;
+                    if amount <= left && !self.world.unreachable {
+                        let id = format!("gw_rf_{}", self.world.refunds.len());
+                        self.world.refunds.push(GatewayRefund {
+                            transaction: c.transaction_id.clone(),
+                            amount,
+                            state: OperationStatus::Succeeded,
+                            id,
+                        });
+                        self.world.dashboard_refunds += 1;
+                        let gid = c.transaction_id.trim_start_matches("tx_").to_string();
+                        if webhook_now {
+                            self.ask(&c.session_id, &gid, Source::Webhook);
+                            self.wake();
+                        } else {
+                            self.world.late_webhooks.push(c.session_id.clone());
+                        }
+                    }
+                }
+            }
             Action::Restart => {
                 let stored = serde_json::to_string(&self.payment).expect("the payment serializes");
                 self.payment = serde_json::from_str(&stored).expect("and loads back");
@@ -521,6 +577,9 @@ impl Harness {
             );
         }
         assert!(p.refunded_total() <= p.captured_total());
+        if self.world.dashboard_refunds == 0 {
+            assert_eq!(self.world.excess_asks, 0, "the edge asked a gateway to refund more than was left");
+        }
         // 4. Canceled only when the gateway confirmed every page closed (or never opened: a
         // page with no transaction holds no money).
         if p.state == PaymentState::Canceled {
@@ -549,6 +608,11 @@ impl Harness {
     fn drain_and_check(&mut self) {
         self.world.unreachable = false;
         self.world.shop = Some(ShopMode::Ok);
+        // The gateways' webhook retries get through.
+        for session_id in std::mem::take(&mut self.world.late_webhooks) {
+            let gid = self.payment.sessions.iter().find(|s| s.id == session_id).unwrap().gateway_payment_id.clone();
+            self.ask(&session_id, &gid, Source::Webhook);
+        }
         for _ in 0..40 {
             let before = self.payment.clone();
             self.world.now += 20_000;
@@ -580,6 +644,50 @@ impl Harness {
             );
             assert!(p.state.holds_money() || matches!(p.state, PaymentState::Refunded | PaymentState::Voided));
             assert_eq!(p.charges.len(), charged.len(), "each confirmed charge is recorded once");
+        }
+        // Where the gateway reports its refunded totals, the edge's books match the gateway's:
+        // no refund left unknown, nothing refunded that the edge does not know of.
+        for c in &p.charges {
+            let gateway = &self.world.pages[c.transaction_id.trim_start_matches("tx_")].0;
+            if gateway == "form" || self.world.captured_at_gateway(&c.transaction_id) == 0 {
+                continue;
+            }
+            let ours: i64 = p
+                .refunds
+                .iter()
+                .filter(|r| r.session_id == c.session_id && r.status == RefundStatus::Succeeded)
+                .map(|r| r.amount)
+                .sum();
+            let of_charge = || p.refunds.iter().filter(|r| r.session_id == c.session_id);
+            let unknown = of_charge()
+                .filter(|r| matches!(r.status, RefundStatus::Unknown { .. } | RefundStatus::InFlight))
+                .count();
+            let pending = of_charge().any(|r| r.status == RefundStatus::Pending);
+            if pending {
+                continue; // the total cannot tell while a refund is pending: unknown ones wait
+            }
+            let ambiguous = unknown > 1 && {
+                let at_gateway = self.world.refunded_at_gateway(&c.transaction_id);
+                let unknown_sum: i64 = of_charge()
+                    .filter(|r| matches!(r.status, RefundStatus::Unknown { .. } | RefundStatus::InFlight))
+                    .map(|r| r.amount)
+                    .sum();
+                let smallest = of_charge()
+                    .filter(|r| matches!(r.status, RefundStatus::Unknown { .. } | RefundStatus::InFlight))
+                    .map(|r| r.amount)
+                    .min()
+                    .unwrap_or(0);
+                at_gateway - ours >= smallest && at_gateway < ours + unknown_sum
+            };
+            if ambiguous {
+                continue; // some of several lost refunds happened: which cannot be told; reserved
+            }
+            assert_eq!(unknown, 0, "a refund of {} is still unknown after the drain", c.transaction_id);
+            assert_eq!(
+                ours,
+                self.world.refunded_at_gateway(&c.transaction_id),
+                "the edge's refunds match the gateway's"
+            );
         }
         // A second charge is refunded in full by the edge, or reported.
         for c in p.charges.iter().filter(|c| c.duplicate) {
@@ -653,6 +761,8 @@ fn action() -> impl Strategy<Value = Action> {
         1 => (0..3usize, any::<bool>()).prop_map(|(index, succeed)| Action::SettleRefund { index, succeed }),
         1 => (0..2usize).prop_map(|key| Action::Capture { key }),
         1 => Just(Action::Restart),
+        1 => (prop_oneof![1i64..3_000, Just(AMOUNT)], any::<bool>())
+            .prop_map(|(amount, webhook_now)| Action::DashboardRefund { amount, webhook_now }),
     ]
 }
 

@@ -1,8 +1,11 @@
 //! A running Odoo 19, driven the way its own web client drives it: a session from
 //! `/web/session/authenticate`, then model calls on `/web/dataset/call_kw` (Odoo 19 deprecates
 //! `/jsonrpc`). Used by the Odoo end-to-end test to configure the provider as the settings form
-//! would, and to read back what the checkout did (transaction state, order state).
+//! would, and to read back what the checkout did (transaction state, order state); and
+//! [`Odoo::sign_in`] opens the back office in a browser as the same user, for what a merchant
+//! does with Odoo's own screens.
 
+use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
 /// A logged-in session on one Odoo database.
@@ -10,6 +13,8 @@ pub struct Odoo {
     /// `http://127.0.0.1:8069`.
     pub base: String,
     session_cookie: String,
+    login: String,
+    password: String,
 }
 
 impl Odoo {
@@ -34,7 +39,33 @@ impl Odoo {
         );
         assert!(answer["uid"].as_i64().is_some(), "Odoo refused the login {login} on {db}: {answer}");
         let session_cookie = cookie.unwrap_or_else(|| panic!("Odoo set no session cookie for {login}"));
-        Odoo { base, session_cookie }
+        Odoo { base, session_cookie, login: login.into(), password: password.into() }
+    }
+
+    /// Signs in to the back office in the browser `c` through Odoo's login page, as this
+    /// session's user, and waits for the web client.
+    pub async fn sign_in(&self, c: &Client) {
+        c.goto(&format!("{}/web/login", self.base)).await.expect("the login page");
+        let field = |name: &'static str| async move {
+            c.wait()
+                .at_most(std::time::Duration::from_secs(20))
+                .for_element(Locator::Css(&format!("form input[name={name}]")))
+                .await
+                .unwrap_or_else(|e| panic!("no {name} field on Odoo's login page: {e}"))
+        };
+        field("login").await.send_keys(&self.login).await.expect("typing");
+        field("password").await.send_keys(&self.password).await.expect("typing");
+        c.find(Locator::Css("form button[type=submit]"))
+            .await
+            .expect("the log in button")
+            .click()
+            .await
+            .expect("a click");
+        c.wait()
+            .at_most(std::time::Duration::from_secs(30))
+            .for_element(Locator::Css(".o_main_navbar"))
+            .await
+            .unwrap_or_else(|e| panic!("the back office did not open for {}: {e}", self.login));
     }
 
     /// `model.method(*args, **kwargs)` as the logged-in user.
@@ -42,6 +73,23 @@ impl Odoo {
         let url = format!("{}/web/dataset/call_kw/{model}.{method}", self.base);
         let params = json!({ "model": model, "method": method, "args": args, "kwargs": kwargs });
         post(&url, Some(&self.session_cookie), params).0
+    }
+
+    /// `model.create(values)`: the new record's id.
+    pub fn create(&self, model: &str, values: Value) -> i64 {
+        let id = self.call(model, "create", json!([values]), json!({}));
+        id.as_i64().or_else(|| id[0].as_i64()).unwrap_or_else(|| panic!("{model}.create answered {id}"))
+    }
+
+    /// `model.write(ids, values)`.
+    pub fn write(&self, model: &str, ids: &[i64], values: Value) {
+        self.call(model, "write", json!([ids, values]), json!({}));
+    }
+
+    /// The `fields` of one record.
+    pub fn read(&self, model: &str, id: i64, fields: &[&str]) -> Value {
+        let rows = self.search_read(model, json!([["id", "=", id]]), fields);
+        rows.into_iter().next().unwrap_or_else(|| panic!("no {model} {id}"))
     }
 
     /// `search_read` with a domain and field list.

@@ -483,3 +483,32 @@ fn test_and_live_shops_each_reach_only_credentials_of_their_mode() {
     let sandbox = flows::start_session(&edge, &intent, "visa");
     assert_eq!((sandbox.status, sandbox.error_code().as_str()), (422, "method_not_allowed"));
 }
+
+/// A refund made in the gateway's dashboard (here through Moyasar's API, as the dashboard does)
+/// reaches the shop when Moyasar's webhook about it arrives: `refund.succeeded` with its
+/// amount and no idempotency key, and the payment partially refunded.
+#[test]
+fn a_refund_made_in_the_gateway_dashboard_reaches_the_shop() {
+    use base64::Engine;
+    let w = world();
+    let r = reference("dashboard");
+    let (session, invoice) = open(w, &w.config, &r, 4000, "mada");
+    let paid = w.moyasar.pay_invoice(&invoice, "4111111111111111").expect("paid");
+    eventually(15, "the payment", || (status(w, &session_id(&session))["status"] == "paid").then_some(()));
+    let payment_id = paid["id"].as_str().unwrap();
+    let auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{MOYASAR_KEY}:")));
+    let refunded = http::post_with_headers(
+        &format!("{}/payments/{payment_id}/refund", w.moyasar.api_base()),
+        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        br#"{"amount":1500}"#,
+    );
+    assert_eq!(refunded.status, 200, "{}", refunded.body);
+    let hook = serde_json::json!({"id": "evt_dash", "type": "payment_refunded", "secret_token": MOYASAR_TOKEN,
+        "data": {"id": payment_id, "status": "paid", "amount": 4000, "currency": "SAR", "invoice_id": invoice}});
+    let reply = http::post(&w.edge.url("/v1/webhooks/moyasar"), "application/json", hook.to_string().as_bytes());
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let got = eventually(15, "the dashboard refund", || Some(notifications(w, &w.config, &r)).filter(|n| n.len() >= 2));
+    assert_eq!(kinds(&got), ["payment.succeeded", "refund.succeeded"]);
+    assert_eq!((got[1].amount, got[1].idempotency_key.as_deref()), (1500, None));
+    assert_eq!(inspect(w, &w.config, &r)["payment"]["state"], "partially_refunded");
+}

@@ -69,6 +69,10 @@ pub struct GatewayPayment {
     pub card_last4: Option<String>,
     /// Failure reason, if failed.
     pub error: Option<ErrorInfo>,
+    /// Minor units refunded so far on this payment, where the gateway reports it (Moyasar, the
+    /// sandbox): how the edge learns of refunds whose answer it lost, and of refunds made in the
+    /// gateway's dashboard.
+    pub refunded: Option<i64>,
 }
 
 /// What a session needs, whatever the gateway: each gateway reads the fields it uses.

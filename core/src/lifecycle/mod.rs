@@ -171,6 +171,13 @@ pub struct Charge {
     pub voided: bool,
     /// Not the payment's charge: a second one for the same reference, refunded by the edge.
     pub duplicate: bool,
+    /// The refunded total the gateway last reported on it, where it reports one.
+    #[serde(default)]
+    pub gateway_refunded: Option<i64>,
+    /// When to ask the gateway again for that total (a declined refund freed an amount that may
+    /// have hidden a dashboard refund).
+    #[serde(default)]
+    pub recheck_at_ms: Option<i64>,
 }
 
 /// Where a refund stands.

@@ -68,7 +68,7 @@ impl Payment {
             status: RefundStatus::InFlight,
             gateway_refund_id: None,
             created_at_ms: at.now_ms,
-            next_check_at_ms: None,
+            next_check_at_ms: Some(at.now_ms.saturating_add(super::schedule::in_flight_grace(at))),
             checks: 0,
             event_id: None,
         });
@@ -280,6 +280,98 @@ impl Payment {
         }
     }
 
+    /// Reconciles the refunds of the charge made on `session_id` with the total the gateway
+    /// reports refunded on it. Refunds whose answer was lost (or whose send was cut short) are
+    /// settled oldest first: succeeded when the total covers them, failed (freed, and the shop
+    /// told) when a while has passed and the total still does not show them. What the gateway
+    /// refunded beyond everything the edge knows of was refunded in its dashboard: recorded and
+    /// announced as `refund.succeeded` without an idempotency key.
+    pub(super) fn reconcile_refunds(&mut self, session_id: &str, refunded: i64, source: Source, at: &At) -> bool {
+        if !self.charges.iter().any(|c| c.session_id == session_id) {
+            return false;
+        }
+        let mut changed = false;
+        let of_charge: Vec<Refund> = self.refunds.iter().filter(|r| r.session_id == session_id).cloned().collect();
+        let succeeded: i64 = of_charge.iter().filter(|r| r.status == RefundStatus::Succeeded).map(|r| r.amount).sum();
+        let unknown: Vec<&Refund> = of_charge
+            .iter()
+            .filter(|r| matches!(r.status, RefundStatus::Unknown { .. } | RefundStatus::InFlight))
+            .collect();
+        // A pending refund may or may not be in the total yet: the total cannot tell then, and
+        // guessing wrong could free an amount that was refunded (a double refund). Wait.
+        let pending = of_charge.iter().any(|r| r.status == RefundStatus::Pending);
+        let unknown_sum: i64 = unknown.iter().map(|r| r.amount).sum();
+        let settled_long_ago =
+            unknown.iter().all(|r| at.now_ms.saturating_sub(r.created_at_ms) >= at.settings.reconcile_after_ms);
+        if !unknown.is_empty() && !pending {
+            if refunded >= succeeded + unknown_sum {
+                // Every one of them shows in the total.
+                for r in &unknown {
+                    self.settle_refund(&r.id, RefundStatus::Succeeded, source, at);
+                }
+                changed = true;
+            } else if refunded - succeeded < unknown.iter().map(|r| r.amount).min().unwrap_or(0) && settled_long_ago {
+                // Not even the smallest of them fits in what the total shows beyond the known
+                // refunds (a refund is made whole or not at all), a while after they were sent:
+                // none was made.
+                for r in &unknown {
+                    let error = ErrorInfo {
+                        code: "refund_not_made".into(),
+                        message: "The gateway's answer to this refund was lost and the gateway shows no such refund: \
+                                  nothing was refunded."
+                            .into(),
+                    };
+                    // Announced as failed (the shop was told "pending"): it may refund again.
+                    if let Some(x) = self.refunds.iter_mut().find(|x| x.id == r.id) {
+                        x.checks = x.checks.max(1);
+                    }
+                    self.settle_refund(&r.id, RefundStatus::Failed { error }, source, at);
+                }
+                changed = true;
+            }
+            // Otherwise some, not all, show: which ones cannot be told; they stay reserved.
+        }
+        if let Some(c) = self.charges.iter_mut().find(|c| c.session_id == session_id) {
+            c.gateway_refunded = Some(refunded);
+            c.recheck_at_ms = None;
+        }
+        changed |= self.record_dashboard_refunds(session_id, source, at);
+        changed
+    }
+
+    /// Records, as a refund made in the gateway's dashboard, what the gateway just reported
+    /// refunded on a charge beyond every refund the edge knows of (succeeded, pending, or
+    /// unknown): every refund of the edge's own is counted, so this never records more than
+    /// was refunded outside the edge. A refund of the edge's that is declined later frees its
+    /// amount and asks for a fresh total (`Charge::recheck_at_ms`), which may uncover what was
+    /// hidden behind it.
+    pub(super) fn record_dashboard_refunds(&mut self, session_id: &str, source: Source, at: &At) -> bool {
+        let Some(charge) = self.charges.iter().find(|c| c.session_id == session_id).cloned() else { return false };
+        let Some(reported) = charge.gateway_refunded else { return false };
+        let known: i64 =
+            self.refunds.iter().filter(|r| r.session_id == session_id && r.reserves()).map(|r| r.amount).sum();
+        let extra = (reported - known).min(charge.money.minor - known);
+        if extra <= 0 || !charge.captured || charge.voided {
+            return false;
+        }
+        let id = self.next_refund_id();
+        self.refunds.push(Refund {
+            id: id.clone(),
+            session_id: session_id.to_string(),
+            amount: extra,
+            origin: RefundOrigin::Gateway,
+            key: None,
+            status: RefundStatus::Queued,
+            gateway_refund_id: None,
+            created_at_ms: at.now_ms,
+            next_check_at_ms: None,
+            checks: 0,
+            event_id: None,
+        });
+        self.settle_refund(&id, RefundStatus::Succeeded, source, at);
+        true
+    }
+
     /// A refund that is not final: asked again with backoff (where the gateway can be asked)
     /// for the watch window. One whose outcome is unknown stays reserved; for a second charge
     /// the merchant is told to look.
@@ -289,7 +381,13 @@ impl Payment {
             matches!(status, RefundStatus::Unknown { .. }) && !matches!(r.status, RefundStatus::Unknown { .. });
         r.status = status;
         r.checks += 1;
-        let checkable = r.status == RefundStatus::Pending && r.gateway_refund_id.is_some();
+        // A pending refund is asked about by its id; one whose answer was lost, by asking the
+        // gateway about the charge (its refunded total).
+        let checkable = match r.status {
+            RefundStatus::Pending => r.gateway_refund_id.is_some(),
+            RefundStatus::Unknown { .. } => true,
+            _ => false,
+        };
         let delay = backoff(at.settings.reconcile_after_ms, at.settings.retry_max_ms, r.checks);
         let next = at.now_ms.saturating_add(delay);
         let watch_until = r.created_at_ms.saturating_add(at.settings.watch_after_ms);
@@ -384,6 +482,15 @@ impl Payment {
             _ => None,
         };
         self.refunds[i].event_id = event_id;
+        if matches!(status, RefundStatus::Failed { .. }) {
+            // The freed amount may have hidden a refund made in the dashboard: ask for a fresh
+            // total (where the gateway reports one).
+            if let Some(c) = self.charges.iter_mut().find(|c| c.session_id == refund.session_id) {
+                if c.gateway_refunded.is_some() {
+                    c.recheck_at_ms = Some(at.now_ms);
+                }
+            }
+        }
     }
 
     pub(super) fn refund_answer(&self, refund: &Refund) -> serde_json::Value {

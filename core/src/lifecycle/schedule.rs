@@ -70,6 +70,8 @@ impl Payment {
             match r.status {
                 RefundStatus::Queued => {
                     r.status = RefundStatus::InFlight;
+                    // Asked about if the edge stops before the answer is recorded.
+                    r.next_check_at_ms = Some(now.saturating_add(in_flight_grace(at)));
                     refund_tasks.push(Task::Refund(MoneyOrder {
                         gateway: session.gateway.clone(),
                         gateway_payment_id: session.gateway_payment_id.clone(),
@@ -89,7 +91,38 @@ impl Payment {
                         });
                     }
                 }
+                RefundStatus::InFlight | RefundStatus::Unknown { .. }
+                    if r.next_check_at_ms.is_some_and(|t| t <= now) =>
+                {
+                    // The gateway's refunded total on the charge says whether it happened.
+                    r.checks += 1;
+                    let delay = backoff(at.settings.reconcile_after_ms, at.settings.retry_max_ms, r.checks);
+                    let next = now.saturating_add(delay);
+                    let watch_until = r.created_at_ms.saturating_add(at.settings.watch_after_ms);
+                    r.next_check_at_ms = (next <= watch_until).then_some(next);
+                    let ask = Task::Ask(SessionRef {
+                        session_id: session.id.clone(),
+                        gateway: session.gateway.clone(),
+                        gateway_payment_id: session.gateway_payment_id.clone(),
+                    });
+                    if !tasks.contains(&ask) && !refund_tasks.contains(&ask) {
+                        refund_tasks.push(ask);
+                    }
+                }
                 _ => {}
+            }
+        }
+        for c in self.charges.iter_mut().filter(|c| c.recheck_at_ms.is_some_and(|t| t <= now)) {
+            c.recheck_at_ms = None;
+            if let Some(session) = self.sessions.iter().find(|s| s.id == c.session_id) {
+                let ask = Task::Ask(SessionRef {
+                    session_id: session.id.clone(),
+                    gateway: session.gateway.clone(),
+                    gateway_payment_id: session.gateway_payment_id.clone(),
+                });
+                if !tasks.contains(&ask) && !refund_tasks.contains(&ask) {
+                    refund_tasks.push(ask);
+                }
             }
         }
         tasks.extend(refund_tasks);
@@ -130,9 +163,16 @@ impl Payment {
         let delivery = self.outbox.iter().find(|e| !e.is_settled()).and_then(|e| e.next_attempt_at_ms);
         let refunds = self.refunds.iter().filter_map(|r| match r.status {
             RefundStatus::Queued => Some(self.created_at_ms),
-            RefundStatus::Pending => r.next_check_at_ms,
+            RefundStatus::Pending | RefundStatus::InFlight | RefundStatus::Unknown { .. } => r.next_check_at_ms,
             _ => None,
         });
-        delivery.into_iter().chain(self.reconcile_at_ms).chain(refunds).min()
+        let rechecks = self.charges.iter().filter_map(|c| c.recheck_at_ms);
+        delivery.into_iter().chain(self.reconcile_at_ms).chain(refunds).chain(rechecks).min()
     }
+}
+
+/// How long a refund may be in flight before the edge, having stopped in between, asks the
+/// gateway whether it happened.
+pub(super) fn in_flight_grace(at: &At) -> i64 {
+    at.settings.gateway_timeout_ms.saturating_add(5_000)
 }

@@ -131,7 +131,13 @@ impl Payment {
             s.never_opened = state == PaymentState::Created;
             s.last_answer = Some(if s.never_opened { "never opened".into() } else { state.as_str().to_string() });
         }
-        match state {
+        // What the gateway has refunded on a charge settles refunds whose answer was lost and
+        // brings in refunds made in its dashboard.
+        let refunds_changed = match (mismatch.is_none(), payment.refunded) {
+            (true, Some(refunded)) => self.reconcile_refunds(session_id, refunded, source, at),
+            _ => false,
+        };
+        let changed = match state {
             PaymentState::Created | PaymentState::Pending => false,
             PaymentState::Paid | PaymentState::Authorized => {
                 self.confirm_charge(&session, &payment, state == PaymentState::Paid, source, at)
@@ -164,9 +170,10 @@ impl Payment {
                 self.decide(state, error, &session, source, at)
             }
             PaymentState::Refunded | PaymentState::PartiallyRefunded | PaymentState::Voided => {
-                self.observe_money_returned(&session, state, source, at)
+                self.observe_money_returned(&session, state, payment.refunded.is_some(), source, at)
             }
-        }
+        };
+        refunds_changed || changed
     }
 
     pub(super) fn decide(
@@ -220,6 +227,8 @@ impl Payment {
             captured,
             voided: false,
             duplicate: !first,
+            gateway_refunded: None,
+            recheck_at_ms: None,
         });
         if first {
             let next = if captured { PaymentState::Paid } else { PaymentState::Authorized };
@@ -272,6 +281,7 @@ impl Payment {
         &mut self,
         session: &Session,
         state: PaymentState,
+        amounts_known: bool,
         source: Source,
         at: &At,
     ) -> bool {
@@ -281,8 +291,12 @@ impl Payment {
             }
             return false;
         };
-        if charge.duplicate || state == PaymentState::PartiallyRefunded {
-            // Partial dashboard refunds carry no amount in the status: left to the operator.
+        if charge.duplicate || (state != PaymentState::Voided && amounts_known) {
+            // A refunded total from the gateway was already reconciled, refund by refund.
+            return false;
+        }
+        if state == PaymentState::PartiallyRefunded {
+            // A partial refund without an amount: nothing to record but the operator's look.
             return false;
         }
         if state == PaymentState::Voided {

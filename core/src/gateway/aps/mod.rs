@@ -229,6 +229,7 @@ pub fn parse_fetch_payment(
             card_brand: None,
             card_last4: None,
             error: None,
+            refunded: None,
         });
     }
     let transaction_status = p.get("transaction_status").cloned().unwrap_or_default();
@@ -257,6 +258,8 @@ pub fn parse_fetch_payment(
             .get("card_number")
             .map(|n| n.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect()),
         error,
+        // CHECK_STATUS reports refunds only as a status; APS refunds answer at once.
+        refunded: None,
     })
 }
 

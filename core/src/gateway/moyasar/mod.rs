@@ -166,6 +166,7 @@ pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, Gatewa
             .and_then(|s| s.number.as_ref())
             .map(|n| n.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect()),
         error,
+        refunded: payment.map(|p| p.refunded),
     })
 }
 

@@ -173,6 +173,7 @@ pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, Gatewa
         card_brand: p.card_brand,
         card_last4: p.card_last4,
         error: p.failure_code.map(|code| ErrorInfo { code, message: p.failure_message.unwrap_or_default() }),
+        refunded: Some(p.refunded),
     })
 }
 

@@ -176,6 +176,8 @@ pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, Gatewa
         card_brand: charge.card.as_ref().and_then(|c| c.brand.clone()).map(|b| b.to_ascii_lowercase()),
         card_last4: charge.card.as_ref().and_then(|c| c.last_four.clone()),
         error,
+        // A charge does not carry its refunds; Tap's refunds are followed by their own status.
+        refunded: None,
     })
 }
 
