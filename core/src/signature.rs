@@ -66,6 +66,23 @@ impl fmt::Display for SignatureError {
 
 impl std::error::Error for SignatureError {}
 
+impl SignatureError {
+    /// The refusal in words for a gateway's webhook (`Display` speaks of Bawaba's own header,
+    /// which a gateway's webhook does not carry).
+    pub fn describe_webhook(&self, gateway: &str) -> String {
+        match self {
+            SignatureError::Missing => format!("the {gateway} webhook carries no signature or token"),
+            SignatureError::Malformed => format!("the {gateway} webhook's signature is not in {gateway}'s format"),
+            SignatureError::TimestampOutOfTolerance => {
+                format!("the {gateway} webhook's signature is too old or too new")
+            }
+            SignatureError::Mismatch => {
+                format!("the {gateway} webhook's signature or token does not match this edge's {gateway} secret")
+            }
+        }
+    }
+}
+
 /// Builds the header value for `body` signed at `timestamp`.
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     format!("t={timestamp},v1={}", hex::encode(mac(secret, timestamp, body)))

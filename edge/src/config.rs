@@ -21,7 +21,7 @@
 use bawaba_core::api::ApiError;
 use bawaba_core::gateway::connector::Connector;
 use bawaba_core::gateway::routes::Routes;
-use bawaba_core::gateway::{aps, moyasar, sandbox, tap, Mode};
+use bawaba_core::gateway::{sandbox, Mode};
 use bawaba_core::lifecycle::ShopId;
 use bawaba_core::method::PaymentMethod;
 use bawaba_core::secret::Secret;
@@ -117,60 +117,11 @@ pub fn shop(env: &Env, id: &str) -> Result<Option<Shop>, ApiError> {
     Ok(Some(Shop { id, origin: entry.origin, secret: Secret::new(secret), mode: entry.mode }))
 }
 
-/// The sandbox connector's settings, if the sandbox is on. `edge_origin` is this edge's
-/// origin, for the default API base.
-pub fn sandbox(env: &Env, edge_origin: &str) -> Result<Option<sandbox::Config>, ApiError> {
-    if !flag(env, "SANDBOX_ENABLED") {
-        return Ok(None);
-    }
-    Ok(Some(sandbox::Config {
-        api_base: setting(env, "SANDBOX_API_BASE")
-            .map(|b| b.trim_end_matches('/').to_string())
-            .unwrap_or_else(|| format!("{edge_origin}/sandbox/api")),
-        secret_key: Secret::new(required(env, "SANDBOX_SECRET_KEY")?),
-        webhook_secret: Secret::new(required(env, "SANDBOX_WEBHOOK_SECRET")?),
-    }))
-}
-
-/// The configured connector for a gateway code. Each missing setting is named in the error.
+/// The configured connector for a gateway code, from the gateway's own settings (each gateway
+/// reads its settings in its folder; see its registry line). Each missing setting is named.
 pub fn connector(env: &Env, code: &str, edge_origin: &str) -> Result<Connector, ApiError> {
-    match code {
-        sandbox::CODE => sandbox(env, edge_origin)?
-            .map(Connector::Sandbox)
-            .ok_or_else(|| ApiError::Misconfigured("the sandbox gateway is off (SANDBOX_ENABLED)".into())),
-        moyasar::CODE => Ok(Connector::Moyasar(moyasar::Config {
-            api_base: setting(env, "MOYASAR_API_BASE")
-                .map(|b| b.trim_end_matches('/').to_string())
-                .unwrap_or_else(|| moyasar::DEFAULT_API_BASE.to_string()),
-            secret_key: Secret::new(required(env, "MOYASAR_SECRET_KEY")?),
-            webhook_secret: Secret::new(required(env, "MOYASAR_WEBHOOK_SECRET")?),
-        })),
-        tap::CODE => Ok(Connector::Tap(tap::Config {
-            api_base: setting(env, "TAP_API_BASE")
-                .map(|b| b.trim_end_matches('/').to_string())
-                .unwrap_or_else(|| tap::DEFAULT_API_BASE.to_string()),
-            secret_key: Secret::new(required(env, "TAP_SECRET_KEY")?),
-        })),
-        aps::CODE => {
-            let sha = setting(env, "APS_SHA_TYPE").unwrap_or_else(|| "SHA-256".into());
-            Ok(Connector::Aps(aps::Config {
-                merchant_identifier: required(env, "APS_MERCHANT_IDENTIFIER")?,
-                access_code: Secret::new(required(env, "APS_ACCESS_CODE")?),
-                request_phrase: Secret::new(required(env, "APS_SHA_REQUEST_PHRASE")?),
-                response_phrase: Secret::new(required(env, "APS_SHA_RESPONSE_PHRASE")?),
-                sha_type: aps::ShaType::parse(&sha).ok_or_else(|| {
-                    ApiError::Misconfigured(format!("setting APS_SHA_TYPE must be SHA-256 or SHA-512, not {sha:?}"))
-                })?,
-                page_base: setting(env, "APS_PAGE_BASE")
-                    .map(|b| b.trim_end_matches('/').to_string())
-                    .unwrap_or_else(|| aps::DEFAULT_PAGE_BASE.to_string()),
-                api_base: setting(env, "APS_API_BASE")
-                    .map(|b| b.trim_end_matches('/').to_string())
-                    .unwrap_or_else(|| aps::DEFAULT_API_BASE.to_string()),
-            }))
-        }
-        other => Err(ApiError::Misconfigured(format!("unknown gateway {other:?}"))),
-    }
+    let lookup = |name: &str| setting(env, name);
+    bawaba_core::gateway::connector::configure(code, &lookup, edge_origin).map_err(ApiError::Misconfigured)
 }
 
 /// Which gateways serve which method: `BAWABA_ROUTES`, e.g. `mada=aps|moyasar,visa=moyasar`

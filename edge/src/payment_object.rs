@@ -644,6 +644,20 @@ async fn operate(
     at: &At,
 ) -> Result<serde_json::Value, ApiError> {
     let mut payment = load(storage).await?.ok_or(ApiError::PaymentNotFound)?;
+    // What the gateway can do decides what is offered: its capabilities, read before anything
+    // is recorded.
+    let gateway = payment.charge().and_then(|c| payment.sessions.iter().find(|s| s.id == c.session_id));
+    if let Some(caps) = gateway.and_then(|s| bawaba_core::gateway::connector::capabilities_of(&s.gateway)) {
+        use bawaba_core::payment::PaymentState;
+        let (able, what, applies) = match kind {
+            OperationKind::Capture => (caps.capture, "captures", payment.state == PaymentState::Authorized),
+            _ => (caps.void, "voids", matches!(payment.state, PaymentState::Paid | PaymentState::Authorized)),
+        };
+        let code = gateway.map(|s| s.gateway.clone()).unwrap_or_default();
+        if !able && applies {
+            return Err(ApiError::OperationNotSupported(format!("{code} cannot do {what}")));
+        }
+    }
     let order = match payment.request_operation(kind, key.clone(), digest, amount)? {
         Begin::Replay(answer) => return answer,
         Begin::Send(order) => order,

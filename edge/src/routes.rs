@@ -262,7 +262,9 @@ async fn webhook(req: &mut Request, env: &Env, gateway: &str) -> Result<Response
     let headers = req.headers().clone();
     let header = move |name: &str| headers.get(name).ok().flatten();
     let hint = connector.verify_webhook(&header, &body, now_secs()).map_err(|e| match e {
-        WebhookError::Signature(s) => ApiError::Unauthorized { code: s.code().into(), message: s.to_string() },
+        WebhookError::Signature(s) => {
+            ApiError::Unauthorized { code: s.code().into(), message: s.describe_webhook(gateway) }
+        }
         WebhookError::Body(why) => ApiError::InvalidRequest(why),
     })?;
     let acknowledged = |known: bool| Ok(json(200, &serde_json::json!({"received": true, "known": known})));
@@ -357,8 +359,8 @@ async fn check(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
         let capabilities = serde_json::json!({
             "refund": true,
             "partial_refund": caps.partial_refund,
-            "capture": connector.build_capture("probe", None).is_some(),
-            "void": connector.build_void("probe").is_some(),
+            "capture": caps.capture,
+            "void": caps.void,
         });
         let mode = connector.mode();
         if !shop.mode.admits(mode) {

@@ -1,16 +1,16 @@
-//! One type over every gateway, so the edge can hold "the gateway of this session" without
-//! knowing which it is. Each method only chooses the gateway's module: the logic lives there,
-//! in the same shape for each (build a request, parse the answer, verify a webhook).
+//! The gateway registry. Each gateway owns its whole surface in its folder
+//! (`core/src/gateway/<code>/connector.rs`): its settings, capabilities, start, fetch, webhook
+//! verification, refund, capture, void and check, behind the [`Gateway`] trait; [`REGISTRY`]
+//! lists the gateways, one line each. The edge holds "the gateway of this session" as a
+//! [`Connector`] without knowing which it is. Adding a gateway: one folder, one line here, one
+//! fake in `tests/src/fakes/`, one page in `docs/gateways/`.
 
 pub use super::StartInput;
 use super::{
     aps, moyasar, sandbox, tap, CancelOutcome, Capabilities, CheckVerdict, GatewayError, GatewayPayment,
-    GatewaySession, HttpRequest, HttpResponse, OperationResult, WebhookError, WebhookHint,
+    GatewaySession, HttpRequest, HttpResponse, Mode, OperationResult, WebhookError, WebhookHint,
 };
 use crate::money::Money;
-
-/// Every gateway code Bawaba knows, for routing settings and URLs.
-pub const CODES: &[&str] = &[sandbox::CODE, moyasar::CODE, tap::CODE, aps::CODE];
 
 /// How a session starts: with a call to the gateway, or (APS) with nothing to call.
 #[derive(Debug, Clone)]
@@ -21,275 +21,163 @@ pub enum Start {
     Ready(GatewaySession),
 }
 
-/// A configured gateway.
-#[derive(Debug, Clone)]
-pub enum Connector {
-    /// The built-in sandbox.
-    Sandbox(sandbox::Config),
-    /// Moyasar.
-    Moyasar(moyasar::Config),
-    /// Tap Payments.
-    Tap(tap::Config),
-    /// Amazon Payment Services.
-    Aps(aps::Config),
-}
+/// Reads a setting by name (the edge's secrets and vars).
+pub type Settings<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// The capabilities of a gateway by code.
-pub fn capabilities_of(code: &str) -> Option<&'static Capabilities> {
-    match code {
-        sandbox::CODE => Some(&sandbox::CAPABILITIES),
-        moyasar::CODE => Some(&moyasar::CAPABILITIES),
-        tap::CODE => Some(&tap::CAPABILITIES),
-        aps::CODE => Some(&aps::CAPABILITIES),
-        _ => None,
-    }
-}
-
-impl Connector {
-    /// The gateway code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Connector::Sandbox(_) => sandbox::CODE,
-            Connector::Moyasar(_) => moyasar::CODE,
-            Connector::Tap(_) => tap::CODE,
-            Connector::Aps(_) => aps::CODE,
-        }
-    }
-
-    /// The reference the gateway's record must carry for this session: ours, or (APS, whose
-    /// `merchant_reference` is made per session) the session's own id at the gateway.
-    pub fn expected_reference(&self, ours: &str, gateway_payment_id: &str) -> String {
-        match self {
-            Connector::Aps(_) => gateway_payment_id.to_string(),
-            _ => ours.to_string(),
-        }
-    }
-
-    /// Whether its credentials are test or live ones, where that can be told.
-    pub fn mode(&self) -> Option<super::Mode> {
-        match self {
-            Connector::Sandbox(_) => Some(super::Mode::Test),
-            Connector::Moyasar(cfg) => super::Mode::of_secret_key(cfg.secret_key.expose()),
-            Connector::Tap(cfg) => super::Mode::of_secret_key(cfg.secret_key.expose()),
-            Connector::Aps(cfg) => {
-                if cfg.page_base.contains("sbcheckout.") {
-                    Some(super::Mode::Test)
-                } else if cfg.page_base.contains("//checkout.payfort.com") {
-                    Some(super::Mode::Live)
-                } else {
-                    None
-                }
-            }
-        }
-    }
+/// A configured gateway. Every method is pure: requests are built and answers parsed here, the
+/// edge sends them. Operations a gateway does not have keep the defaults (`None`, or an error
+/// that says so), and its [`Capabilities`] say so too.
+pub trait Gateway: std::fmt::Debug {
+    /// The gateway's code (`moyasar`).
+    fn code(&self) -> &'static str;
 
     /// What it supports.
-    pub fn capabilities(&self) -> &'static Capabilities {
-        capabilities_of(self.code()).expect("every connector has capabilities")
+    fn capabilities(&self) -> &'static Capabilities;
+
+    /// Whether its credentials are test or live ones, where they show it.
+    fn mode(&self) -> Option<Mode>;
+
+    /// The reference the gateway's record must carry for this session: ours, unless the gateway
+    /// makes one per session (APS).
+    fn expected_reference(&self, ours: &str, _gateway_payment_id: &str) -> String {
+        ours.to_string()
     }
 
     /// How to create a hosted session.
-    pub fn build_start(&self, input: &StartInput<'_>) -> Result<Start, GatewayError> {
-        match self {
-            Connector::Aps(cfg) => {
-                let (url, form) = aps::build_page_form(cfg, input)?;
-                let id = form["merchant_reference"].clone();
-                Ok(Start::Ready(GatewaySession { id, redirect_url: url, form: Some(form) }))
-            }
-            Connector::Sandbox(cfg) => Ok(Start::Call(sandbox::build_create_session(cfg, input))),
-            Connector::Moyasar(cfg) => moyasar::build_create_session(cfg, input).map(Start::Call),
-            Connector::Tap(cfg) => tap::build_create_session(cfg, input).map(Start::Call),
-        }
-    }
+    fn build_start(&self, input: &StartInput<'_>) -> Result<Start, GatewayError>;
 
     /// Parses the created session.
-    pub fn parse_start(&self, resp: &HttpResponse) -> Result<GatewaySession, GatewayError> {
-        match self {
-            Connector::Sandbox(_) => sandbox::parse_create_session(resp),
-            Connector::Moyasar(_) => moyasar::parse_create_session(resp),
-            Connector::Tap(_) => tap::parse_create_session(resp),
-            Connector::Aps(_) => Err(GatewayError::InvalidResponse("APS sessions need no call".into())),
-        }
-    }
+    fn parse_start(&self, resp: &HttpResponse) -> Result<GatewaySession, GatewayError>;
 
     /// The server-side status request.
-    pub fn build_fetch(&self, gateway_payment_id: &str) -> HttpRequest {
-        match self {
-            Connector::Sandbox(cfg) => sandbox::build_fetch_payment(cfg, gateway_payment_id),
-            Connector::Moyasar(cfg) => moyasar::build_fetch_payment(cfg, gateway_payment_id),
-            Connector::Tap(cfg) => tap::build_fetch_payment(cfg, gateway_payment_id),
-            Connector::Aps(cfg) => aps::build_fetch_payment(cfg, gateway_payment_id),
-        }
-    }
+    fn build_fetch(&self, gateway_payment_id: &str) -> HttpRequest;
 
     /// Parses the status. `expected` is the payment's amount (APS reports "not paid yet" without one).
-    pub fn parse_fetch(&self, resp: &HttpResponse, expected: &Money) -> Result<GatewayPayment, GatewayError> {
-        match self {
-            Connector::Sandbox(_) => sandbox::parse_fetch_payment(resp),
-            Connector::Moyasar(_) => moyasar::parse_fetch_payment(resp),
-            Connector::Tap(_) => tap::parse_fetch_payment(resp),
-            Connector::Aps(cfg) => aps::parse_fetch_payment(cfg, resp, expected),
-        }
+    fn parse_fetch(&self, resp: &HttpResponse, expected: &Money) -> Result<GatewayPayment, GatewayError>;
+
+    /// Closes a hosted page that will not be used, where the gateway documents a call for it.
+    fn build_cancel(&self, _gateway_payment_id: &str) -> Option<HttpRequest> {
+        None
     }
 
-    /// Closes a hosted page that will not be used, where the gateway allows it.
-    pub fn build_cancel(&self, gateway_payment_id: &str) -> Option<HttpRequest> {
-        match self {
-            Connector::Sandbox(cfg) => Some(sandbox::build_cancel_payment(cfg, gateway_payment_id)),
-            // Moyasar's invoice cancel (`PUT /v1/invoices/{id}/cancel`) is in its SDKs, not its
-            // reference docs: not relied on. Its invoices close by `expired_at` instead
-            // (`StartInput::expires_at`).
-            Connector::Moyasar(_) => None,
-            // Tap has no call to cancel an INITIATED charge; it expires as ABANDONED. An APS page
-            // that was never posted has nothing to cancel.
-            Connector::Tap(_) | Connector::Aps(_) => None,
-        }
+    /// Reads the answer to [`Gateway::build_cancel`]: only `Closed` proves the page takes no
+    /// more payments.
+    fn parse_cancel(&self, _resp: &HttpResponse) -> CancelOutcome {
+        CancelOutcome::Refused(format!("{} has no cancel call", self.code()))
     }
 
-    /// Reads the answer to [`Connector::build_cancel`]: closed, already finished, refused (4xx)
-    /// or unreachable (5xx). Only a `Closed` answer proves the page takes no more payments.
-    pub fn parse_cancel(&self, resp: &HttpResponse) -> CancelOutcome {
-        match self {
-            Connector::Sandbox(_) => sandbox::parse_cancel(resp),
-            Connector::Moyasar(_) | Connector::Tap(_) | Connector::Aps(_) => {
-                CancelOutcome::Refused(format!("{} has no cancel call", self.code()))
-            }
-        }
-    }
-
-    /// Verifies a webhook. `header` reads a request header by name.
-    pub fn verify_webhook(
+    /// Verifies a webhook with the gateway's own scheme. `header` reads a request header.
+    fn verify_webhook(
         &self,
         header: &dyn Fn(&str) -> Option<String>,
         body: &[u8],
         now: i64,
-    ) -> Result<WebhookHint, WebhookError> {
-        match self {
-            Connector::Sandbox(cfg) => {
-                let event = sandbox::webhook::verify(
-                    cfg.webhook_secret.expose().as_bytes(),
-                    header(sandbox::webhook::HEADER).as_deref(),
-                    body,
-                    now,
-                )
-                .map_err(|e| match e {
-                    sandbox::webhook::WebhookError::Signature(s) => WebhookError::Signature(s),
-                    sandbox::webhook::WebhookError::Body(b) => WebhookError::Body(b),
-                })?;
-                Ok(WebhookHint { gateway_payment_id: Some(event.data.id), reference: Some(event.data.reference) })
-            }
-            Connector::Moyasar(cfg) => moyasar::webhook::verify(cfg.webhook_secret.expose().as_bytes(), body),
-            Connector::Tap(cfg) => {
-                tap::webhook::verify(cfg.secret_key.expose().as_bytes(), header(tap::webhook::HEADER).as_deref(), body)
-            }
-            Connector::Aps(cfg) => aps::verify_webhook(cfg, body),
-        }
-    }
+    ) -> Result<WebhookHint, WebhookError>;
 
     /// A refund of `amount` of the payment `transaction_id`; `refund_reference` is unique per
     /// refund (gateways that deduplicate use it).
-    pub fn build_refund(
+    fn build_refund(
         &self,
         gateway_payment_id: &str,
         transaction_id: &str,
         amount: &Money,
         refund_reference: &str,
-    ) -> HttpRequest {
-        match self {
-            Connector::Aps(cfg) => aps::build_refund(cfg, gateway_payment_id, transaction_id, amount),
-            Connector::Sandbox(cfg) => sandbox::build_refund(cfg, transaction_id, Some(amount)),
-            Connector::Moyasar(cfg) => moyasar::build_refund(cfg, transaction_id, Some(amount)),
-            Connector::Tap(cfg) => tap::build_refund(cfg, transaction_id, amount, refund_reference),
-        }
-    }
+    ) -> HttpRequest;
 
     /// Parses a refund answer.
-    pub fn parse_refund(&self, resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError> {
-        match self {
-            Connector::Sandbox(_) => sandbox::parse_refund(resp, amount),
-            Connector::Moyasar(_) => moyasar::parse_operation(resp, "refunded", amount),
-            Connector::Tap(_) => tap::parse_refund(resp, amount),
-            Connector::Aps(cfg) => aps::parse_refund(cfg, resp, amount),
-        }
-    }
+    fn parse_refund(&self, resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError>;
 
     /// The request that asks where a refund stands, for gateways whose refunds can stay pending
     /// (Tap). `None`: refunds there are final at once.
-    pub fn build_refund_status(&self, refund_id: &str) -> Option<HttpRequest> {
-        match self {
-            Connector::Tap(cfg) => Some(tap::build_refund_status(cfg, refund_id)),
-            // The sandbox, Moyasar and APS answer a refund with its final result.
-            Connector::Sandbox(_) | Connector::Moyasar(_) | Connector::Aps(_) => None,
-        }
+    fn build_refund_status(&self, _refund_id: &str) -> Option<HttpRequest> {
+        None
     }
 
     /// Parses it. `amount` is the refund's amount.
-    pub fn parse_refund_status(&self, resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError> {
-        match self {
-            Connector::Tap(_) => tap::parse_refund_status(resp, amount),
-            Connector::Sandbox(_) | Connector::Moyasar(_) | Connector::Aps(_) => {
-                Err(GatewayError::InvalidResponse("refunds here are final at once: nothing to ask".into()))
-            }
-        }
+    fn parse_refund_status(&self, _resp: &HttpResponse, _amount: Money) -> Result<OperationResult, GatewayError> {
+        Err(GatewayError::InvalidResponse("refunds here are final at once: nothing to ask".into()))
     }
 
-    /// A void, where supported.
-    pub fn build_void(&self, transaction_id: &str) -> Option<HttpRequest> {
-        match self {
-            Connector::Sandbox(_) | Connector::Tap(_) | Connector::Aps(_) => None,
-            Connector::Moyasar(cfg) => Some(moyasar::build_void(cfg, transaction_id)),
-        }
-    }
-
-    /// Parses a void answer.
-    pub fn parse_void(&self, resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError> {
-        match self {
-            Connector::Sandbox(_) | Connector::Tap(_) | Connector::Aps(_) => {
-                Err(GatewayError::InvalidResponse("no void here".into()))
-            }
-            Connector::Moyasar(_) => moyasar::parse_operation(resp, "voided", amount),
-        }
-    }
-
-    /// A capture, where supported.
-    pub fn build_capture(&self, transaction_id: &str, amount: Option<&Money>) -> Option<HttpRequest> {
-        match self {
-            Connector::Sandbox(_) | Connector::Tap(_) | Connector::Aps(_) => None,
-            Connector::Moyasar(cfg) => {
-                moyasar::CAPABILITIES.capture.then(|| moyasar::build_capture(cfg, transaction_id, amount))
-            }
-        }
+    /// A capture, where the gateway has one ([`Capabilities::capture`]).
+    fn build_capture(&self, _transaction_id: &str, _amount: Option<&Money>) -> Option<HttpRequest> {
+        None
     }
 
     /// Parses a capture answer.
-    pub fn parse_capture(&self, resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError> {
-        match self {
-            Connector::Sandbox(_) | Connector::Tap(_) | Connector::Aps(_) => {
-                Err(GatewayError::InvalidResponse("no capture here".into()))
-            }
-            Connector::Moyasar(_) => moyasar::parse_operation(resp, "captured", amount),
-        }
+    fn parse_capture(&self, _resp: &HttpResponse, _amount: Money) -> Result<OperationResult, GatewayError> {
+        Err(GatewayError::InvalidResponse("no capture here".into()))
+    }
+
+    /// A void, where the gateway has one ([`Capabilities::void`]).
+    fn build_void(&self, _transaction_id: &str) -> Option<HttpRequest> {
+        None
+    }
+
+    /// Parses a void answer.
+    fn parse_void(&self, _resp: &HttpResponse, _amount: Money) -> Result<OperationResult, GatewayError> {
+        Err(GatewayError::InvalidResponse("no void here".into()))
     }
 
     /// The credentials check.
-    pub fn build_check(&self) -> HttpRequest {
-        match self {
-            Connector::Sandbox(cfg) => sandbox::build_check(cfg),
-            Connector::Moyasar(cfg) => moyasar::build_check(cfg),
-            Connector::Tap(cfg) => tap::build_check(cfg),
-            Connector::Aps(cfg) => aps::build_check(cfg),
-        }
-    }
+    fn build_check(&self) -> HttpRequest;
 
     /// The verdict of a check, with the gateway's own message.
-    pub fn parse_check(&self, resp: &HttpResponse, currency: Option<&str>) -> (CheckVerdict, String) {
-        match self {
-            Connector::Sandbox(_) => sandbox::parse_check(resp, currency),
-            Connector::Moyasar(_) => moyasar::parse_check(resp, currency),
-            Connector::Tap(_) => tap::parse_check(resp, currency),
-            Connector::Aps(cfg) => aps::parse_check(cfg, resp, currency),
-        }
-    }
+    fn parse_check(&self, resp: &HttpResponse, currency: Option<&str>) -> (CheckVerdict, String);
+}
+
+/// A configured gateway, whichever it is.
+pub type Connector = Box<dyn Gateway>;
+
+/// One gateway in the registry.
+pub struct Registration {
+    /// Its code, as routes, URLs and settings name it.
+    pub code: &'static str,
+    /// What it supports (known without configuring it: routing reads it).
+    pub capabilities: &'static Capabilities,
+    /// The settings it reads, for the operator's docs and error messages.
+    pub settings: &'static [&'static str],
+    /// Builds the gateway from the settings and this edge's origin; the error names what is
+    /// missing or wrong.
+    pub configure: fn(Settings<'_>, &str) -> Result<Connector, String>,
+}
+
+/// Every gateway Bawaba knows.
+pub const REGISTRY: &[Registration] = &[
+    sandbox::connector::REGISTRATION,
+    moyasar::connector::REGISTRATION,
+    tap::connector::REGISTRATION,
+    aps::connector::REGISTRATION,
+];
+
+/// The gateway registered under `code`.
+pub fn find(code: &str) -> Option<&'static Registration> {
+    REGISTRY.iter().find(|r| r.code == code)
+}
+
+/// The capabilities of a gateway by code.
+pub fn capabilities_of(code: &str) -> Option<&'static Capabilities> {
+    find(code).map(|r| r.capabilities)
+}
+
+/// Configures the gateway `code` from `settings`.
+pub fn configure(code: &str, settings: Settings<'_>, edge_origin: &str) -> Result<Connector, String> {
+    let registration = find(code).ok_or_else(|| format!("unknown gateway {code:?}"))?;
+    (registration.configure)(settings, edge_origin)
+}
+
+/// A required setting; the error names it.
+pub fn required(settings: Settings<'_>, name: &str) -> Result<String, String> {
+    settings(name).filter(|v| !v.trim().is_empty()).ok_or_else(|| format!("setting {name} is missing"))
+}
+
+/// A base URL setting without its trailing slash, or the default.
+pub fn base_url(settings: Settings<'_>, name: &str, default: &str) -> String {
+    settings(name).map(|b| b.trim_end_matches('/').to_string()).unwrap_or_else(|| default.to_string())
+}
+
+/// A boolean setting (`true`, `1`, `on`, `yes`).
+pub fn flag(settings: Settings<'_>, name: &str) -> bool {
+    matches!(settings(name).as_deref().map(str::trim), Some("true" | "1" | "on" | "yes"))
 }
 
 #[cfg(test)]
@@ -297,26 +185,61 @@ mod tests {
     use super::*;
     use crate::gateway::OperationStatus;
     use crate::money::Currency;
-    use crate::secret::Secret;
+
+    fn configured(code: &str, pairs: &[(&str, &str)]) -> Connector {
+        let lookup = |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+        configure(code, &lookup, "http://edge").unwrap_or_else(|e| panic!("{code}: {e}"))
+    }
 
     fn tap() -> Connector {
-        Connector::Tap(tap::Config { api_base: "http://t/v2".into(), secret_key: Secret::new("sk_test_x") })
+        configured("tap", &[("TAP_API_BASE", "http://t/v2"), ("TAP_SECRET_KEY", "sk_test_x")])
     }
 
     fn moyasar() -> Connector {
-        Connector::Moyasar(moyasar::Config {
-            api_base: "http://m/v1".into(),
-            secret_key: Secret::new("sk_test_m"),
-            webhook_secret: Secret::new("token"),
-        })
+        configured(
+            "moyasar",
+            &[
+                ("MOYASAR_API_BASE", "http://m/v1"),
+                ("MOYASAR_SECRET_KEY", "sk_test_m"),
+                ("MOYASAR_WEBHOOK_SECRET", "token"),
+            ],
+        )
     }
 
     fn sandbox() -> Connector {
-        Connector::Sandbox(sandbox::Config {
-            api_base: "http://s/api".into(),
-            secret_key: Secret::new("sk_sandbox"),
-            webhook_secret: Secret::new("whsec"),
-        })
+        configured(
+            "sandbox",
+            &[
+                ("SANDBOX_ENABLED", "true"),
+                ("SANDBOX_API_BASE", "http://s/api"),
+                ("SANDBOX_SECRET_KEY", "sk_sandbox"),
+                ("SANDBOX_WEBHOOK_SECRET", "whsec"),
+            ],
+        )
+    }
+
+    #[test]
+    fn every_gateway_is_one_registry_line_with_its_own_settings() {
+        let codes: Vec<_> = REGISTRY.iter().map(|r| r.code).collect();
+        assert_eq!(codes, ["sandbox", "moyasar", "tap", "aps"]);
+        for r in REGISTRY {
+            assert!(!r.settings.is_empty(), "{} lists its settings", r.code);
+            let none = |_: &str| None;
+            let missing = (r.configure)(&none, "http://edge").unwrap_err();
+            assert!(missing.contains("SANDBOX_ENABLED") || r.settings.iter().any(|s| missing.contains(s)), "{missing}");
+        }
+        assert_eq!(configure("nope", &|_| None, "").unwrap_err(), "unknown gateway \"nope\"");
+        assert_eq!(tap().code(), "tap");
+    }
+
+    #[test]
+    fn modes_come_from_the_credentials() {
+        assert_eq!(sandbox().mode(), Some(Mode::Test));
+        assert_eq!(tap().mode(), Some(Mode::Test));
+        let live = configured("tap", &[("TAP_SECRET_KEY", "sk_live_x")]);
+        assert_eq!(live.mode(), Some(Mode::Live));
+        let unknown = configured("tap", &[("TAP_SECRET_KEY", "opaque")]);
+        assert_eq!(unknown.mode(), None);
     }
 
     #[test]
@@ -343,5 +266,16 @@ mod tests {
         };
         assert_eq!(sandbox().parse_cancel(&canceled), CancelOutcome::Closed);
         assert!(matches!(moyasar().parse_cancel(&canceled), CancelOutcome::Refused(_)));
+    }
+
+    #[test]
+    fn capabilities_say_what_the_gateway_offers() {
+        for r in REGISTRY {
+            let mut pairs = vec![("SANDBOX_ENABLED", "true"), ("APS_SHA_TYPE", "SHA-256")];
+            pairs.extend(r.settings.iter().map(|s| (*s, "sk_test_probe_value")));
+            let c = configured(r.code, &pairs);
+            assert_eq!(c.build_capture("t", None).is_some(), r.capabilities.capture, "{} capture", r.code);
+            assert_eq!(c.build_void("t").is_some(), r.capabilities.void, "{} void", r.code);
+        }
     }
 }

@@ -8,6 +8,7 @@ pub mod connector;
 pub mod moyasar;
 pub mod routes;
 pub mod sandbox;
+pub mod shared;
 pub mod tap;
 
 use crate::method::PaymentMethod;

@@ -70,10 +70,9 @@ impl Routes {
     }
 }
 
-/// The gateway's code as a `'static` string, if Bawaba knows it.
+/// The gateway's code as a `'static` string, if the registry knows it.
 fn known_gateway(code: &str) -> Option<&'static str> {
-    use super::{aps, moyasar, sandbox, tap};
-    [sandbox::CODE, moyasar::CODE, tap::CODE, aps::CODE].into_iter().find(|c| *c == code)
+    super::connector::find(code).map(|r| r.code)
 }
 
 #[cfg(test)]

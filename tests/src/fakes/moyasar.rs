@@ -501,7 +501,7 @@ mod tests {
     #[test]
     fn invoices_expire_and_can_be_paid_directly_until_then() {
         let fake = FakeMoyasar::start("sk_test_m", "token");
-        let connector = Connector::Moyasar(moyasar::Config {
+        let connector: Connector = Box::new(moyasar::Config {
             api_base: fake.api_base(),
             secret_key: Secret::new("sk_test_m"),
             webhook_secret: Secret::new("token"),

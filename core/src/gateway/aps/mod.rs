@@ -7,6 +7,7 @@
 //!
 //! Amounts are integers in the currency's minor unit (×100 for SAR, ×1000 for KWD).
 
+pub mod connector;
 pub mod status;
 
 use super::{
@@ -254,9 +255,7 @@ pub fn parse_fetch_payment(
         state,
         money: Money::new(amount, currency),
         card_brand: p.get("payment_option").map(|o| o.to_ascii_lowercase()),
-        card_last4: p
-            .get("card_number")
-            .map(|n| n.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect()),
+        card_last4: p.get("card_number").map(|n| crate::gateway::shared::last_four(n)),
         error,
         // CHECK_STATUS reports refunds only as a status; APS refunds answer at once.
         refunded: None,

@@ -5,6 +5,7 @@
 //!
 //! Amounts are integers in the currency's minor unit (halalas; fils ×1000 for KWD), at least 100.
 
+pub mod connector;
 pub mod status;
 pub mod webhook;
 pub mod wire;
@@ -133,7 +134,7 @@ pub fn parse_create_session(resp: &HttpResponse) -> Result<GatewaySession, Gatew
 
 /// `GET /invoices/{id}`.
 pub fn build_fetch_payment(cfg: &Config, invoice_id: &str) -> HttpRequest {
-    request(cfg, HttpMethod::Get, &format!("/invoices/{}", super::sandbox::urlencode_path(invoice_id)), None)
+    request(cfg, HttpMethod::Get, &format!("/invoices/{}", crate::gateway::shared::urlencode_path(invoice_id)), None)
 }
 
 /// Parses an invoice into the normalized payment: the invoice's status decides, its latest
@@ -162,9 +163,7 @@ pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, Gatewa
         state,
         money: Money::new(invoice.amount, currency),
         card_brand: source.and_then(|s| s.company.clone()),
-        card_last4: source
-            .and_then(|s| s.number.as_ref())
-            .map(|n| n.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect()),
+        card_last4: source.and_then(|s| s.number.as_ref()).map(|n| crate::gateway::shared::last_four(n)),
         error,
         refunded: payment.map(|p| p.refunded),
     })
@@ -179,7 +178,7 @@ pub fn build_refund(cfg: &Config, transaction_id: &str, amount: Option<&Money>) 
     request(
         cfg,
         HttpMethod::Post,
-        &format!("/payments/{}/refund", super::sandbox::urlencode_path(transaction_id)),
+        &format!("/payments/{}/refund", crate::gateway::shared::urlencode_path(transaction_id)),
         Some(body),
     )
 }
@@ -190,7 +189,7 @@ pub fn build_capture(cfg: &Config, transaction_id: &str, amount: Option<&Money>)
     request(
         cfg,
         HttpMethod::Post,
-        &format!("/payments/{}/capture", super::sandbox::urlencode_path(transaction_id)),
+        &format!("/payments/{}/capture", crate::gateway::shared::urlencode_path(transaction_id)),
         Some(body),
     )
 }
@@ -200,7 +199,7 @@ pub fn build_void(cfg: &Config, transaction_id: &str) -> HttpRequest {
     request(
         cfg,
         HttpMethod::Post,
-        &format!("/payments/{}/void", super::sandbox::urlencode_path(transaction_id)),
+        &format!("/payments/{}/void", crate::gateway::shared::urlencode_path(transaction_id)),
         Some(serde_json::json!({})),
     )
 }

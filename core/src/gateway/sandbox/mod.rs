@@ -5,6 +5,7 @@
 //! This module is the *client* side (the connector the edge uses) and [`server`] is the
 //! gateway itself (its rules and hosted page), so both halves of the protocol are tested here.
 
+pub mod connector;
 pub mod server;
 pub mod status;
 pub mod webhook;
@@ -76,7 +77,7 @@ pub fn parse_create_session(resp: &HttpResponse) -> Result<GatewaySession, Gatew
 pub fn build_fetch_payment(cfg: &Config, id: &str) -> HttpRequest {
     HttpRequest {
         method: HttpMethod::Get,
-        url: format!("{}/payments/{}", cfg.api_base, urlencode_path(id)),
+        url: format!("{}/payments/{}", cfg.api_base, crate::gateway::shared::urlencode_path(id)),
         headers: auth_headers(cfg),
         body: None,
     }
@@ -87,7 +88,7 @@ pub fn build_fetch_payment(cfg: &Config, id: &str) -> HttpRequest {
 pub fn build_cancel_payment(cfg: &Config, id: &str) -> HttpRequest {
     HttpRequest {
         method: HttpMethod::Post,
-        url: format!("{}/payments/{}/cancel", cfg.api_base, urlencode_path(id)),
+        url: format!("{}/payments/{}/cancel", cfg.api_base, crate::gateway::shared::urlencode_path(id)),
         headers: auth_headers(cfg),
         body: Some(b"{}".to_vec()),
     }
@@ -101,7 +102,7 @@ pub fn build_refund(cfg: &Config, id: &str, amount: Option<&Money>) -> HttpReque
     };
     HttpRequest {
         method: HttpMethod::Post,
-        url: format!("{}/payments/{}/refund", cfg.api_base, urlencode_path(id)),
+        url: format!("{}/payments/{}/refund", cfg.api_base, crate::gateway::shared::urlencode_path(id)),
         headers: auth_headers(cfg),
         body: Some(body.to_string().into_bytes()),
     }
@@ -179,17 +180,6 @@ pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, Gatewa
 
 fn parse_wire(resp: &HttpResponse) -> Result<wire::Payment, GatewayError> {
     super::parse_json_answer(resp, |body| serde_json::from_slice::<wire::ErrorBody>(body).ok().map(|e| e.error.message))
-}
-
-/// Percent-encodes one path segment.
-pub fn urlencode_path(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! Amounts travel in **major** units with the currency's decimals (45.50 SAR, 1.500 KWD): the
 //! converter here is the only place that turns our minor units into Tap's and back.
 
+pub mod connector;
 pub mod status;
 pub mod webhook;
 pub mod wire;
@@ -140,7 +141,7 @@ pub fn parse_create_session(resp: &HttpResponse) -> Result<GatewaySession, Gatew
 pub fn build_fetch_payment(cfg: &Config, id: &str) -> HttpRequest {
     HttpRequest {
         method: HttpMethod::Get,
-        url: format!("{}/charges/{}", cfg.api_base, super::sandbox::urlencode_path(id)),
+        url: format!("{}/charges/{}", cfg.api_base, crate::gateway::shared::urlencode_path(id)),
         headers: headers(cfg, None),
         body: None,
     }
@@ -228,7 +229,7 @@ pub fn parse_refund(resp: &HttpResponse, amount: Money) -> Result<OperationResul
 pub fn build_refund_status(cfg: &Config, refund_id: &str) -> HttpRequest {
     HttpRequest {
         method: HttpMethod::Get,
-        url: format!("{}/refunds/{}", cfg.api_base, super::sandbox::urlencode_path(refund_id)),
+        url: format!("{}/refunds/{}", cfg.api_base, crate::gateway::shared::urlencode_path(refund_id)),
         headers: headers(cfg, None),
         body: None,
     }

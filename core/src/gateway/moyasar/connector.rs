@@ -1,0 +1,107 @@
+//! Moyasar in the registry: its settings and its [`Gateway`] surface.
+
+use super::{Config, CAPABILITIES, CODE, DEFAULT_API_BASE};
+use crate::gateway::connector::{base_url, required, Connector, Gateway, Registration, Settings, Start, StartInput};
+use crate::gateway::{
+    Capabilities, CheckVerdict, GatewayError, GatewayPayment, GatewaySession, HttpRequest, HttpResponse, Mode,
+    OperationResult, WebhookError, WebhookHint,
+};
+use crate::money::Money;
+use crate::secret::Secret;
+
+/// Moyasar's registry line.
+pub const REGISTRATION: Registration = Registration {
+    code: CODE,
+    capabilities: &CAPABILITIES,
+    settings: &["MOYASAR_SECRET_KEY", "MOYASAR_WEBHOOK_SECRET", "MOYASAR_API_BASE"],
+    configure,
+};
+
+fn configure(settings: Settings<'_>, _edge_origin: &str) -> Result<Connector, String> {
+    Ok(Box::new(Config {
+        api_base: base_url(settings, "MOYASAR_API_BASE", DEFAULT_API_BASE),
+        secret_key: Secret::new(required(settings, "MOYASAR_SECRET_KEY")?),
+        webhook_secret: Secret::new(required(settings, "MOYASAR_WEBHOOK_SECRET")?),
+    }))
+}
+
+impl Gateway for Config {
+    fn code(&self) -> &'static str {
+        CODE
+    }
+
+    fn capabilities(&self) -> &'static Capabilities {
+        &CAPABILITIES
+    }
+
+    fn mode(&self) -> Option<Mode> {
+        Mode::of_secret_key(self.secret_key.expose())
+    }
+
+    fn build_start(&self, input: &StartInput<'_>) -> Result<Start, GatewayError> {
+        super::build_create_session(self, input).map(Start::Call)
+    }
+
+    fn parse_start(&self, resp: &HttpResponse) -> Result<GatewaySession, GatewayError> {
+        super::parse_create_session(resp)
+    }
+
+    fn build_fetch(&self, gateway_payment_id: &str) -> HttpRequest {
+        super::build_fetch_payment(self, gateway_payment_id)
+    }
+
+    fn parse_fetch(&self, resp: &HttpResponse, _expected: &Money) -> Result<GatewayPayment, GatewayError> {
+        super::parse_fetch_payment(resp)
+    }
+
+    // Moyasar's invoice cancel (`PUT /v1/invoices/{id}/cancel`) is in its SDKs, not its
+    // reference docs: not relied on. Its invoices close by `expired_at` instead
+    // (`StartInput::expires_at`).
+
+    fn verify_webhook(
+        &self,
+        _header: &dyn Fn(&str) -> Option<String>,
+        body: &[u8],
+        _now: i64,
+    ) -> Result<WebhookHint, WebhookError> {
+        super::webhook::verify(self.webhook_secret.expose().as_bytes(), body)
+    }
+
+    fn build_refund(
+        &self,
+        _gateway_payment_id: &str,
+        transaction_id: &str,
+        amount: &Money,
+        _reference: &str,
+    ) -> HttpRequest {
+        super::build_refund(self, transaction_id, Some(amount))
+    }
+
+    fn parse_refund(&self, resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError> {
+        super::parse_operation(resp, "refunded", amount)
+    }
+
+    fn build_capture(&self, transaction_id: &str, amount: Option<&Money>) -> Option<HttpRequest> {
+        CAPABILITIES.capture.then(|| super::build_capture(self, transaction_id, amount))
+    }
+
+    fn parse_capture(&self, resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError> {
+        super::parse_operation(resp, "captured", amount)
+    }
+
+    fn build_void(&self, transaction_id: &str) -> Option<HttpRequest> {
+        CAPABILITIES.void.then(|| super::build_void(self, transaction_id))
+    }
+
+    fn parse_void(&self, resp: &HttpResponse, amount: Money) -> Result<OperationResult, GatewayError> {
+        super::parse_operation(resp, "voided", amount)
+    }
+
+    fn build_check(&self) -> HttpRequest {
+        super::build_check(self)
+    }
+
+    fn parse_check(&self, resp: &HttpResponse, currency: Option<&str>) -> (CheckVerdict, String) {
+        super::parse_check(resp, currency)
+    }
+}
