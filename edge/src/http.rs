@@ -1,11 +1,52 @@
 //! Executes the connectors' [`HttpRequest`]s with the platform's `fetch`.
 
+use bawaba_core::gateway::connector::Gateway;
 use bawaba_core::gateway::{GatewayError, HttpMethod, HttpRequest, HttpResponse};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use worker::{AbortController, Fetch, Headers, Method, Request, RequestInit};
 
 /// How long a gateway may take before the call counts as unreachable, unless
 /// `GATEWAY_TIMEOUT_MS` says otherwise.
 pub const DEFAULT_TIMEOUT_MS: u64 = 15_000;
+
+thread_local! {
+    /// Gateway tokens (OAuth2) by gateway and credentials, with when they expire (unix ms). A
+    /// worker isolate keeps them between requests; a new isolate asks again.
+    static TOKENS: RefCell<HashMap<String, (String, i64)>> = RefCell::new(HashMap::new());
+}
+
+/// Sends a request a gateway built, with the gateway's token first where it needs one (asked
+/// once, kept until a minute before it expires, asked again once if the gateway answers 401).
+pub async fn call(gateway: &dyn Gateway, req: HttpRequest, timeout_ms: u64) -> Result<HttpResponse, GatewayError> {
+    let Some(auth) = gateway.build_auth() else { return send(&req, timeout_ms).await };
+    let key = format!(
+        "{}:{}",
+        gateway.code(),
+        hex::encode(bawaba_core::hmac_sha256(b"token-cache", format!("{}|{:?}", auth.url, auth.headers).as_bytes()))
+    );
+    for attempt in 0..2 {
+        let now = crate::util::now_millis();
+        let cached = TOKENS.with(|t| t.borrow().get(&key).filter(|(_, exp)| *exp > now).map(|(tok, _)| tok.clone()));
+        let token = match cached {
+            Some(token) => token,
+            None => {
+                let resp = send(&auth, timeout_ms).await?;
+                let (token, lives_secs) = gateway.parse_auth(&resp)?;
+                let expires = now + (lives_secs.saturating_sub(60)).max(0).saturating_mul(1000);
+                TOKENS.with(|t| t.borrow_mut().insert(key.clone(), (token.clone(), expires)));
+                token
+            }
+        };
+        let resp = send(&gateway.authorize(req.clone(), &token), timeout_ms).await?;
+        if resp.status == 401 && attempt == 0 {
+            TOKENS.with(|t| t.borrow_mut().remove(&key));
+            continue;
+        }
+        return Ok(resp);
+    }
+    unreachable!("the second attempt returns")
+}
 
 /// Sends `req` and returns the status and body. Transport failures and timeouts are
 /// [`GatewayError::Unreachable`]; every HTTP answer (even 500) is returned for the connector

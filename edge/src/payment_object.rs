@@ -360,11 +360,27 @@ fn gateway_error(e: GatewayError) -> ApiError {
     }
 }
 
+/// Fetches a session's payment: the fetch, then the settling request the gateway asks for
+/// before its answer is the truth (PayPal captures an approved order).
+async fn fetch(
+    gateway: &Connector,
+    gateway_payment_id: &str,
+    at: &At,
+) -> Result<bawaba_core::gateway::HttpResponse, GatewayError> {
+    let fetched = send(gateway, &gateway.build_fetch(gateway_payment_id), at).await?;
+    match gateway.build_settle(gateway_payment_id, &fetched) {
+        Some(settle) => send(gateway, &settle, at).await,
+        None => Ok(fetched),
+    }
+}
+
+/// Sends a request `gateway` built (with its token, where it needs one).
 async fn send(
+    gateway: &Connector,
     request: &bawaba_core::gateway::HttpRequest,
     at: &At,
 ) -> Result<bawaba_core::gateway::HttpResponse, GatewayError> {
-    crate::http::send(request, at.settings.gateway_timeout_ms.max(1) as u64).await
+    crate::http::call(gateway.as_ref(), request.clone(), at.settings.gateway_timeout_ms.max(1) as u64).await
 }
 
 async fn start_session(
@@ -424,7 +440,7 @@ async fn start_session(
         };
         let attempt = match connector.build_start(&input) {
             Ok(Start::Ready(session)) => Ok(session),
-            Ok(Start::Call(request)) => match send(&request, at).await {
+            Ok(Start::Call(request)) => match send(&connector, &request, at).await {
                 Ok(resp) => connector.parse_start(&resp),
                 Err(e) => Err(e),
             },
@@ -511,7 +527,7 @@ async fn ask(env: &Env, payment: &mut Payment, s: &SessionRef, source: Source, a
     let answer = match connector(env, payment, &s.gateway) {
         Ok(c) => {
             let expected = c.expected_reference(&payment.gateway_reference(), &s.gateway_payment_id);
-            let fetched = match send(&c.build_fetch(&s.gateway_payment_id), at).await {
+            let fetched = match fetch(&c, &s.gateway_payment_id, at).await {
                 Ok(resp) => c.parse_fetch(&resp, &payment.money),
                 Err(e) => Err(e),
             };
@@ -531,7 +547,7 @@ async fn close(env: &Env, payment: &mut Payment, s: &SessionRef, at: &At) {
     let outcome = match connector(env, payment, &s.gateway) {
         Ok(c) => match c.build_cancel(&s.gateway_payment_id) {
             None => format!("{} has no call to close a page", s.gateway),
-            Some(request) => match send(&request, at).await {
+            Some(request) => match send(&c, &request, at).await {
                 Ok(resp) => match c.parse_cancel(&resp) {
                     CancelOutcome::Closed => "closed".to_string(),
                     CancelOutcome::AlreadyFinal => "already final".to_string(),
@@ -576,7 +592,7 @@ async fn perform(env: &Env, payment: &mut Payment, task: Task, at: &At) {
         Task::CheckRefund { refund_id, gateway, gateway_refund_id, money } => {
             let result = match connector(env, payment, &gateway) {
                 Ok(c) => match c.build_refund_status(&gateway_refund_id) {
-                    Some(request) => match send(&request, at).await {
+                    Some(request) => match send(&c, &request, at).await {
                         Ok(resp) => c.parse_refund_status(&resp, money),
                         Err(e) => Err(e),
                     },
@@ -598,7 +614,7 @@ async fn send_refund(
     let c = connector(env, payment, &order.gateway).map_err(|e| GatewayError::Unreachable(e.to_string()))?;
     let reference = order.refund_id.clone().unwrap_or_default();
     let request = c.build_refund(&order.gateway_payment_id, &order.transaction_id, &order.money, &reference);
-    let resp = send(&request, at).await?;
+    let resp = send(&c, &request, at).await?;
     c.parse_refund(&resp, order.money)
 }
 
@@ -673,7 +689,7 @@ async fn operate(
         return Err(ApiError::OperationNotSupported(format!("{} cannot do {what}", c.code())));
     };
     store(storage, &payment).await?;
-    let result = match send(&request, at).await {
+    let result = match send(&c, &request, at).await {
         Ok(resp) => match kind {
             OperationKind::Capture => c.parse_capture(&resp, order.money),
             _ => c.parse_void(&resp, order.money),

@@ -267,6 +267,20 @@ async fn webhook(req: &mut Request, env: &Env, gateway: &str) -> Result<Response
         }
         WebhookError::Body(why) => ApiError::InvalidRequest(why),
     })?;
+    // Gateways that vouch for their webhooks by a call of their own (PayPal) are asked too.
+    if let Some(check) = connector.build_webhook_check(&header, &body) {
+        let timeout = payment_object::settings(env).gateway_timeout_ms.max(1) as u64;
+        let resp = crate::http::call(connector.as_ref(), check, timeout).await.map_err(|e| match e {
+            bawaba_core::gateway::GatewayError::Unreachable(why) => ApiError::GatewayUnavailable(why),
+            other => ApiError::GatewayRejected(other.to_string()),
+        })?;
+        connector.parse_webhook_check(&resp).map_err(|e| match e {
+            WebhookError::Signature(s) => {
+                ApiError::Unauthorized { code: s.code().into(), message: s.describe_webhook(gateway) }
+            }
+            WebhookError::Body(why) => ApiError::InvalidRequest(why),
+        })?;
+    }
     let acknowledged = |known: bool| Ok(json(200, &serde_json::json!({"received": true, "known": known})));
     let Some(gateway_payment_id) = hint.gateway_payment_id else { return acknowledged(false) };
     let stub = match crate::gateway_index::get(env, gateway, &gateway_payment_id).await? {
@@ -377,7 +391,7 @@ async fn check(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
         }
         admitted.push(gateway);
         let started = crate::util::now_millis();
-        let (verdict, message) = match crate::http::send(&connector.build_check(), timeout).await {
+        let (verdict, message) = match crate::http::call(connector.as_ref(), connector.build_check(), timeout).await {
             Ok(resp) => connector.parse_check(&resp, body.currency.as_deref()),
             Err(e) => (CheckVerdict::Unreachable, e.to_string()),
         };

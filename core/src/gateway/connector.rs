@@ -118,6 +118,42 @@ pub trait Gateway: std::fmt::Debug {
         Err(GatewayError::InvalidResponse("no void here".into()))
     }
 
+    /// A request whose answer every API call needs first (an OAuth2 token: PayPal), if any. The
+    /// edge sends it, keeps the token until it expires, and passes it to
+    /// [`Gateway::authorize`].
+    fn build_auth(&self) -> Option<HttpRequest> {
+        None
+    }
+
+    /// Parses the token request's answer: the token and how many seconds it lives.
+    fn parse_auth(&self, _resp: &HttpResponse) -> Result<(String, i64), GatewayError> {
+        Err(GatewayError::InvalidResponse("this gateway needs no token".into()))
+    }
+
+    /// Puts the token on a request built by this gateway.
+    fn authorize(&self, request: HttpRequest, _token: &str) -> HttpRequest {
+        request
+    }
+
+    /// After a fetch, a request to make before the answer is the truth (PayPal: an approved
+    /// order is captured); its answer is parsed by [`Gateway::parse_fetch`] in place of the
+    /// fetch's. `None`: the fetch's answer is the truth.
+    fn build_settle(&self, _gateway_payment_id: &str, _fetched: &HttpResponse) -> Option<HttpRequest> {
+        None
+    }
+
+    /// For gateways that verify their webhooks with a call of their own (PayPal's
+    /// verify-webhook-signature), that call, made after [`Gateway::verify_webhook`] accepted the
+    /// body's shape. `header` reads a request header.
+    fn build_webhook_check(&self, _header: &dyn Fn(&str) -> Option<String>, _body: &[u8]) -> Option<HttpRequest> {
+        None
+    }
+
+    /// Reads that call's answer: `Ok` only when the gateway vouches for the webhook.
+    fn parse_webhook_check(&self, _resp: &HttpResponse) -> Result<(), WebhookError> {
+        Ok(())
+    }
+
     /// The credentials check.
     fn build_check(&self) -> HttpRequest;
 
