@@ -451,12 +451,12 @@ async fn start_session(
                 started = Some((gateway, session));
                 break;
             }
-            Err(GatewayError::Unreachable(why)) => {
+            Err(e) if e.is_outage() => {
                 worker::console_warn!(
-                    "gateway {gateway} unreachable for {}: {why}; trying the next one",
+                    "gateway {gateway} unreachable for {}: {e}; trying the next one",
                     payment.reference
                 );
-                outage = Some(GatewayError::Unreachable(why));
+                outage = Some(e);
             }
             Err(refused) => return Err(gateway_error(refused)),
         }

@@ -285,6 +285,15 @@ pub enum GatewayError {
     Mismatch(String),
 }
 
+impl GatewayError {
+    /// Whether this is an outage (no answer, a 5xx, a timeout) rather than an answer: a
+    /// session then starts at the method's next gateway. A refusal is an answer and is
+    /// reported, never hidden behind another gateway.
+    pub fn is_outage(&self) -> bool {
+        matches!(self, GatewayError::Unreachable(_))
+    }
+}
+
 impl fmt::Display for GatewayError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
