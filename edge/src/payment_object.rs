@@ -81,6 +81,14 @@ pub enum Command {
         /// What reported it.
         source: Source,
     },
+    /// Ask the gateway about every session of this payment at `gateway` (a webhook that names
+    /// only our reference, not the session).
+    ConfirmAtGateway {
+        /// Gateway code.
+        gateway: String,
+        /// What reported it.
+        source: Source,
+    },
     /// Deliver what is due and do the gateway work that is due (the cron's sweep).
     Wake,
     /// Full record, for the operator and the tests.
@@ -318,6 +326,27 @@ async fn run(
                 payment.session_by_gateway_id(&gateway_payment_id).ok_or(ApiError::SessionNotFound)?.id.clone();
             let view = confirm(storage, env, &mut payment, &session_id, source, &at).await?;
             to_value(&view)
+        }
+        Command::ConfirmAtGateway { gateway, source } => {
+            let mut payment = load(storage).await?.ok_or(ApiError::PaymentNotFound)?;
+            let sessions: Vec<SessionRef> = payment
+                .sessions
+                .iter()
+                .filter(|s| s.gateway == gateway)
+                .map(|s| SessionRef {
+                    session_id: s.id.clone(),
+                    gateway: s.gateway.clone(),
+                    gateway_payment_id: s.gateway_payment_id.clone(),
+                })
+                .collect();
+            if sessions.is_empty() {
+                return Err(ApiError::SessionNotFound);
+            }
+            for s in &sessions {
+                ask(env, &mut payment, s, source, &at).await;
+            }
+            work(storage, env, &mut payment, &at).await?;
+            Ok(serde_json::json!({ "asked": sessions.len() }))
         }
         Command::Wake => {
             if let Some(mut payment) = load(storage).await? {

@@ -7,7 +7,7 @@ use crate::util::{json, now_secs, origin_of, query_escape, read_body, read_json,
 use bawaba_core::api::{ApiError, MethodOption, MethodsRequest, MethodsResponse, SessionRequest, SessionView};
 use bawaba_core::gateway::WebhookError;
 use bawaba_core::intent::{self, IntentError, ShopKey, VerifiedIntent};
-use bawaba_core::lifecycle::{IdempotencyKey, Order, Reference, ShopId, Source};
+use bawaba_core::lifecycle::{parse_gateway_reference, IdempotencyKey, Order, Reference, ShopId, Source};
 use bawaba_core::method::PaymentMethod;
 use bawaba_core::signature::{self, SignedCall};
 use std::cell::OnceCell;
@@ -282,7 +282,20 @@ async fn webhook(req: &mut Request, env: &Env, gateway: &str) -> Result<Response
         })?;
     }
     let acknowledged = |known: bool| Ok(json(200, &serde_json::json!({"received": true, "known": known})));
-    let Some(gateway_payment_id) = hint.gateway_payment_id else { return acknowledged(false) };
+    let Some(gateway_payment_id) = hint.gateway_payment_id else {
+        // Some events name only our reference (Stripe's payment_intent.* and charge.*): the
+        // payment is found by it, and its sessions at this gateway are asked.
+        let Some((shop, reference)) = hint.reference.as_deref().and_then(parse_gateway_reference) else {
+            return acknowledged(false);
+        };
+        let stub = payment_object::stub_by_name(env, &shop, &reference)?;
+        let command = Command::ConfirmAtGateway { gateway: gateway.to_string(), source: Source::Webhook };
+        return match payment_object::call::<serde_json::Value>(&stub, &command).await {
+            Ok(_) => acknowledged(true),
+            Err(ApiError::PaymentNotFound | ApiError::SessionNotFound) => acknowledged(false),
+            Err(e) => Err(e),
+        };
+    };
     let stub = match crate::gateway_index::get(env, gateway, &gateway_payment_id).await? {
         Some(object_id) => payment_object::stub_by_id(env, &object_id)?,
         None => {

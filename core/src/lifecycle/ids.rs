@@ -111,6 +111,13 @@ pub fn gateway_reference(shop: &ShopId, reference: &Reference) -> String {
     format!("{shop}:{reference}")
 }
 
+/// The shop and reference in a reference the gateway echoes ([`gateway_reference`]), if it is
+/// one of ours.
+pub fn parse_gateway_reference(text: &str) -> Option<(ShopId, Reference)> {
+    let (shop, reference) = text.split_once(':')?;
+    Some((ShopId::parse(shop).ok()?, Reference::parse(reference).ok()?))
+}
+
 /// A shop's `Idempotency-Key`: 1–255 printable ASCII characters, no spaces.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -168,6 +175,14 @@ mod tests {
         assert_ne!(name("a", "bc"), name("ab", "c"));
         assert_eq!(name("demo", "S1"), name("demo", "S1"));
         assert_eq!(name("demo", "S1").len(), 64);
+    }
+
+    #[test]
+    fn gateway_references_read_back() {
+        let (shop, reference) = (ShopId::parse("demo").unwrap(), Reference::parse("S:1").unwrap());
+        assert_eq!(parse_gateway_reference(&gateway_reference(&shop, &reference)), Some((shop, reference)));
+        assert_eq!(parse_gateway_reference("no-colon"), None);
+        assert_eq!(parse_gateway_reference("Bad:1"), None);
     }
 
     #[test]

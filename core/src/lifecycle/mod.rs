@@ -34,7 +34,7 @@ mod schedule;
 mod sessions;
 mod settings;
 
-pub use ids::{gateway_reference, object_name, IdempotencyKey, Reference, ShopId};
+pub use ids::{gateway_reference, object_name, parse_gateway_reference, IdempotencyKey, Reference, ShopId};
 pub use outbox::{retry_delay_ms, OutboxEntry};
 pub use settings::Settings;
 
