@@ -1,13 +1,15 @@
 # Part of Bawaba. See LICENSE file for full copyright and licensing details.
 {
     'name': "Payment Provider: Bawaba",
-    'version': '19.0.1.0.0',
+    'version': '19.0.1.1.0',
     'category': 'Accounting/Payment Providers',
     'sequence': 350,
     'summary': "mada, Visa, Mastercard, Apple Pay and STC Pay through the Bawaba edge "
                "(Amazon Payment Services, Moyasar, Tap).",
     'description': " ",  # Non-empty string to avoid loading the README file.
-    'depends': ['payment'],
+    # account_payment: the payment's Refund button and refund wizard, which the addon opens to mada
+    # and STC Pay (sale and website_sale depend on it too).
+    'depends': ['payment', 'account_payment'],
     'data': [
         'views/payment_bawaba_templates.xml',
         'views/payment_provider_views.xml',

@@ -137,11 +137,23 @@ def verify_intent(token, shops, now):
         raise ProtocolError('currency_unsupported')
     if not isinstance(claims['amount'], int) or claims['amount'] <= 0:
         raise ProtocolError('amount_invalid')
-    origin = shop['origin'].rstrip('/')
-    rest = claims['notify_url'][len(origin):] if claims['notify_url'].startswith(origin) else None
-    if rest is None or not (rest == '' or rest[0] in '/?'):
+    if not is_on_origin(claims['notify_url'], shop['origin']):
         raise ProtocolError('intent_url_not_allowed')
     return claims
+
+
+def is_on_origin(url, origin):
+    """Whether ``url`` is on ``origin`` as the edge checks a ``notify_url`` against the shop's
+    registered origin: it starts with the origin (without its final ``/``), followed by nothing,
+    a ``/`` or a ``?`` (so ``https://shop.example.com.evil`` is not on ``https://shop.example.com``).
+    """
+    if not isinstance(url, str) or not isinstance(origin, str) or not origin:
+        return False
+    origin = origin.rstrip('/')
+    if not url.startswith(origin):
+        return False
+    rest = url[len(origin):]
+    return rest == '' or rest[0] in '/?'
 
 
 def _is_i64(value):

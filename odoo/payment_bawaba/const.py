@@ -9,6 +9,9 @@ PAYMENT_STATUS_MAPPING = {
     'payment.canceled': 'cancel',
     'payment.voided': 'cancel',
 }
+# The authorization was released, or a paid payment voided before settlement (no money was taken):
+# the transaction is canceled, from `done` too.
+PAYMENT_VOIDED = 'payment.voided'
 # The gateway confirmed the charge. The edge sends it for every charge a gateway confirms, also
 # after it had sent `payment.canceled` (a page paid after the payment expired) or `payment.failed`
 # (a newer tab declined while an older tab's payment went through): the transaction is then done
@@ -44,6 +47,20 @@ EDGE_METHOD_CODES = {
     'stcpay': ['stcpay'],
     'applepay': ['applepay'],
 }
+
+# Methods Odoo ships as not refundable (`support_refund = none`) that the edge refunds, in full or
+# in part, through the gateway that took the payment. Other providers keep Odoo's own data.
+REFUND_SUPPORT_BY_METHOD = {'mada': 'partial', 'stcpay': 'partial'}
+
+# The fields of a notification that are text when present: anything else is not a notification
+# from the edge (answered 400).
+NOTIFICATION_TEXT_FIELDS = (
+    'event_id', 'type', 'shop_id', 'reference', 'currency', 'gateway', 'gateway_payment_id', 'method',
+    'card_brand', 'card_last4', 'idempotency_key', 'refund_id',
+)
+
+# The shop's mode at the edge (`shop.mode` of `POST /v1/check`) each provider state needs.
+EDGE_MODE_BY_STATE = {'enabled': 'live', 'test': 'test'}
 
 # Keys whose values never reach the logs.
 SENSITIVE_KEYS = {'bawaba_signing_secret', 'intent'}

@@ -180,3 +180,23 @@ def test_minor_units_follow_the_exponent(currency):
 def test_odoo_offers_bawaba_in_exactly_the_currencies_a_gateway_accepts():
     accepted = set().union(*CURRENCIES['gateways'].values())
     assert set(const.SUPPORTED_CURRENCIES) == accepted
+
+
+@pytest.mark.parametrize('url, origin, expected', [
+    ('https://shop.example.com/payment/bawaba/webhook', 'https://shop.example.com', True),
+    ('https://shop.example.com/payment/bawaba/webhook', 'https://shop.example.com/', True),
+    ('https://shop.example.com', 'https://shop.example.com', True),
+    ('https://shop.example.com?x=1', 'https://shop.example.com', True),
+    ('https://shop.example.com.evil.test/payment/bawaba/webhook', 'https://shop.example.com', False),
+    ('https://shop.example.com:8443/payment/bawaba/webhook', 'https://shop.example.com', False),
+    ('http://shop.example.com/payment/bawaba/webhook', 'https://shop.example.com', False),
+    ('https://www.shop.example.com/payment/bawaba/webhook', 'https://shop.example.com', False),
+    ('https://shop.example.com/odoo/payment/bawaba/webhook', 'https://shop.example.com/odoo', True),
+    ('https://shop.example.com/odoo2/payment', 'https://shop.example.com/odoo', False),
+    ('https://shop.example.com/payment', '', False),
+    (None, 'https://shop.example.com', False),
+])
+def test_is_on_origin_is_the_edges_notify_url_rule(url, origin, expected):
+    """The rule Test connection checks the Public URL with is the one the edge applies to an
+    intent's notify_url (and verify_intent in the vectors above)."""
+    assert protocol.is_on_origin(url, origin) is expected

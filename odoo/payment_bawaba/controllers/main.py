@@ -1,11 +1,13 @@
 # Part of Bawaba. See LICENSE file for full copyright and licensing details.
 
 import json
+import pprint
 import time
 
 from werkzeug.exceptions import Forbidden
 
 from odoo import http
+from odoo.exceptions import UserError
 from odoo.http import request
 
 from odoo.addons.payment.logging import get_payment_logger
@@ -28,67 +30,108 @@ class BawabaController(http.Controller):
         """
         return request.redirect('/payment/status')
 
-    @http.route(_webhook_url, type='http', auth='public', methods=['POST'], csrf=False)
+    @http.route(_webhook_url, type='http', auth='public', methods=['POST'], csrf=False, save_session=False)
     def bawaba_webhook(self):
         """Process a signed result notification from the edge.
 
-        The signature is checked over the raw body before anything is parsed; a bad signature is
-        a 403 so the edge keeps the notification and retries (the operator sees it failing). An
-        unknown reference or an unknown event type is acknowledged with 200 and logged, so the
-        edge stops retrying.
+        The transaction is found first, then the signature is checked over the raw body with the
+        secret of *that transaction's* provider (never with a provider picked from the unsigned
+        `shop_id`), so one company's secret cannot change another company's payments; a provider
+        disabled since the payment started still gets its results.
+
+        Answers: 400 for a body that is not a notification (not a JSON object); 403 for a bad
+        signature or another shop's message (the edge keeps the notification and retries, and the
+        operator sees it failing); 200 otherwise, also for an unknown reference, an unknown event
+        type, or data Odoo refuses (logged, and the transaction set in error): the edge would
+        otherwise send the same data again for 72 hours.
         """
         raw = request.httprequest.get_data()
-        header = request.httprequest.headers.get(bawaba_protocol.SIGNATURE_HEADER)
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            _logger.warning("Bawaba notification with a body that is not JSON.")
-            raise Forbidden()
-        provider_sudo = self._find_provider(data)
-        if not provider_sudo:
-            _logger.warning("Bawaba notification for an unknown shop id %s.", data.get('shop_id'))
-            raise Forbidden()
-        self._verify_signature(provider_sudo, header, raw)
-        _logger.info("Notification received from Bawaba with data:\n%s", data)
-        event_type = data.get('type')
-        if event_type in const.DUPLICATE_EVENTS:
-            # A second charge for the reference: told on the chatter, never a change of state (nor
-            # an amount check against the transaction, which stands for the first charge).
-            tx_sudo = request.env['payment.transaction'].sudo()._search_by_reference('bawaba', data)
-            if tx_sudo:
-                tx_sudo._bawaba_report_duplicate(data)
-        elif event_type in const.PAYMENT_STATUS_MAPPING or event_type in const.REFUND_EVENTS:
-            tx_sudo = request.env['payment.transaction'].sudo()._search_by_reference('bawaba', data)
-            if tx_sudo:
-                tx_sudo._process('bawaba', data)
-        else:
-            # A type this version does not know (the edge may add some): acknowledged, so the edge
-            # does not retry it for 72 hours, and logged.
-            _logger.warning(
-                "Bawaba notification %s of an unknown type %s, acknowledged and ignored.",
-                data.get('event_id'), event_type,
+        data = self._parse_notification(raw)
+        if data is None:
+            return request.make_json_response(
+                {'error': {'code': 'invalid_request', 'message': "the body is not a Bawaba notification"}},
+                status=400,
             )
+        tx_sudo = request.env['payment.transaction'].sudo()._bawaba_search_notified(data)
+        if not tx_sudo:
+            _logger.warning(
+                "Bawaba notification %s (%s) for %s: no such transaction here; acknowledged.",
+                data.get('event_id'), data.get('type'), data.get('reference'),
+            )
+            return self._acknowledge()
+        self._verify_signature(
+            tx_sudo.provider_id, request.httprequest.headers.get(bawaba_protocol.SIGNATURE_HEADER), raw,
+        )
+        self._verify_shop(tx_sudo.provider_id, data)
+        _logger.info("Notification received from Bawaba with data:\n%s", pprint.pformat(data))
+        try:
+            with request.env.cr.savepoint():
+                tx_sudo._bawaba_handle_notification(data)
+        except UserError as error:  # ValidationError included.
+            _logger.warning(
+                "Bawaba notification %s for %s refused by Odoo: %s", data.get('event_id'), tx_sudo.reference, error,
+            )
+            tx_sudo._bawaba_refuse_notification(data, error)
+        return self._acknowledge()
+
+    @staticmethod
+    def _acknowledge():
         return request.make_json_response({'received': True})
 
     @staticmethod
-    def _find_provider(data):
-        """The Bawaba provider whose shop id the notification names (another shop's valid
-        message must not be accepted: the shop id is part of what is checked)."""
-        shop_id = data.get('shop_id') if isinstance(data, dict) else None
-        if not shop_id:
-            return request.env['payment.provider']
-        return request.env['payment.provider'].sudo().search(
-            [('code', '=', 'bawaba'), ('bawaba_shop_id', '=', shop_id), ('state', '!=', 'disabled')], limit=1
-        )
+    def _parse_notification(raw):
+        """Decode a notification's body.
+
+        :param bytes raw: The raw body.
+        :return: The notification, or None if the body is not a JSON object whose text fields are
+            text (malformed, too deeply nested, a list, a string…).
+        :rtype: dict|None
+        """
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError.
+            _logger.warning("Bawaba notification with a body that is not JSON.")
+            return None
+        if not isinstance(data, dict):
+            _logger.warning("Bawaba notification with a body that is not a JSON object.")
+            return None
+        for key in const.NOTIFICATION_TEXT_FIELDS:
+            if data.get(key) is not None and not isinstance(data[key], str):
+                _logger.warning("Bawaba notification with a %s that is not text.", key)
+                return None
+        if data.get('error') is not None and not isinstance(data['error'], dict):
+            _logger.warning("Bawaba notification with an error that is not an object.")
+            return None
+        return data
 
     @staticmethod
     def _verify_signature(provider_sudo, header, raw_body):
-        """Check the `Bawaba-Signature` header (constant time, 300 s tolerance).
+        """Check the `Bawaba-Signature` header with the provider's secret (constant time, 300 s
+        tolerance).
 
         :raise Forbidden: if it is missing, malformed, outdated or does not match.
         """
+        secret = provider_sudo.bawaba_signing_secret
+        if not secret:
+            _logger.warning("Bawaba notification refused: provider %s has no signing secret.", provider_sudo.id)
+            raise Forbidden()
         try:
-            bawaba_protocol.verify_signature(provider_sudo.bawaba_signing_secret, header, raw_body, int(time.time()))
+            bawaba_protocol.verify_signature(secret, header, raw_body, int(time.time()))
         except bawaba_protocol.ProtocolError as error:
             _logger.warning("Bawaba notification refused: %s", error.code)
+            raise Forbidden()
+
+    @staticmethod
+    def _verify_shop(provider_sudo, data):
+        """Refuse a message signed for another shop than the provider's (two shops sharing a
+        secret must not act on each other's payments).
+
+        :raise Forbidden: if the notification names another shop.
+        """
+        shop_id = data.get('shop_id')
+        if shop_id is not None and shop_id != provider_sudo.bawaba_shop_id:
+            _logger.warning(
+                "Bawaba notification refused: it names the shop %s, the transaction's provider is the shop %s.",
+                shop_id, provider_sudo.bawaba_shop_id,
+            )
             raise Forbidden()

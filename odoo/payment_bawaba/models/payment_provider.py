@@ -6,14 +6,23 @@ from urllib.parse import urlsplit
 
 import requests
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from odoo.addons.payment.logging import get_payment_logger
 from odoo.addons.payment_bawaba import bawaba_protocol, const
+from odoo.addons.payment_bawaba.controllers.main import BawabaController
 
 
 _logger = get_payment_logger(__name__, const.SENSITIVE_KEYS)
+
+
+class BawabaEdgeUnreachable(ValidationError):
+    """The edge did not answer (timeout, connection error) or answered with a server error.
+
+    For a call that moves money the outcome is then unknown: it may have been made. The same call
+    sent again with the same `Idempotency-Key` gets the first answer and moves no money twice.
+    """
 
 
 class PaymentProvider(models.Model):
@@ -39,15 +48,96 @@ class PaymentProvider(models.Model):
         copy=False,
         groups='base.group_system',
     )
+    bawaba_public_url = fields.Char(
+        string="Public URL",
+        help="The public address of this Odoo, e.g. https://shop.example.com: the edge posts the results "
+             "to it and sends the shoppers back to it, whatever address they shopped on. It must be on the "
+             "origin registered for this shop at the edge. Empty: the web.base.url system parameter.",
+        copy=False,
+    )
+    bawaba_webhook_url = fields.Char(
+        string="Webhook URL",
+        help="Where the edge posts the results, built from the Public URL.",
+        compute='_compute_bawaba_webhook_url',
+    )
+    # What the last Test connection learnt from the edge (`POST /v1/check`).
+    bawaba_edge_mode = fields.Selection(
+        string="Shop Mode at the Edge",
+        help="Whether the edge registers this shop as a test or a live shop, as the last Test connection "
+             "reported it.",
+        selection=[('test', "Test"), ('live', "Live")],
+        readonly=True,
+        copy=False,
+    )
+    bawaba_edge_origin = fields.Char(
+        string="Origin Registered at the Edge",
+        help="The origin registered for this shop at the edge, as the last Test connection reported it: "
+             "the Public URL must be on it.",
+        readonly=True,
+        copy=False,
+    )
+    bawaba_can_capture = fields.Boolean(
+        string="Gateways Can Capture",
+        help="Whether a gateway of the edge can authorize a payment and capture it later (from the last "
+             "Test connection, or from an authorized payment).",
+        readonly=True,
+        copy=False,
+    )
 
     # === COMPUTE METHODS === #
 
+    @api.depends('bawaba_can_capture')
     def _compute_feature_support_fields(self):
-        """Override of `payment` to enable refunds (full and partial) through the edge."""
+        """Override of `payment` to enable refunds (full and partial) through the edge, and manual
+        capture (of the full amount) when a gateway of the edge can capture."""
         super()._compute_feature_support_fields()
-        self.filtered(lambda p: p.code == 'bawaba').update({'support_refund': 'partial'})
+        for provider in self.filtered(lambda p: p.code == 'bawaba'):
+            provider.update({
+                'support_refund': 'partial',
+                # The edge captures an authorization once: Odoo captures or voids it in full.
+                'support_manual_capture': 'full_only' if provider.bawaba_can_capture else None,
+            })
+
+    @api.depends('code', 'bawaba_public_url')
+    def _compute_bawaba_webhook_url(self):
+        for provider in self:
+            provider.bawaba_webhook_url = (
+                provider._bawaba_get_notify_url() if provider.code == 'bawaba' else False
+            )
+
+    # === CONSTRAINT METHODS === #
+
+    @api.constrains('bawaba_public_url')
+    def _check_bawaba_public_url(self):
+        for provider in self.filtered('bawaba_public_url'):
+            parts = urlsplit(provider.bawaba_public_url.strip())
+            if parts.scheme not in ('http', 'https') or not parts.netloc or parts.query or parts.fragment:
+                raise ValidationError(_(
+                    "The Public URL must be an address such as https://shop.example.com (http or https, no "
+                    "query): %s", provider.bawaba_public_url))
+
+    @api.constrains('state')
+    def _check_bawaba_mode_matches_the_edge(self):
+        """A live provider needs a live shop at the edge, a test provider a test shop: a test shop
+        takes test cards only (no money), a live shop takes real money. Checked against what the
+        last Test connection reported, when there was one."""
+        for provider in self.filtered(lambda p: p.code == 'bawaba'):
+            mismatch = provider._bawaba_mode_mismatch()
+            if mismatch:
+                raise ValidationError(mismatch)
 
     # === CRUD METHODS === #
+
+    def write(self, vals):
+        """Override of `payment` to forget what Test connection learnt of another shop or edge."""
+        if 'bawaba_edge_url' in vals or 'bawaba_shop_id' in vals:
+            changed = self.filtered(lambda p: (
+                ('bawaba_edge_url' in vals and p.bawaba_edge_url != vals['bawaba_edge_url'])
+                or ('bawaba_shop_id' in vals and p.bawaba_shop_id != vals['bawaba_shop_id'])
+            ))
+            if changed:
+                super(PaymentProvider, changed).write({'bawaba_edge_mode': False, 'bawaba_edge_origin': False})
+        return super().write(vals)
 
     def _get_supported_currencies(self):
         """Override of `payment` to return the currencies a Bawaba gateway accepts."""
@@ -67,6 +157,52 @@ class PaymentProvider(models.Model):
 
     # === BUSINESS METHODS === #
 
+    def _bawaba_get_public_url(self):
+        """The public address of this Odoo for the edge: the Public URL, or `web.base.url`.
+
+        Never the host of the current request: with `website`, Odoo's base URL for a provider follows
+        the host the shopper used (`www.`, an IP, another website), which need not be on the origin
+        registered at the edge.
+        """
+        self.ensure_one()
+        url = self.bawaba_public_url or self.env['ir.config_parameter'].sudo().get_param('web.base.url') or ''
+        return url.strip().rstrip('/')
+
+    def _bawaba_get_notify_url(self):
+        """Where the edge posts this provider's results (the intent's `notify_url`)."""
+        self.ensure_one()
+        return self._bawaba_get_public_url() + BawabaController._webhook_url
+
+    def _bawaba_get_return_url(self):
+        """Where the edge sends the shoppers back (the intent's `return_url`)."""
+        self.ensure_one()
+        return self._bawaba_get_public_url() + BawabaController._return_url
+
+    def _bawaba_mode_mismatch(self, edge_mode=None, state=None):
+        """Why this provider's state does not fit the shop's mode at the edge, if it does not.
+
+        :param str edge_mode: The shop's mode at the edge (`test` or `live`); the stored one if None.
+        :param str state: The provider's state; the current one if None.
+        :return: The message for the merchant, or None when they fit (or the mode is not known).
+        :rtype: str|None
+        """
+        self.ensure_one()
+        edge_mode = edge_mode or self.bawaba_edge_mode
+        state = state or self.state
+        needed = const.EDGE_MODE_BY_STATE.get(state)
+        if not edge_mode or not needed or needed == edge_mode:
+            return None
+        if state == 'enabled':
+            return _(
+                "This provider is Enabled (real payments), but the edge registers the shop \"%(shop)s\" as a test "
+                "shop: its payments use test cards and take no money, and Odoo would record them as paid. Set the "
+                "State to Test Mode, or register a live shop at the edge (\"mode\": \"live\" in BAWABA_SHOPS, with "
+                "its own id and secret) and enter its Shop ID and Signing Secret here.", shop=self.bawaba_shop_id)
+        return _(
+            "This provider is in Test Mode, but the edge registers the shop \"%(shop)s\" as a live shop: its "
+            "payments take real money. Enable the provider to take real payments, or enter the Shop ID and Signing "
+            "Secret of a test shop at the edge (\"mode\": \"test\" in BAWABA_SHOPS).", shop=self.bawaba_shop_id)
+
     def _bawaba_request(self, path, payload=None, method='POST', idempotency_key=None):
         """Send a signed shop → edge call and return the decoded answer.
 
@@ -78,7 +214,7 @@ class PaymentProvider(models.Model):
         :param str method: `POST` or `GET`.
         :param str idempotency_key: The `Idempotency-Key` of a call that moves money, if any.
         :return: (HTTP status, decoded JSON body)
-        :raise ValidationError: if the edge cannot be reached.
+        :raise BawabaEdgeUnreachable: if the edge cannot be reached or does not answer in time.
         """
         self.ensure_one()
         method = method.upper()
@@ -103,7 +239,7 @@ class PaymentProvider(models.Model):
             response = requests.request(method, url, data=body, headers=headers, timeout=30)
         except requests.exceptions.RequestException as error:
             _logger.warning("Could not reach the Bawaba edge at %s: %s", url, error)
-            raise ValidationError(_("Could not reach the Bawaba edge at %(url)s.", url=url))
+            raise BawabaEdgeUnreachable(_("Could not reach the Bawaba edge at %(url)s.", url=url))
         try:
             answer = response.json()
         except ValueError:
@@ -112,34 +248,43 @@ class PaymentProvider(models.Model):
 
     def action_bawaba_test_connection(self):
         """Ask the edge, for each currency the shop sells in, whether each gateway's credentials
-        work, and which payment methods it can take; show the verdicts and what to do."""
+        work, and which payment methods it can take; check that the shop's mode and origin at the
+        edge fit this provider; show the verdicts and what to do.
+
+        What the edge says of the shop (its mode and origin) and of the gateways (whether one can
+        capture) is stored on the provider.
+        """
         self.ensure_one()
         currencies = self.available_currency_ids.filtered('active') or self.company_id.currency_id
-        advice = {
-            'ok': _("works"),
-            'invalid_credentials': _("wrong key: paste the key again from the gateway's dashboard"),
-            'not_permitted': _("not permitted: the account may not do this yet (activation, permissions)"),
-            'unreachable': _("unreachable: the gateway did not answer; try again later"),
-            'not_configured': _("not configured on the edge"),
-        }
-        lines, all_ok, offered, told_methods = [], True, set(), False
+        lines, all_ok, offered, told_methods, shop = [], True, set(), False, {}
+        can_capture = None  # Not told (an edge that reports no capabilities).
         for currency in currencies:
-            status, answer = self._bawaba_request('/v1/check', {'currency': currency.name})
+            try:
+                status, answer = self._bawaba_request('/v1/check', {'currency': currency.name})
+            except BawabaEdgeUnreachable as error:
+                return self._bawaba_notify(str(error), 'danger')
             if status != 200:
-                error = answer.get('error', {})
+                error = answer.get('error') if isinstance(answer.get('error'), dict) else {}
                 return self._bawaba_notify(
                     self._bawaba_explain_refusal(error.get('code'), error.get('message'), status), 'danger'
                 )
-            advice['currency_unsupported'] = _("does not accept %s", currency.name)
-            for gateway in answer.get('gateways', []):
-                verdict = gateway['verdict']
-                text = advice.get(verdict, verdict)
-                lines.append(f"{currency.name} · {gateway['gateway']}: {text} ({gateway.get('message', '')})")
+            if isinstance(answer.get('shop'), dict):
+                shop = answer['shop']
+            for gateway in answer.get('gateways') or []:
+                verdict = gateway.get('verdict')
+                text = self._bawaba_explain_verdict(verdict, currency, shop.get('mode'))
+                lines.append(f"{currency.name} · {gateway.get('gateway')}: {text} ({gateway.get('message', '')})")
                 all_ok = all_ok and verdict == 'ok'
+                capabilities = gateway.get('capabilities')
+                if isinstance(capabilities, dict) and verdict not in ('wrong_mode', 'not_configured'):
+                    # The gateways the edge may use for this shop.
+                    can_capture = bool(can_capture or capabilities.get('capture'))
             if 'methods' in answer:
                 told_methods = True
                 offered.update(answer['methods'])
-        if not lines:
+        self._bawaba_store_check(shop, can_capture)
+        problems = self._bawaba_check_shop(shop)
+        if not lines and not problems:
             return self._bawaba_notify(_("No gateway is configured on the edge."), 'warning')
         # Methods the shopper would see in Odoo but no gateway on the edge takes.
         not_offered = self.env['payment.method']
@@ -154,7 +299,82 @@ class PaymentProvider(models.Model):
                 "route them to a gateway on the edge (BAWABA_ROUTES).",
                 methods=', '.join(not_offered.mapped('name')),
             ))
-        return self._bawaba_notify('\n'.join(lines), 'success' if all_ok and not not_offered else 'warning')
+        if problems:
+            kind = 'danger'
+        elif all_ok and not not_offered:
+            kind = 'success'
+        else:
+            kind = 'warning'
+        return self._bawaba_notify('\n'.join(problems + lines), kind)
+
+    def _bawaba_store_check(self, shop, can_capture):
+        """Keep what the edge said of the shop and its gateways (mode, origin, capture).
+
+        :param dict shop: The `shop` of the edge's answer to `POST /v1/check`.
+        :param bool|None can_capture: Whether a gateway the edge may use can capture; None if the
+            edge did not say.
+        """
+        values = {}
+        if can_capture is not None:
+            values['bawaba_can_capture'] = can_capture
+        if shop.get('mode') in ('test', 'live'):
+            values['bawaba_edge_mode'] = shop['mode']
+        if isinstance(shop.get('origin'), str):
+            values['bawaba_edge_origin'] = shop['origin']
+        # Not a change of state: the mode check of the state (a constraint) is not run here, and a
+        # mismatch is told in the answer instead.
+        if values:
+            self.write(values)
+
+    def _bawaba_check_shop(self, shop):
+        """What does not fit between this provider and the shop as the edge registers it.
+
+        :param dict shop: The `shop` of the edge's answer to `POST /v1/check` (`id`, `origin`, `mode`).
+        :return: The messages for the merchant (empty when everything fits or the edge said nothing).
+        :rtype: list[str]
+        """
+        problems = []
+        mismatch = self._bawaba_mode_mismatch(edge_mode=shop.get('mode'))
+        if mismatch:
+            problems.append(mismatch)
+        origin = shop.get('origin')
+        public_url = self._bawaba_get_public_url()
+        if isinstance(origin, str) and origin and not bawaba_protocol.is_on_origin(
+            self._bawaba_get_notify_url(), origin
+        ):
+            problems.append(_(
+                "The Public URL (%(url)s) is not on the origin registered for the shop \"%(shop)s\" at the edge "
+                "(%(origin)s): the edge would refuse every payment. Set the Public URL to %(origin)s, or register "
+                "%(url)s as the shop's origin in the edge's BAWABA_SHOPS.",
+                url=public_url or _("empty"), shop=self.bawaba_shop_id, origin=origin.rstrip('/')))
+        return problems
+
+    def _bawaba_explain_verdict(self, verdict, currency, shop_mode):
+        """What a gateway's verdict of `POST /v1/check` means, and what to do.
+
+        :param str verdict: The verdict (`ok`, `invalid_credentials`, …).
+        :param recordset currency: The `res.currency` the gateway was checked in.
+        :param str shop_mode: The shop's mode at the edge (`test`, `live`), if known.
+        :rtype: str
+        """
+        if verdict == 'wrong_mode':
+            if shop_mode == 'test':
+                return _("live keys on a test shop: the edge does not use them for this shop; give the edge this "
+                         "gateway's test keys, and use a live shop for real payments")
+            if shop_mode == 'live':
+                return _("test keys on a live shop: the edge does not use them for this shop; give the edge this "
+                         "gateway's live keys")
+            return _("keys of the other mode than the shop's (test or live): the edge does not use them for this shop")
+        return {
+            'ok': _("works"),
+            'invalid_credentials': _("wrong key: paste the key again from the gateway's dashboard"),
+            'not_permitted': _("not permitted: the account may not do this yet (activation, permissions)"),
+            'unreachable': _("unreachable: the gateway did not answer; try again later"),
+            'not_configured': _(
+                "not configured on the edge: give the edge this gateway's keys (npx wrangler secret put …), or "
+                "take it out of BAWABA_ROUTES"),
+            'currency_unsupported': _("does not accept %s", currency.name),
+        }.get(verdict, verdict)
 
     def _bawaba_explain_refusal(self, code, message, status):
         """Say what a refusal of the edge means for this provider's settings, and what to do.

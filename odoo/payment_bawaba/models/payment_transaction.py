@@ -2,13 +2,12 @@
 
 import time
 
-from odoo import _, api, models
+from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.tools import urls
 
 from odoo.addons.payment.logging import get_payment_logger
 from odoo.addons.payment_bawaba import bawaba_protocol, const
-from odoo.addons.payment_bawaba.controllers.main import BawabaController
+from odoo.addons.payment_bawaba.models.payment_provider import BawabaEdgeUnreachable
 
 
 _logger = get_payment_logger(__name__, const.SENSITIVE_KEYS)
@@ -16,6 +15,15 @@ _logger = get_payment_logger(__name__, const.SENSITIVE_KEYS)
 
 class PaymentTransaction(models.Model):
     _inherit = 'payment.transaction'
+
+    bawaba_event_id = fields.Char(
+        string="Bawaba Event",
+        help="The edge's notification that created this transaction (a refund made in the gateway's "
+             "dashboard), so that the same notification delivered again creates nothing.",
+        readonly=True,
+        copy=False,
+        index='btree_not_null',
+    )
 
     # === PROCESSING (checkout) === #
 
@@ -33,7 +41,6 @@ class PaymentTransaction(models.Model):
         return and notify URLs, language and customer (see docs/protocol.md)."""
         self.ensure_one()
         now = int(now if now is not None else time.time())
-        base_url = self.provider_id.get_base_url()
         methods = const.EDGE_METHOD_CODES.get(self.payment_method_id.code) or [
             code for pm in self.provider_id.payment_method_ids for code in const.EDGE_METHOD_CODES.get(pm.code, [])
         ]
@@ -46,8 +53,10 @@ class PaymentTransaction(models.Model):
             'amount': bawaba_protocol.to_minor_units(self.amount, self.currency_id.name),
             'currency': self.currency_id.name,
             'methods': list(dict.fromkeys(methods)),
-            'return_url': urls.urljoin(base_url, BawabaController._return_url),
-            'notify_url': urls.urljoin(base_url, BawabaController._webhook_url),
+            # From the provider's Public URL, whatever host the shopper used: the edge posts results
+            # only to the origin registered for the shop.
+            'return_url': self.provider_id._bawaba_get_return_url(),
+            'notify_url': self.provider_id._bawaba_get_notify_url(),
             'locale': 'ar' if (self.partner_lang or '').startswith('ar') else 'en',
             'customer_name': self.partner_name or '',
             'customer_email': self.partner_email or '',
@@ -55,6 +64,13 @@ class PaymentTransaction(models.Model):
 
     def _bawaba_make_intent(self):
         self.ensure_one()
+        mismatch = self.provider_id._bawaba_mode_mismatch()
+        if mismatch:
+            # A live provider on a test shop would record test payments as paid, a test provider on
+            # a live shop would take real money for a test: the merchant was told at Test connection.
+            _logger.error("Bawaba intent refused for %s: %s", self.reference, mismatch)
+            raise ValidationError(_(
+                "This payment method is not available at the moment. Please choose another one or contact us."))
         try:
             claims = self._bawaba_intent_claims()
         except bawaba_protocol.ProtocolError as error:
@@ -66,7 +82,8 @@ class PaymentTransaction(models.Model):
     @api.model
     def _search_by_reference(self, provider_code, payment_data):
         """Override of `payment` to find refunds by the key they were sent with (the refund
-        transaction's reference), then by the gateway's refund id."""
+        transaction's reference), then by the gateway's refund id, then by the notification that
+        recorded them (a refund made in the gateway's dashboard)."""
         if provider_code != 'bawaba' or payment_data.get('type') not in const.REFUND_EVENTS:
             return super()._search_by_reference(provider_code, payment_data)
         domain = [('provider_code', '=', 'bawaba'), ('operation', '=', 'refund')]
@@ -77,12 +94,107 @@ class PaymentTransaction(models.Model):
         refund_id = payment_data.get('refund_id')
         if not tx and refund_id:
             tx = self.search(domain + [('provider_reference', '=', refund_id)], limit=1)
+        event_id = payment_data.get('event_id')
+        if not tx and event_id:
+            tx = self.search(domain + [('bawaba_event_id', '=', event_id)], limit=1)
         if not tx:
             _logger.info(
                 "Bawaba refund %s (key %s) of %s is not known here.",
                 refund_id, payment_data.get('idempotency_key'), payment_data.get('reference'),
             )
         return tx or self
+
+    @api.model
+    def _bawaba_search_notified(self, payment_data):
+        """The transaction a notification is about, found before its signature is checked, so that
+        it is checked with that transaction's provider (never with a provider chosen from the unsigned
+        `shop_id`): the refund transaction for a known refund, otherwise the payment named by
+        `reference` (for an unknown refund: to record one made in the gateway's dashboard).
+
+        :param dict payment_data: The notification, not verified yet.
+        :return: The transaction, or an empty recordset.
+        :rtype: payment.transaction
+        """
+        if payment_data.get('type') in const.REFUND_EVENTS:
+            refund = self._search_by_reference('bawaba', payment_data)
+            if refund:
+                return refund
+        reference = payment_data.get('reference')
+        if not reference:
+            return self.browse()
+        return self.search([
+            ('reference', '=', reference), ('provider_code', '=', 'bawaba'), ('operation', '!=', 'refund'),
+        ], limit=1)
+
+    def _bawaba_handle_notification(self, payment_data):
+        """Apply a verified notification from the edge to this transaction.
+
+        :param dict payment_data: The notification, verified with this transaction's provider.
+        :raise ValidationError: if Odoo refuses its data (the caller sets the transaction in error).
+        """
+        self.ensure_one()
+        event_type = payment_data.get('type')
+        if event_type in const.DUPLICATE_EVENTS:
+            # A second charge for the reference: told on the chatter, never a change of state (nor
+            # an amount check against the transaction, which stands for the first charge).
+            self._bawaba_report_duplicate(payment_data)
+        elif event_type in const.REFUND_EVENTS:
+            if self.operation == 'refund':
+                self._process('bawaba', payment_data)
+            elif event_type == const.REFUND_SUCCEEDED and not payment_data.get('idempotency_key'):
+                # No key of the shop and no refund known by its id: made in the gateway's dashboard.
+                self._bawaba_record_gateway_refund(payment_data)._process('bawaba', payment_data)
+            else:
+                _logger.warning(
+                    "Bawaba %s of %s for a refund this database did not ask (key %s): acknowledged, nothing "
+                    "changed.", event_type, self.reference, payment_data.get('idempotency_key'))
+        elif event_type in const.PAYMENT_STATUS_MAPPING:
+            self._process('bawaba', payment_data)
+        else:
+            # A type this version does not know (the edge may add some): acknowledged, so the edge
+            # does not retry it for 72 hours, and logged.
+            _logger.warning(
+                "Bawaba notification %s of an unknown type %s, acknowledged and ignored.",
+                payment_data.get('event_id'), event_type,
+            )
+
+    def _bawaba_refuse_notification(self, payment_data, error):
+        """Set this transaction in error when Odoo refused a verified notification's data (the
+        edge is answered 200 all the same: sending the same data again for 72 hours would not help).
+
+        :param dict payment_data: The verified notification.
+        :param Exception error: What Odoo raised.
+        """
+        self.ensure_one()
+        message = _(
+            "Odoo could not record the Bawaba notification %(event)s (%(type)s): %(error)s. Check this payment "
+            "in the gateway's dashboard.",
+            event=payment_data.get('event_id') or '', type=payment_data.get('type') or '', error=error)
+        if not self._set_error(message):
+            self._log_message_on_linked_documents(message)
+
+    def _bawaba_record_gateway_refund(self, payment_data):
+        """Create the refund transaction of a refund made outside Odoo (in the gateway's
+        dashboard), as `payment_stripe` does for its dashboard refunds.
+
+        :param dict payment_data: A verified `refund.succeeded` with no idempotency key, of a
+            refund id that no refund transaction has.
+        :return: The refund transaction, in draft (`_process` confirms it).
+        :rtype: payment.transaction
+        """
+        self.ensure_one()
+        amount = self._bawaba_major_units(payment_data)
+        refund = self._create_child_transaction(
+            amount, is_refund=True,
+            provider_reference=payment_data.get('refund_id'),
+            bawaba_event_id=payment_data.get('event_id'),
+        )
+        _logger.info("Bawaba refund %s of %s made outside Odoo: recorded as %s.",
+                     payment_data.get('refund_id'), self.reference, refund.reference)
+        self._log_message_on_linked_documents(_(
+            "Bawaba: a refund of %(amount)s made in the gateway's dashboard was recorded as %(refund)s.",
+            amount=self.currency_id.format(amount), refund=refund.reference))
+        return refund
 
     def _process(self, provider_code, payment_data):
         """Override of `payment` to record a gateway's late confirmation of a Bawaba payment.
@@ -176,9 +288,22 @@ class PaymentTransaction(models.Model):
         """Override of `payment`: the edge sends integer minor units."""
         if self.provider_code != 'bawaba':
             return super()._extract_amount_data(payment_data)
+        return {'amount': self._bawaba_major_units(payment_data), 'currency_code': payment_data.get('currency')}
+
+    def _bawaba_major_units(self, payment_data):
+        """The notification's `amount` (integer minor units of its `currency`) in major units.
+
+        :raise ValidationError: if the amount is not a whole number (Odoo refuses the data).
+        """
+        amount = payment_data.get('amount', 0)
+        if amount is None:
+            amount = 0
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise ValidationError(_(
+                "the amount %(amount)s is not a whole number of minor units", amount=repr(amount)))
         currency = payment_data.get('currency')
         exponent = bawaba_protocol.CURRENCY_EXPONENTS.get(currency, self.currency_id.decimal_places)
-        return {'amount': int(payment_data.get('amount', 0)) / 10 ** exponent, 'currency_code': currency}
+        return amount / 10 ** exponent
 
     def _apply_updates(self, payment_data):
         """Override of `payment` to update the transaction from a verified notification."""
@@ -193,6 +318,7 @@ class PaymentTransaction(models.Model):
                 self._set_done()
             else:
                 self._set_error(self._bawaba_refund_failure(error))
+            self._bawaba_post_process_now()
             return
         self.provider_reference = payment_data.get('gateway_payment_id') or self.provider_reference
         method = payment_data.get('card_brand') or payment_data.get('method') or ''
@@ -202,14 +328,16 @@ class PaymentTransaction(models.Model):
         if state == 'done':
             if self.state in const.LATE_CONFIRMATION_STATES:
                 self._bawaba_confirm_late()
+            elif self.state == 'authorized':
+                self._bawaba_confirm_capture()
             else:
                 self._set_done()
         elif state == 'authorized':
-            # Never from `cancel` or `error`: Odoo allows `authorized` only for providers that
-            # declare manual capture (`support_manual_capture`), which Bawaba does not yet.
-            self._set_authorized()
+            self._bawaba_set_authorized()
         elif state == 'pending':
             self._set_pending()
+        elif event_type == const.PAYMENT_VOIDED:
+            self._bawaba_confirm_void(error)
         elif state == 'cancel':
             self._set_canceled(state_message=error.get('message'))
         elif state == 'error':
@@ -217,6 +345,74 @@ class PaymentTransaction(models.Model):
                               message=error.get('message', ''), code=error.get('code', '')))
         else:
             _logger.warning("Unknown Bawaba event type %s for %s.", event_type, self.reference)
+
+    def _bawaba_set_authorized(self):
+        """Set the transaction `authorized`: the gateway holds the amount until it is captured or
+        voided. Odoo allows that state only for providers that support manual capture: the edge
+        says a gateway authorized, so one can capture (also when Test connection never ran)."""
+        self.ensure_one()
+        if not self.provider_id.support_manual_capture:
+            _logger.info("Bawaba %s authorized: the provider %s now supports capture.",
+                         self.reference, self.provider_id.id)
+            self.provider_id.bawaba_can_capture = True
+        self._set_authorized()
+
+    def _bawaba_in_flight_operations(self):
+        """The capture or void child transactions of this one still waiting for the gateway."""
+        self.ensure_one()
+        return self.child_transaction_ids.filtered(
+            lambda tx: tx.operation == self.operation and tx.state in ('draft', 'pending')
+        )
+
+    def _bawaba_confirm_capture(self):
+        """The gateway captured this authorized payment (`payment.succeeded`): the capture child
+        waiting for it, if any, is done and Odoo updates this transaction from it, as for its own
+        providers; a capture made elsewhere (the gateway's dashboard) sets it done directly."""
+        self.ensure_one()
+        captures = self._bawaba_in_flight_operations()
+        if captures:
+            captures[0]._set_done()
+            # Sent again while the first waited (same key at the edge): one capture.
+            captures[1:]._set_canceled(state_message=_("Same capture as %s.", captures[0].reference))
+        if self.state == 'authorized':
+            self._set_done()
+        (captures | self)._bawaba_post_process_now()
+
+    def _bawaba_confirm_void(self, error):
+        """The gateway released the authorization, or voided the payment before settlement
+        (`payment.voided`): no money was taken. The void child waiting for it, if any, is
+        canceled and Odoo cancels this transaction from it; a paid transaction is canceled too,
+        and its documents say so."""
+        self.ensure_one()
+        voids = self._bawaba_in_flight_operations()
+        voids._set_canceled()
+        if self.state == 'done':
+            message = _(
+                "Bawaba: the gateway voided this payment before settlement; no money was taken. The transaction "
+                "is canceled: the order is not paid any more.")
+            if self._set_canceled(state_message=message, extra_allowed_states=('done',)):
+                self._log_message_on_linked_documents(message)
+        elif self.state != 'cancel':
+            self._set_canceled(state_message=error.get('message'))
+        (voids | self)._bawaba_post_process_now()
+
+    def _bawaba_post_process_now(self):
+        """Run Odoo's post-processing of back-office operations (refunds, captures, voids) at once:
+        nobody waits for them on the status page, whose polling post-processes a shopper's
+        payment, and the cron may run only every 10 minutes (or not at all without cron workers).
+        With `account_payment`, the refund's payment is then created at once, so the amount left
+        to refund is right when the merchant opens the refund wizard again.
+
+        A failure of the post-processing never undoes the state change: it is logged, and the cron
+        tries again.
+        """
+        for tx in self.filtered(lambda t: t.state in ('done', 'cancel') and not t.is_post_processed):
+            try:
+                with self.env.cr.savepoint():
+                    tx._post_process()
+            except Exception:  # noqa: BLE001 - the state change must stand; the cron tries again.
+                _logger.exception("Post-processing of %s failed; the cron will try again.", tx.reference)
+                self.env.ref('payment.cron_post_process_payment_tx')._trigger()
 
     def _bawaba_refund_failure(self, error):
         """The state message of a refund the gateway refused (`error` is the edge's)."""
@@ -257,38 +453,78 @@ class PaymentTransaction(models.Model):
             _logger.warning("Duplicate charge %s of %s NOT refunded: %s", values['charge'], self.reference, error)
         self._log_message_on_linked_documents(message)
 
+    # === REFUNDS === #
+
+    def _bawaba_get_refund_support(self):
+        """How this Bawaba transaction can be refunded from Odoo: `none`, `full_only` or `partial`.
+
+        The provider's support and the payment method's, as `account_payment` combines them, except
+        that the methods Odoo ships as not refundable but the edge refunds through the gateway that
+        took them (mada, STC Pay: `const.REFUND_SUPPORT_BY_METHOD`) count as refundable.
+        """
+        self.ensure_one()
+        method = self.payment_method_id.primary_payment_method_id or self.payment_method_id
+        supports = {
+            self.provider_id.support_refund or 'none',
+            const.REFUND_SUPPORT_BY_METHOD.get(method.code, method.support_refund or 'none'),
+        }
+        if 'none' in supports:
+            return 'none'
+        return 'full_only' if 'full_only' in supports else 'partial'
+
     # === BACK OFFICE === #
 
     def _bawaba_operation(self, path, payload, idempotency_key):
+        """Send a call that moves money and return the edge's answer.
+
+        :raise BawabaEdgeUnreachable: if the outcome is unknown: no answer (timeout, connection
+            error) or a server error other than the gateway's refusal (`gateway_rejected`).
+        :raise ValidationError: if the edge refused the call (nothing moved).
+        """
         status, answer = self.provider_id._bawaba_request(path, payload, idempotency_key=idempotency_key)
-        if status != 200:
-            error = answer.get('error', {})
-            if error.get('code') == 'idempotency_key_reused':
-                raise ValidationError(_(
-                    "Bawaba refused this request: the edge already received one with the key %(key)s but other "
-                    "details, and moved no money for this one. Check the first one in the gateway's dashboard "
-                    "before trying again.", key=idempotency_key))
-            raise ValidationError(_("Bawaba: %(message)s (%(code)s)", message=error.get('message', status),
-                                    code=error.get('code', '')))
-        return answer
+        if status == 200:
+            return answer
+        error = answer.get('error') if isinstance(answer.get('error'), dict) else {}
+        code = error.get('code', '')
+        if status >= 500 and code != 'gateway_rejected':
+            _logger.warning("Bawaba edge answered %s (%s) to %s for %s.", status, code, path, self.reference)
+            raise BawabaEdgeUnreachable(_(
+                "The Bawaba edge answered with an error (HTTP %(status)s %(code)s).", status=status, code=code))
+        if code == 'idempotency_key_reused':
+            raise ValidationError(_(
+                "Bawaba refused this request: the edge already received one with the key %(key)s but other "
+                "details, and moved no money for this one. Check the first one in the gateway's dashboard "
+                "before trying again.", key=idempotency_key))
+        raise ValidationError(_("Bawaba: %(message)s (%(code)s)", message=error.get('message', status), code=code))
 
     def _send_refund_request(self):
         """Override of `payment` to refund through the edge (full or partial).
 
         The key is this refund transaction's reference: the same refund sent again (a retry after
-        a lost answer) gets the first answer and moves no money.
+        a lost answer) gets the first answer and moves no money. When the edge does not answer
+        (timeout, connection error, server error), the refund may or may not have been made: the
+        transaction stays pending, never in error (the merchant would refund again under a new
+        key, and refund twice), and the edge's `refund.succeeded` or `refund.failed` decides it.
         """
         if self.provider_code != 'bawaba':
             return super()._send_refund_request()
         source = self.source_transaction_id
-        answer = self._bawaba_operation('/v1/refunds', {
-            'reference': source.reference,
-            'amount': bawaba_protocol.to_minor_units(-self.amount, self.currency_id.name),
-        }, bawaba_protocol.idempotency_key(self.reference))
+        try:
+            answer = self._bawaba_operation('/v1/refunds', {
+                'reference': source.reference,
+                'amount': bawaba_protocol.to_minor_units(-self.amount, self.currency_id.name),
+            }, bawaba_protocol.idempotency_key(self.reference))
+        except BawabaEdgeUnreachable as error:
+            _logger.warning("Bawaba refund %s: outcome unknown (%s); left pending.", self.reference, error)
+            self._set_pending(state_message=_(
+                "%(error)s The refund may or may not have been made: it stays pending until the edge reports it "
+                "(the gateway's answer comes as a notification). Do not refund this amount again.", error=error))
+            return
         self.provider_reference = answer.get('id') or answer.get('refund_id') or self.provider_reference
         status = answer.get('status')
         if status == 'succeeded':
             self._set_done()
+            self._bawaba_post_process_now()
         elif status == 'failed':
             self._set_error(self._bawaba_refund_failure(answer.get('error') or {}))
         else:
@@ -298,19 +534,58 @@ class PaymentTransaction(models.Model):
             self._set_pending()
 
     def _send_capture_request(self):
-        """Override of `payment` to capture through the edge."""
+        """Override of `payment` to capture through the edge (the full authorized amount).
+
+        Odoo sends it on the capture child transaction: its state follows the edge's answer, and
+        Odoo updates the authorized transaction from it. The key is `<payment reference>:capture`:
+        a capture sent again (after an error or a lost answer) captures once.
+        """
         if self.provider_code != 'bawaba':
             return super()._send_capture_request()
         source = self.source_transaction_id or self
-        self._bawaba_operation('/v1/captures', {
+        answer = self._bawaba_operation('/v1/captures', {
             'reference': source.reference,
             'amount': bawaba_protocol.to_minor_units(self.amount, self.currency_id.name),
         }, bawaba_protocol.idempotency_key(f'{source.reference}:capture'))
+        self._bawaba_apply_operation_answer(answer, is_capture=True)
 
     def _send_void_request(self):
-        """Override of `payment` to void through the edge."""
+        """Override of `payment` to void through the edge (as `_send_capture_request`)."""
         if self.provider_code != 'bawaba':
             return super()._send_void_request()
         source = self.source_transaction_id or self
-        self._bawaba_operation(
+        answer = self._bawaba_operation(
             '/v1/voids', {'reference': source.reference}, bawaba_protocol.idempotency_key(f'{source.reference}:void'))
+        self._bawaba_apply_operation_answer(answer, is_capture=False)
+
+    def _bawaba_apply_operation_answer(self, answer, is_capture):
+        """Update a capture or void transaction from the edge's answer.
+
+        :param dict answer: `{status: succeeded|pending|failed, id, amount, currency, error?}`.
+        :param bool is_capture: Whether it answers a capture (else a void).
+        """
+        self.ensure_one()
+        if self.source_transaction_id and answer.get('id'):
+            self.provider_reference = answer['id']  # The gateway's id of the capture or void.
+        status = answer.get('status')
+        if status == 'succeeded':
+            if is_capture:
+                self._set_done()
+            else:
+                # A paid transaction voided directly (no child) is canceled from `done`.
+                self._set_canceled(extra_allowed_states=() if self.source_transaction_id else ('done',))
+        elif status == 'failed':
+            error = answer.get('error') or {}
+            if is_capture:
+                message = _("The gateway refused the capture: %(message)s (%(code)s)",
+                            message=error.get('message', ''), code=error.get('code', ''))
+            else:
+                message = _("The gateway refused the void: %(message)s (%(code)s)",
+                            message=error.get('message', ''), code=error.get('code', ''))
+            self._set_error(message)
+        else:
+            # `pending`: the edge sends payment.succeeded or payment.voided when the gateway decides.
+            if status != 'pending':
+                _logger.warning("Unknown Bawaba capture or void status %s for %s.", status, self.reference)
+            self._set_pending()
+        (self | self.source_transaction_id)._bawaba_post_process_now()

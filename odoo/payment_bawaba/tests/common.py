@@ -21,6 +21,25 @@ def edge_answer(status, body):
     return response
 
 
+def check_answer(gateways=None, mode='test', origin=None, methods=None, shop_id='odoo-shop'):
+    """The edge's answer to `POST /v1/check`: the shop as the edge registers it, and its gateways."""
+    answer = {
+        'shop': {'id': shop_id, 'origin': origin, 'mode': mode},
+        'gateways': gateways if gateways is not None else [gateway_check()],
+    }
+    if methods is not None:
+        answer['methods'] = methods
+    return answer
+
+
+def gateway_check(gateway='sandbox', verdict='ok', message='the key works', mode='test', capture=False):
+    """One gateway of the edge's answer to `POST /v1/check`."""
+    return {
+        'gateway': gateway, 'verdict': verdict, 'message': message, 'latency_ms': 5, 'mode': mode,
+        'capabilities': {'refund': True, 'partial_refund': True, 'capture': capture, 'void': capture},
+    }
+
+
 class BawabaCommon(PaymentHttpCommon):
 
     @classmethod
@@ -32,6 +51,10 @@ class BawabaCommon(PaymentHttpCommon):
             'bawaba_signing_secret': 'shop-secret-for-tests',
         })
         cls.provider = cls.bawaba
+
+    def _origin(self):
+        """The origin the edge registers for the test shop: the provider's Public URL."""
+        return self.provider._bawaba_get_public_url()
 
     def _notification(self, **overrides):
         data = {
@@ -51,8 +74,9 @@ class BawabaCommon(PaymentHttpCommon):
         data.update(overrides)
         return data
 
-    def _post_notification(self, data, secret='shop-secret-for-tests', timestamp=None, header=None):
-        body = json.dumps(data).encode()
+    def _post_notification(self, data, secret='shop-secret-for-tests', timestamp=None, header=None, body=None):
+        if body is None:
+            body = json.dumps(data).encode()
         if header is None:
             header = bawaba_protocol.sign_header(secret, timestamp or int(time.time()), body)
         headers = {'Content-Type': 'application/json'}

@@ -24,6 +24,11 @@ class TestLateConfirmation(BawabaCommon):
     tab's payment went through while a newer one was declined): Odoo must record it as paid. The
     other direction never happens: nothing undoes `done`."""
 
+    def setUp(self):
+        # Odoo's own post-processing (account_payment creates the payment), not PaymentCommon's mock.
+        self.enable_post_process_patcher = False
+        super().setUp()
+
     def _quotation(self):
         """A quotation of the test amount, when `sale` is installed in the test database (None
         otherwise: the addon depends on `payment` only)."""
@@ -64,6 +69,7 @@ class TestLateConfirmation(BawabaCommon):
             self.assertIn('after it had', ' '.join(order.message_ids.mapped('body')))
         else:
             self.assertTrue(tx.is_post_processed)
+        self.assertEqual(tx.payment_id.amount, tx.amount, "account_payment recorded the payment")
 
     @mute_logger(*LOGGERS)
     def test_a_success_after_a_cancellation_confirms_the_transaction(self):

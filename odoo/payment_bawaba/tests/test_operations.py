@@ -4,6 +4,8 @@ import time
 from unittest.mock import patch
 from urllib.parse import unquote
 
+import requests
+
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -141,19 +143,6 @@ class TestOperations(BawabaCommon):
         bawaba_protocol.verify_call(
             secret, headers['Bawaba-Signature'], 'POST', '/v1/refunds', 'odoo-shop', key, body, now)
 
-    def test_void_and_capture_are_signed_calls_with_their_keys(self):
-        # The connected gateways take sales, so Odoo's manual capture stays off; the calls still
-        # go out signed (a void before settlement works on Moyasar).
-        tx = self._create_transaction('direct', state='done', reference='S00043')
-        with patch(REQUESTS_REQUEST, return_value=edge_answer(200, {'status': 'succeeded'})) as request:
-            tx._send_void_request()
-        payload = self._assert_signed_call(request.call_args, 'POST', '/v1/voids', key='S00043:void')
-        self.assertEqual(payload, {'reference': tx.reference})
-        with patch(REQUESTS_REQUEST, return_value=edge_answer(200, {'status': 'succeeded'})) as request:
-            tx._send_capture_request()
-        payload = self._assert_signed_call(request.call_args, 'POST', '/v1/captures', key='S00043:capture')
-        self.assertEqual(payload['reference'], tx.reference)
-
     def test_test_connection_reports_each_gateway(self):
         answer = {'gateways': [
             {'gateway': 'moyasar', 'verdict': 'ok', 'message': 'the secret key works', 'latency_ms': 80},
@@ -219,11 +208,153 @@ class TestOperations(BawabaCommon):
         self.assertIn('مفتاح غير صحيح', action['params']['message'])
         self.assertEqual(action['params']['title'], 'اختبار الاتصال')
 
-    @mute_logger('odoo.addons.payment_bawaba.models.payment_provider')
-    def test_an_unreachable_edge_is_a_clear_error(self):
-        import requests
-        tx = self._create_transaction('direct', state='done')
-        with patch(REQUESTS_REQUEST, side_effect=requests.exceptions.ConnectionError('refused')):
-            refund = tx._refund(amount_to_refund=10.0)
+    # === REFUNDS WHOSE OUTCOME IS UNKNOWN === #
+
+    @mute_logger(
+        'odoo.addons.payment_bawaba.models.payment_provider', 'odoo.addons.payment_bawaba.models.payment_transaction',
+        'odoo.addons.payment.models.payment_transaction',
+    )
+    def test_a_refund_the_edge_did_not_answer_stays_pending(self):
+        """No answer, or a server error: the refund may have been made. It stays pending (never in
+        error, or the merchant would refund again under a new key), until the edge reports it."""
+        cases = {
+            'connection refused': dict(side_effect=requests.exceptions.ConnectionError('refused')),
+            'timeout': dict(side_effect=requests.exceptions.ReadTimeout('read timed out')),
+            'server error': dict(return_value=edge_answer(500, {'error': {'code': 'edge_misconfigured'}})),
+            'gateway down': dict(return_value=edge_answer(502, {'error': {'code': 'gateway_unavailable'}})),
+            'no JSON': dict(return_value=edge_answer(503, None)),
+        }
+        for i, (name, outcome) in enumerate(cases.items()):
+            with self.subTest(name):
+                tx = self._create_transaction('direct', state='done', reference=f'S0070{i}')
+                with patch(REQUESTS_REQUEST, **outcome):
+                    refund = tx._refund(amount_to_refund=10.0)
+                self.assertEqual(refund.state, 'pending')
+                self.assertIn('may or may not have been made', refund.state_message)
+                self.assertEqual(tx.state, 'done')
+
+    @mute_logger('odoo.addons.payment.models.payment_transaction')
+    def test_a_refund_the_gateway_refused_at_once_is_an_error(self):
+        """The edge answers a refusal of the gateway with a 502 `gateway_rejected`: nothing was
+        refunded, and no notification follows."""
+        answer = {'error': {'code': 'gateway_rejected', 'message': 'Refund window closed'}}
+        _tx, refund, _request = self._refund(answer, status=502)
         self.assertEqual(refund.state, 'error')
-        self.assertIn('Could not reach', refund.state_message)
+        self.assertIn('Refund window closed', refund.state_message)
+
+    @mute_logger(
+        'odoo.addons.payment_bawaba.models.payment_provider', 'odoo.addons.payment_bawaba.models.payment_transaction',
+        'odoo.addons.payment_bawaba.controllers.main', 'odoo.addons.payment.models.payment_transaction',
+    )
+    def test_an_unanswered_refund_is_completed_by_the_edges_notification(self):
+        tx = self._create_transaction('direct', state='done', reference='S00710')
+        with patch(REQUESTS_REQUEST, side_effect=requests.exceptions.ReadTimeout('read timed out')) as request:
+            refund = tx._refund(amount_to_refund=25.0)
+        self.assertEqual(refund.state, 'pending')
+        key = request.call_args.kwargs['headers']['Idempotency-Key']
+        self.assertEqual(key, 'R-S00710')
+        response = self._post_notification(self._refund_notification(tx, refund, refund_id='re_late'))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(refund.state, 'done')
+        self.assertEqual(refund.provider_reference, 're_late')
+
+    # === CAPTURE AND VOID === #
+
+    def _authorized(self, reference):
+        """A payment a gateway authorized: Test connection told that a gateway can capture."""
+        self.provider.bawaba_can_capture = True
+        return self._create_transaction('direct', state='authorized', reference=reference)
+
+    def _operation_answer(self, status, **extra):
+        answer = {'status': status, 'id': 'cap_1', 'amount': 111111, 'currency': 'EUR', 'payment_state': 'paid'}
+        answer.update(extra)
+        return answer
+
+    def test_manual_capture_follows_what_the_gateways_can_do(self):
+        self.provider.bawaba_can_capture = False
+        self.assertFalse(self.provider.support_manual_capture)
+        self.provider.bawaba_can_capture = True
+        # The edge captures an authorization once: in full from Odoo.
+        self.assertEqual(self.provider.support_manual_capture, 'full_only')
+        self.assertEqual(self.provider.support_refund, 'partial')
+
+    @mute_logger('odoo.addons.payment.models.payment_transaction')
+    def test_capture_goes_through_the_edge_and_confirms_the_payment(self):
+        tx = self._authorized('S00043')
+        with patch(REQUESTS_REQUEST, return_value=edge_answer(200, self._operation_answer('succeeded'))) as request:
+            tx.action_capture()  # The Capture button: no wizard for a full-only capture.
+        payload = self._assert_signed_call(request.call_args, 'POST', '/v1/captures', key='S00043:capture')
+        self.assertEqual(payload, {'reference': 'S00043', 'amount': 111111})
+        capture = tx.child_transaction_ids
+        self.assertEqual(len(capture), 1)
+        self.assertEqual((capture.state, capture.provider_reference), ('done', 'cap_1'))
+        self.assertEqual(tx.state, 'done')
+        # The edge's payment.succeeded that follows changes nothing more.
+        changed = tx.last_state_change
+        response = self._post_notification(self._notification(reference='S00043', event_id='evt_captured'))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual((tx.state, tx.last_state_change, len(tx.child_transaction_ids)), ('done', changed, 1))
+
+    @mute_logger('odoo.addons.payment.models.payment_transaction', 'odoo.addons.payment_bawaba.controllers.main')
+    def test_a_capture_the_gateway_decides_later_is_confirmed_by_the_notification(self):
+        tx = self._authorized('S00044')
+        with patch(REQUESTS_REQUEST, return_value=edge_answer(200, self._operation_answer('pending', id=None))):
+            capture = tx._capture()
+        self.assertEqual((capture.state, tx.state), ('pending', 'authorized'))
+        response = self._post_notification(self._notification(reference='S00044', event_id='evt_captured'))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual((capture.state, tx.state), ('done', 'done'))
+
+    @mute_logger('odoo.addons.payment.models.payment_transaction')
+    def test_a_refused_capture_leaves_the_payment_authorized(self):
+        tx = self._authorized('S00045')
+        answer = self._operation_answer(
+            'failed', id=None, error={'code': 'expired', 'message': 'Authorization expired'})
+        with patch(REQUESTS_REQUEST, return_value=edge_answer(200, answer)):
+            capture = tx._capture()
+        self.assertEqual((capture.state, tx.state), ('error', 'authorized'))
+        self.assertIn('Authorization expired', capture.state_message)
+
+    @mute_logger('odoo.addons.payment.models.payment_transaction', 'odoo.addons.payment_bawaba.models.payment_provider')
+    def test_a_capture_with_no_answer_can_be_sent_again_under_the_same_key(self):
+        tx = self._authorized('S00046')
+        with patch(REQUESTS_REQUEST, side_effect=requests.exceptions.ReadTimeout('read timed out')) as first:
+            capture = tx._capture()
+        self.assertEqual((capture.state, tx.state), ('error', 'authorized'))
+        with patch(REQUESTS_REQUEST, return_value=edge_answer(200, self._operation_answer('succeeded'))) as again:
+            tx.action_capture()
+        keys = {call.kwargs['headers']['Idempotency-Key'] for call in (first.call_args, again.call_args)}
+        self.assertEqual(keys, {'S00046:capture'})
+        self.assertEqual(tx.state, 'done')
+
+    @mute_logger('odoo.addons.payment.models.payment_transaction')
+    def test_void_goes_through_the_edge_and_cancels_the_payment(self):
+        tx = self._authorized('S00047')
+        answer = self._operation_answer('succeeded', id='void_1', payment_state='voided')
+        with patch(REQUESTS_REQUEST, return_value=edge_answer(200, answer)) as request:
+            tx.action_void()
+        payload = self._assert_signed_call(request.call_args, 'POST', '/v1/voids', key='S00047:void')
+        self.assertEqual(payload, {'reference': 'S00047'})
+        void = tx.child_transaction_ids
+        self.assertEqual((void.state, void.provider_reference), ('cancel', 'void_1'))
+        self.assertEqual(tx.state, 'cancel')
+
+    @mute_logger('odoo.addons.payment.models.payment_transaction', 'odoo.addons.payment_bawaba.controllers.main')
+    def test_a_void_the_gateway_decides_later_is_confirmed_by_payment_voided(self):
+        tx = self._authorized('S00048')
+        with patch(REQUESTS_REQUEST, return_value=edge_answer(200, self._operation_answer('pending', id=None))):
+            void = tx._void()
+        self.assertEqual((void.state, tx.state), ('pending', 'authorized'))
+        response = self._post_notification(
+            self._notification(reference='S00048', type='payment.voided', event_id='evt_voided'))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual((void.state, tx.state), ('cancel', 'cancel'))
+
+    @mute_logger('odoo.addons.payment.models.payment_transaction')
+    def test_a_refused_void_leaves_the_payment_authorized(self):
+        tx = self._authorized('S00049')
+        answer = {'error': {'code': 'operation_not_supported', 'message': 'Tap cannot void a charge'}}
+        with patch(REQUESTS_REQUEST, return_value=edge_answer(422, answer)):
+            void = tx._void()
+        self.assertEqual((void.state, tx.state), ('error', 'authorized'))
+        self.assertIn('Tap cannot void a charge', void.state_message)

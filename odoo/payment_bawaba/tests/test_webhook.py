@@ -1,5 +1,6 @@
 # Part of Bawaba. See LICENSE file for full copyright and licensing details.
 
+import json
 import time
 from unittest.mock import patch
 
@@ -125,7 +126,8 @@ class TestWebhook(BawabaCommon):
         self.assertIn('Refund window closed', refund.state_message)
         self.assertEqual(tx.state, 'done')
 
-    @mute_logger('odoo.addons.payment_bawaba.controllers.main', 'odoo.addons.payment.models.payment_transaction')
+    @mute_logger('odoo.addons.payment_bawaba.controllers.main', 'odoo.addons.payment_bawaba.models.payment_transaction',
+                 'odoo.addons.payment.models.payment_transaction')
     def test_a_refund_result_never_touches_the_payment(self):
         """A refund event names the payment's reference too; without a known key or refund id it
         is acknowledged and changes nothing (never taken for the payment itself)."""
@@ -178,9 +180,143 @@ class TestWebhook(BawabaCommon):
             tx.with_context(lang='ar_001')._bawaba_report_duplicate(data)
         self.assertIn('لوحة تحكم البوابة', log.call_args.args[-1])
 
-    @mute_logger('odoo.addons.payment_bawaba.controllers.main')
+    @mute_logger('odoo.addons.payment_bawaba.controllers.main', 'odoo.addons.payment_bawaba.models.payment_transaction')
     def test_an_unknown_event_type_is_acknowledged_and_changes_nothing(self):
         tx = self._create_transaction('direct')
         response = self._post_notification(self._notification(type='payment.something_new', amount=1))
         self.assertEqual(response.status_code, 200)
         self.assertEqual(tx.state, 'draft')
+
+    # === WHAT THE CONTROLLER ANSWERS === #
+
+    @mute_logger('odoo.addons.payment_bawaba.controllers.main')
+    def test_a_body_that_is_not_a_notification_is_a_400(self):
+        tx = self._create_transaction('direct')
+        deep = b'{"reference": ' + b'[' * 100000 + b']' * 100000 + b'}'
+        bodies = {
+            'a list': b'[]',
+            'a string': b'"payment.succeeded"',
+            'a number': b'42',
+            'null': b'null',
+            'not JSON': b'reference=Test Transaction',
+            'not UTF-8': b'{"reference": "\xff\xfe"}',
+            'deeply nested': deep,
+            'a reference that is a list': json.dumps(
+                {'type': 'payment.succeeded', 'reference': [tx.reference]}).encode(),
+            'an error that is text': json.dumps(self._notification(error='declined')).encode(),
+        }
+        for name, body in bodies.items():
+            with self.subTest(name):
+                response = self._post_notification(None, body=body)
+                self.assertEqual(response.status_code, 400)
+                self.assertEqual(response.json()['error']['code'], 'invalid_request')
+        self.assertEqual(tx.state, 'draft')
+
+    @mute_logger('odoo.addons.payment_bawaba.controllers.main', 'odoo.addons.payment.models.payment_transaction')
+    def test_data_odoo_refuses_is_acknowledged_and_sets_the_transaction_in_error(self):
+        """A ValidationError on the data (an amount that is not whole minor units) is never a 5xx
+        or a 422 that the edge would retry for 72 hours: logged, the transaction in error, 200."""
+        for i, amount in enumerate(('4550', 45.5, True)):
+            with self.subTest(amount=amount):
+                tx = self._create_transaction('direct', reference=f'Refused {i}')
+                response = self._post_notification(self._notification(reference=tx.reference, amount=amount))
+                self.assertEqual(response.status_code, 200)
+                self.assertEqual(tx.state, 'error')
+                self.assertIn('could not record the Bawaba notification', tx.state_message)
+                self.assertIn('not a whole number', tx.state_message)
+
+    @mute_logger('odoo.addons.payment_bawaba.controllers.main')
+    def test_a_disabled_providers_payments_still_get_their_results(self):
+        """A payment started before the merchant disabled the provider is still recorded."""
+        tx = self._create_transaction('direct')
+        self.provider.state = 'disabled'
+        response = self._post_notification(self._notification())
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(tx.state, 'done')
+
+    @mute_logger('odoo.addons.payment_bawaba.controllers.main')
+    def test_the_signature_is_checked_with_the_transactions_provider(self):
+        """The unsigned `shop_id` never chooses the secret: a notification naming no shop is
+        checked with the transaction's provider all the same."""
+        tx = self._create_transaction('direct')
+        data = self._notification()
+        del data['shop_id']
+        response = self._post_notification(data, secret='another-secret')
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(tx.state, 'draft')
+        response = self._post_notification(data)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(tx.state, 'done')
+
+    # === EVERY EVENT, A STATE === #
+
+    @mute_logger('odoo.addons.payment_bawaba.controllers.main', 'odoo.addons.payment_bawaba.models.payment_transaction')
+    def test_payment_authorized_sets_the_transaction_authorized(self):
+        """Also when Test connection never ran: the edge says a gateway authorized, so one can
+        capture, and Odoo's Capture and Void buttons appear."""
+        self.provider.bawaba_can_capture = False
+        self.assertFalse(self.provider.support_manual_capture)
+        tx = self._create_transaction('direct')
+        response = self._post_notification(
+            self._notification(type='payment.authorized', card_brand='visa', method='visa'))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(tx.state, 'authorized')
+        self.assertEqual(self.provider.support_manual_capture, 'full_only')
+        self.assertEqual(tx.payment_method_id.code, 'visa')
+        # The capture made in the gateway's dashboard then arrives as payment.succeeded.
+        response = self._post_notification(self._notification(event_id='evt_captured', card_brand='visa'))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(tx.state, 'done')
+
+    @mute_logger('odoo.addons.payment_bawaba.controllers.main', 'odoo.addons.payment.models.payment_transaction')
+    def test_payment_voided_cancels_an_authorized_or_a_paid_transaction(self):
+        self.provider.bawaba_can_capture = True
+        authorized = self._create_transaction('direct', state='authorized', reference='Voided 1')
+        response = self._post_notification(self._notification(reference=authorized.reference, type='payment.voided'))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(authorized.state, 'cancel')
+        # A paid payment voided before settlement (in the gateway's dashboard): no money was taken.
+        paid = self._create_transaction('direct', state='done', reference='Voided 2')
+        with self._chatter() as log:
+            response = self._post_notification(self._notification(reference=paid.reference, type='payment.voided'))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(paid.state, 'cancel')
+        self.assertIn('voided this payment before settlement', paid.state_message)
+        self.assertIn('voided this payment before settlement', str(log.call_args.args[-1]))
+
+    @mute_logger('odoo.addons.payment_bawaba.controllers.main', 'odoo.addons.payment_bawaba.models.payment_transaction',
+                 'odoo.addons.payment.models.payment_transaction')
+    def test_a_refund_made_in_the_gateways_dashboard_creates_a_refund_transaction(self):
+        tx = self._create_transaction('direct', state='done', reference='S00090')
+        data = self._notification(
+            event_id='evt_dash_1', type='refund.succeeded', reference=tx.reference, amount=2500, refund_id='re_dash')
+        with self._chatter() as log:
+            response = self._post_notification(data)
+        self.assertEqual(response.status_code, 200)
+        refund = tx.child_transaction_ids
+        self.assertEqual(len(refund), 1)
+        self.assertEqual((refund.operation, refund.state, refund.amount), ('refund', 'done', -25.0))
+        self.assertEqual((refund.provider_reference, refund.reference), ('re_dash', 'R-S00090'))
+        self.assertEqual(tx.state, 'done')
+        self.assertIn("made in the gateway's dashboard", str(log.call_args_list[0].args[-1]))
+        # Delivered again (at least once): nothing more.
+        self._post_notification(data)
+        self.assertEqual(len(tx.child_transaction_ids), 1)
+        # The edge found another one by reconciling the gateway's refunded total: no gateway id.
+        other = self._notification(
+            event_id='evt_dash_2', type='refund.succeeded', reference=tx.reference, amount=1000)
+        self._post_notification(other)
+        self._post_notification(other)
+        refunds = tx.child_transaction_ids
+        self.assertEqual(sorted(refunds.mapped('amount')), [-25.0, -10.0])
+        self.assertEqual(set(refunds.mapped('state')), {'done'})
+        self.assertEqual(tx.refunds_count, 2)
+
+    @mute_logger('odoo.addons.payment_bawaba.controllers.main', 'odoo.addons.payment_bawaba.models.payment_transaction',
+                 'odoo.addons.payment.models.payment_transaction')
+    def test_a_dashboard_refund_notification_is_checked_before_anything_is_created(self):
+        tx = self._create_transaction('direct', state='done', reference='S00091')
+        data = self._notification(event_id='evt_dash_3', type='refund.succeeded', reference=tx.reference, amount=2500)
+        response = self._post_notification(data, secret='another-secret')
+        self.assertEqual(response.status_code, 403)
+        self.assertFalse(tx.child_transaction_ids)
