@@ -19,17 +19,21 @@ pub enum PaymentMethod {
     Applepay,
     /// STC Pay wallet.
     Stcpay,
+    /// PayPal (the shopper's PayPal account, on PayPal's page). Not a card and not SAR-limited:
+    /// PayPal itself does not take SAR (its gateway's capabilities say which currencies it takes).
+    Paypal,
 }
 
 impl PaymentMethod {
     /// Every method, in the order a Saudi checkout shows them: mada first, as shoppers
     /// expect and as the schemes' rules ask.
-    pub const DISPLAY_ORDER: [PaymentMethod; 6] = [
+    pub const DISPLAY_ORDER: [PaymentMethod; 7] = [
         PaymentMethod::Mada,
         PaymentMethod::Applepay,
         PaymentMethod::Visa,
         PaymentMethod::Mastercard,
         PaymentMethod::Amex,
+        PaymentMethod::Paypal,
         PaymentMethod::Stcpay,
     ];
 
@@ -42,6 +46,7 @@ impl PaymentMethod {
             PaymentMethod::Amex => "amex",
             PaymentMethod::Applepay => "applepay",
             PaymentMethod::Stcpay => "stcpay",
+            PaymentMethod::Paypal => "paypal",
         }
     }
 
@@ -100,5 +105,14 @@ mod tests {
         }
         assert_eq!(PaymentMethod::DISPLAY_ORDER[0], PaymentMethod::Mada);
         assert_eq!(PaymentMethod::from_code("bitcoin"), None);
+    }
+
+    #[test]
+    fn paypal_comes_after_the_cards_and_is_neither_a_card_nor_sar_only() {
+        let p = PaymentMethod::from_code("paypal").unwrap();
+        assert_eq!(p, PaymentMethod::Paypal);
+        assert!(p.display_rank() > PaymentMethod::Amex.display_rank());
+        assert!(!p.is_card() && !p.answers("card"));
+        assert_eq!(p.only_currencies(), None);
     }
 }

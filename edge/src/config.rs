@@ -12,6 +12,7 @@
 //! | `SANDBOX_WEBHOOK_DELAY_MS` | var | how long the sandbox waits before sending a webhook (default 500) |
 //! | `DEMO_SHOP_ENABLED` | var | `true` turns on the demo shop under `/demo/shop/` |
 //! | `DEMO_SHOP_ID` | var | which shop in `BAWABA_SHOPS` the demo shop is (default `demo`) |
+//! | `DEMO_SHOP_CURRENCY` | var | the demo shop's currency (default `SAR`) |
 //! | `BAWABA_ROUTES` | var | which gateways serve which method, in order of preference: `mada=aps\|moyasar,visa=moyasar` (default: the sandbox's methods) |
 //! | `MOYASAR_SECRET_KEY`, `MOYASAR_WEBHOOK_SECRET`, `MOYASAR_API_BASE` | secret, secret, var | Moyasar |
 //! | `TAP_SECRET_KEY`, `TAP_API_BASE` | secret, var | Tap (the secret key also signs Tap's webhooks) |

@@ -154,7 +154,9 @@ impl DemoShop {
             reference: reference.clone(),
             product: product.to_string(),
             amount: *price,
-            currency: "SAR".into(),
+            // A shop selling in SAR, unless the demo is set to another currency (PayPal takes
+            // no SAR: its browser test sells in USD).
+            currency: config::setting(&self.env, "DEMO_SHOP_CURRENCY").unwrap_or_else(|| "SAR".into()),
             lang: if form.lang.as_deref() == Some("ar") { "ar".into() } else { "en".into() },
             state: "pending".into(),
             message: None,
@@ -180,7 +182,7 @@ impl DemoShop {
             exp: now + 15 * 60,
             amount: order.amount,
             currency: order.currency.clone(),
-            methods: vec!["mada".into(), "visa".into(), "mastercard".into(), "applepay".into(), "stcpay".into()],
+            methods: ["mada", "visa", "mastercard", "applepay", "stcpay", "paypal"].map(String::from).to_vec(),
             return_url: format!("{origin}/demo/shop/orders/{}", order.reference),
             notify_url: format!("{origin}/demo/shop/notify"),
             locale: Some(order.lang.clone()),

@@ -106,3 +106,48 @@ async fn pay_on_the_aps_page_opened_by_a_signed_form_post() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pay_on_stripes_checkout_page_with_3d_secure() {
+    let stripe = bawaba_tests::fakes::stripe::FakeStripe::start("sk_test_browser", "whsec_browser");
+    let edge = Edge::start(EdgeOptions {
+        shops: vec![],
+        vars: vec![
+            ("BAWABA_ROUTES".into(), "visa=stripe,mastercard=stripe".into()),
+            ("STRIPE_API_BASE".into(), stripe.api_base()),
+            ("STRIPE_SECRET_KEY".into(), "sk_test_browser".into()),
+            ("STRIPE_WEBHOOK_SECRET".into(), "whsec_browser".into()),
+        ],
+        ..Default::default()
+    });
+    stripe.set_webhook_url(&edge.url("/v1/webhooks/stripe"));
+    buy(&edge, &stripe.base, "visa", |c| async move {
+        wait_css(&c, "#number").await.send_keys("4000002500003155").await.unwrap();
+        c.find(Locator::Css("#pay")).await.unwrap().click().await.unwrap();
+        wait_css(&c, "#authenticate").await.click().await.unwrap();
+    })
+    .await;
+}
+
+/// PayPal takes no SAR: the demo shop sells in USD here.
+#[tokio::test(flavor = "multi_thread")]
+async fn pay_on_paypals_page() {
+    let paypal = bawaba_tests::fakes::paypal::FakePayPal::start("AcBrowser", "EBrowser", "WH-BROWSER");
+    let edge = Edge::start(EdgeOptions {
+        shops: vec![],
+        vars: vec![
+            ("BAWABA_ROUTES".into(), "paypal=paypal".into()),
+            ("PAYPAL_API_BASE".into(), paypal.api_base()),
+            ("PAYPAL_CLIENT_ID".into(), "AcBrowser".into()),
+            ("PAYPAL_CLIENT_SECRET".into(), "EBrowser".into()),
+            ("PAYPAL_WEBHOOK_ID".into(), "WH-BROWSER".into()),
+            ("DEMO_SHOP_CURRENCY".into(), "USD".into()),
+        ],
+        ..Default::default()
+    });
+    paypal.set_webhook_url(&edge.url("/v1/webhooks/paypal"));
+    buy(&edge, &paypal.base, "paypal", |c| async move {
+        wait_css(&c, "#approve").await.click().await.unwrap();
+    })
+    .await;
+}

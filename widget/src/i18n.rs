@@ -122,6 +122,8 @@ pub fn method_label(method: PaymentMethod, locale: Locale) -> &'static str {
         (PaymentMethod::Applepay, _) => "Apple Pay",
         (PaymentMethod::Stcpay, Locale::En) => "STC Pay",
         (PaymentMethod::Stcpay, Locale::Ar) => "STC Pay",
+        (PaymentMethod::Paypal, Locale::En) => "PayPal",
+        (PaymentMethod::Paypal, Locale::Ar) => "باي بال",
     }
 }
 
@@ -163,5 +165,11 @@ mod tests {
     fn known_errors_have_their_own_message() {
         assert_eq!(error_message("intent_expired", Locale::Ar), AR.expired);
         assert_eq!(error_message("anything", Locale::En), EN.generic);
+    }
+
+    #[test]
+    fn paypal_is_shown_by_its_name() {
+        assert_eq!(method_label(PaymentMethod::Paypal, Locale::En), "PayPal");
+        assert_eq!(method_label(PaymentMethod::Paypal, Locale::Ar), "باي بال");
     }
 }

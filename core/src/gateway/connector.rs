@@ -183,6 +183,8 @@ pub const REGISTRY: &[Registration] = &[
     moyasar::connector::REGISTRATION,
     tap::connector::REGISTRATION,
     aps::connector::REGISTRATION,
+    super::stripe::connector::REGISTRATION,
+    super::paypal::connector::REGISTRATION,
 ];
 
 /// The gateway registered under `code`.
@@ -257,7 +259,7 @@ mod tests {
     #[test]
     fn every_gateway_is_one_registry_line_with_its_own_settings() {
         let codes: Vec<_> = REGISTRY.iter().map(|r| r.code).collect();
-        assert_eq!(codes, ["sandbox", "moyasar", "tap", "aps"]);
+        assert_eq!(codes, ["sandbox", "moyasar", "tap", "aps", "stripe", "paypal"]);
         for r in REGISTRY {
             assert!(!r.settings.is_empty(), "{} lists its settings", r.code);
             let none = |_: &str| None;

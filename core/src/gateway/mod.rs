@@ -6,9 +6,11 @@
 pub mod aps;
 pub mod connector;
 pub mod moyasar;
+pub mod paypal;
 pub mod routes;
 pub mod sandbox;
 pub mod shared;
+pub mod stripe;
 pub mod tap;
 
 use crate::method::PaymentMethod;

@@ -104,7 +104,7 @@ mod tests {
             Routes::parse("cash=moyasar").unwrap_err(),
             "\"cash=moyasar\" is not method=gateway (or method=gateway|fallback)"
         );
-        assert_eq!(Routes::parse("mada=aps|paypal").unwrap_err(), "unknown gateway \"paypal\"");
+        assert_eq!(Routes::parse("mada=aps|payoneer").unwrap_err(), "unknown gateway \"payoneer\"");
         assert_eq!(Routes::parse("mada=").unwrap_err(), "unknown gateway \"\"");
         assert_eq!(Routes::parse(" , ").unwrap(), Routes::default());
     }

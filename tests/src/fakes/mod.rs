@@ -5,6 +5,8 @@
 
 pub mod aps;
 pub mod moyasar;
+pub mod paypal;
+pub mod stripe;
 pub mod tap;
 
 use std::sync::{Arc, Mutex};

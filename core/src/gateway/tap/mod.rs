@@ -92,6 +92,8 @@ pub fn source_for(method: PaymentMethod) -> &'static str {
         PaymentMethod::Applepay => "src_apple_pay",
         PaymentMethod::Stcpay => "src_sa.stcpay",
         PaymentMethod::Visa | PaymentMethod::Mastercard | PaymentMethod::Amex => "src_card",
+        // Not served by Tap (not in CAPABILITIES): build_create_session refuses it before this.
+        PaymentMethod::Paypal => "src_all",
     }
 }
 
