@@ -466,6 +466,7 @@ async fn start_session(
             customer_email: payment.order.customer_email.as_deref(),
             session_key: &session_key,
             expires_at,
+            now: Some(at.now_ms / 1000),
         };
         let attempt = match connector.build_start(&input) {
             Ok(Start::Ready(session)) => Ok(session),

@@ -104,6 +104,9 @@ pub struct StartInput<'a> {
     /// When the gateway's page must stop taking payments (unix seconds), for gateways that can be
     /// told so (Moyasar's `expired_at`); `None`: the gateway's own default.
     pub expires_at: Option<i64>,
+    /// When the session is started (unix seconds), for gateways whose expiry must fall in a
+    /// window from now (Stripe: 30 min to 24 h); `None` in tests that do not need it.
+    pub now: Option<i64>,
 }
 
 #[cfg(test)]
@@ -122,6 +125,7 @@ impl StartInput<'static> {
             customer_email: None,
             session_key: "1",
             expires_at: None,
+            now: None,
         }
     }
 }

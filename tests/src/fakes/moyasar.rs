@@ -491,6 +491,7 @@ mod tests {
             customer_email: None,
             session_key: "1",
             expires_at,
+            now: None,
         };
         let Ok(Start::Call(req)) = connector.build_start(&input) else { panic!("Moyasar sessions are a call") };
         let created = connector.parse_start(&send(&req)).unwrap();

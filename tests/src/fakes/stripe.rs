@@ -698,6 +698,7 @@ mod tests {
             customer_email: None,
             session_key: "1",
             expires_at: None,
+            now: None,
         };
         let Ok(Start::Call(req)) = connector.build_start(&input) else { panic!("a call") };
         let created = connector.parse_start(&send(&req)).unwrap();

@@ -39,10 +39,9 @@ impl Gateway for Config {
     }
 
     fn build_start(&self, input: &StartInput<'_>) -> Result<Start, GatewayError> {
-        // `StartInput` has no clock: Stripe's `expires_at` window (30 min – 24 h after creation)
-        // cannot be met without one, so the page keeps Stripe's 24 h and the edge expires it
-        // (`build_cancel`) when the payment expires.
-        super::build_create_session(self, input, None).map(Start::Call)
+        // Stripe's `expires_at` must fall 30 min – 24 h after creation: clamped from `now`; the
+        // edge also expires the page (`build_cancel`) when the payment expires.
+        super::build_create_session(self, input, input.now).map(Start::Call)
     }
 
     fn parse_start(&self, resp: &HttpResponse) -> Result<GatewaySession, GatewayError> {
