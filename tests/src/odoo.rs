@@ -46,16 +46,18 @@ impl Odoo {
     /// session's user, and waits for the web client.
     pub async fn sign_in(&self, c: &Client) {
         c.goto(&format!("{}/web/login", self.base)).await.expect("the login page");
+        // The form shows once the page's script has decided that there is no previous user to
+        // offer.
         let field = |name: &'static str| async move {
             c.wait()
                 .at_most(std::time::Duration::from_secs(20))
-                .for_element(Locator::Css(&format!("form input[name={name}]")))
+                .for_element(Locator::Css(&format!("form.oe_login_form:not(.d-none) input[name={name}]")))
                 .await
                 .unwrap_or_else(|e| panic!("no {name} field on Odoo's login page: {e}"))
         };
         field("login").await.send_keys(&self.login).await.expect("typing");
         field("password").await.send_keys(&self.password).await.expect("typing");
-        c.find(Locator::Css("form button[type=submit]"))
+        c.find(Locator::Css("form.oe_login_form button[type=submit]"))
             .await
             .expect("the log in button")
             .click()

@@ -2,9 +2,10 @@
 //! widget and the sandbox gateway, and Odoo confirms the order and e-mails the shopper; the
 //! merchant refunds part of a card payment, and part of a mada payment with Odoo's refund wizard
 //! in the back office; a customer pays a payment link the merchant generated in the back office,
-//! another pays an invoice from the customer portal; and when the edge cannot be reached, Odoo's
-//! payment form says so and lets the shopper try again. Everything is real: Odoo with
-//! `website_sale` and the addon, the edge in workerd, Chromium, SMTP.
+//! another pays an invoice from the customer portal, a third chooses Odoo's bank transfer and is
+//! given the shop's Saudi IBAN; and when the edge cannot be reached, Odoo's payment form says so
+//! and lets the shopper try again. Everything is real: Odoo with `website_sale`, wire transfer
+//! and the addon, the edge in workerd, Chromium, SMTP.
 //!
 //! `cargo xtask odoo-demo` starts Odoo and the edge and runs these tests; they are ignored
 //! otherwise. They set the shop up through Odoo's external API, as a Saudi merchant would in the
@@ -227,8 +228,15 @@ async fn check_out_as_a_guest(c: &Client, odoo: &Odoo, lang: &str, email: &str) 
 /// Chooses a Bawaba method in Odoo's payment form and presses Odoo's Pay button: Odoo creates
 /// the transaction and the addon mounts the widget with its intent.
 async fn choose_and_pay(c: &Client, odoo_method: &str) {
-    let radio =
-        format!("input[name=o_payment_radio][data-provider-code=bawaba][data-payment-method-code={odoo_method}]");
+    choose_and_pay_with(c, "bawaba", odoo_method).await;
+}
+
+/// Chooses `odoo_method` of the provider `provider_code` in Odoo's payment form and presses
+/// Odoo's Pay button.
+async fn choose_and_pay_with(c: &Client, provider_code: &str, odoo_method: &str) {
+    let radio = format!(
+        "input[name=o_payment_radio][data-provider-code={provider_code}][data-payment-method-code={odoo_method}]"
+    );
     click(c, &radio).await;
     if c.find(Locator::Css("#website_sale_tc_checkbox")).await.is_ok() {
         click(c, "#website_sale_tc_checkbox").await;
@@ -708,11 +716,12 @@ async fn the_payment_form_never_locks_up_when_the_edge_is_out_of_reach() {
     let (order, link) = a_payment_link(shop, customer);
     let driver = Driver::start();
     let c = driver.browser().await;
+
+    // The edge's script cannot be fetched (nothing listens where the edge should be): Odoo's
+    // dialog says so at once, and Pay works again.
+    let unreachable = EdgeUrlSwitched::to(shop, &format!("http://127.0.0.1:{}", bawaba_tests::free_port()));
     c.goto(&link).await.unwrap();
     click(&c, "#o_sale_portal_paynow").await;
-
-    // The edge's script cannot be fetched: Odoo's dialog says so at once, and Pay works again.
-    let unreachable = EdgeUrlSwitched::to(shop, &format!("http://127.0.0.1:{}", bawaba_tests::free_port()));
     choose_and_pay(&c, "mada").await;
     let (title, body) = odoos_error_dialog(&c).await;
     assert_eq!(title, "Payment processing failed");
@@ -751,17 +760,68 @@ async fn the_payment_form_says_the_edge_is_out_of_reach_in_arabic_too() {
     let link = link.replacen(&shop.odoo.base, &format!("{}/ar", shop.odoo.base), 1);
     let driver = Driver::start();
     let c = driver.browser().await;
+    let _unreachable = EdgeUrlSwitched::to(shop, &format!("http://127.0.0.1:{}", bawaba_tests::free_port()));
     c.goto(&link).await.unwrap();
     click(&c, "#o_sale_portal_paynow").await;
-    let _unreachable = EdgeUrlSwitched::to(shop, &format!("http://127.0.0.1:{}", bawaba_tests::free_port()));
     choose_and_pay(&c, "mada").await;
     let (title, body) = odoos_error_dialog(&c).await;
     let arabic = |text: &str| text.chars().any(|ch| ('\u{0600}'..='\u{06FF}').contains(&ch));
-    assert_eq!(title, "تعذّرت معالجة الدفع");
+    assert_eq!(
+        title, "تعذّرت معالجة الدفع",
+        "the dialog in Arabic: Odoo loads the website's JavaScript translations only for the modules that \
+         ir.http._get_translation_frontend_modules_name() lists, which must include payment_bawaba"
+    );
     assert!(
         arabic(&body) && !body.contains("could not be loaded"),
         "the dialog in Arabic (payment_bawaba/i18n/ar.po has the addon's JavaScript strings): {body}"
     );
     the_pay_button_works_again(&c).await;
     shoot(&c, "odoo-edge-unreachable-ar").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a running Odoo 19 shop and edge: run `cargo xtask odoo-demo`"]
+async fn a_customer_chooses_a_bank_transfer_and_is_given_the_saudi_iban_in_arabic() {
+    // Odoo's own wire transfer, which `cargo xtask odoo-demo` enables next to Bawaba: the shop
+    // explains it under the option, and after ordering shows its bank details in the page's
+    // language; the order waits for the money.
+    let shop = shop();
+    let email = format!("customer.transfer.{}@example.com", now());
+    let customer = a_saudi_customer(&shop.odoo, "خالد الدوسري", &email, "ar_001");
+    let (order, link) = a_payment_link(shop, customer);
+    let link = link.replacen(&shop.odoo.base, &format!("{}/ar", shop.odoo.base), 1);
+    let driver = Driver::start();
+    let c = driver.browser().await;
+    c.goto(&link).await.unwrap();
+    click(&c, "#o_sale_portal_paynow").await;
+    let option = "li[name=o_payment_option]:has(input[data-provider-code=custom])";
+    wait_css(&c, option).await;
+    let explained = c.execute("return document.querySelector(arguments[0]).textContent", vec![json!(option)]).await;
+    let explained = explained.unwrap().as_str().unwrap_or_default().to_string();
+    assert!(explained.contains("ادفع بتحويل بنكي من حسابك في بنك سعودي"), "{explained}");
+    choose_and_pay_with(&c, "custom", "wire_transfer").await;
+    let iban = "SA03 8000 0000 6080 1016 7519";
+    let page = wait_for_text(&c, iban).await;
+    assert!(page.contains("يُرجى تحويل المبلغ إلى هذا الحساب") && page.contains("مصرف الراجحي"), "{page}");
+    shoot(&c, "odoo-bank-transfer-ar").await;
+    let txs = shop.odoo.search_read(
+        "payment.transaction",
+        json!([["sale_order_ids", "in", [order]]]),
+        &["state", "provider_code"],
+    );
+    assert_eq!(txs.len(), 1, "{txs:?}");
+    assert_eq!((txs[0]["provider_code"].as_str(), txs[0]["state"].as_str()), (Some("custom"), Some("pending")));
+}
+
+/// Waits up to 30 s for the page's text to contain `text`; returns the text.
+async fn wait_for_text(c: &Client, text: &str) -> String {
+    let mut page = String::new();
+    for _ in 0..300 {
+        page = c.execute("return document.body.innerText", vec![]).await.unwrap().as_str().unwrap_or("").to_string();
+        if page.contains(text) {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the page never said {text:?}: {page}");
 }

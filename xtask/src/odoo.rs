@@ -4,11 +4,14 @@
 //!
 //! - `cargo xtask odoo-test`: the addon's tests (`odoo-bin --test-tags /payment_bawaba`) on a
 //!   fresh database.
-//! - `cargo xtask odoo-demo [--exit]`: a shop (`website_sale` with demo data and the addon) on
-//!   http://127.0.0.1:8069, the edge in workerd with the sandbox on http://127.0.0.1:8787, then
-//!   the browser test that buys a product on `/shop` through the widget and checks in Odoo that
-//!   the order is confirmed and the confirmation e-mail sent. Then both keep running for you,
-//!   until Ctrl-C (or stop at once with `--exit`).
+//! - `cargo xtask odoo-demo [--exit]`: a shop (`website_sale` with demo data, Odoo's wire
+//!   transfer with a Saudi IBAN, and the addon) on http://127.0.0.1:8069, the edge in workerd
+//!   with the sandbox on http://127.0.0.1:8787, then the browser test
+//!   (`tests/tests/odoo_checkout.rs`): purchases on `/shop` through the widget (order confirmed,
+//!   e-mail sent), refunds (one through Odoo's refund wizard), a payment link, an invoice paid
+//!   from the portal, a bank transfer, and the payment form when the edge is out of reach. Then
+//!   both keep running for you, also after a failure, until Ctrl-C (or stop at once with
+//!   `--exit`).
 
 use crate::{root, run_cmd, step, Result};
 use std::io::BufRead;
@@ -137,6 +140,29 @@ impl Prepared {
         let mut cmd = Command::new(&self.python);
         cmd.current_dir(&self.src).arg("odoo-bin").arg("-c").arg(conf);
         cmd
+    }
+
+    /// Runs `script` (Python, with `env` as the superuser) in `odoo-bin shell` on `db`. The script
+    /// commits what it changes; it prints `ok` last, so a script that stopped half-way is an error.
+    fn run_python(&self, conf: &Path, db: &str, what: &str, script: &str) -> Result {
+        let mut child = Command::new(&self.python)
+            .current_dir(&self.src)
+            .args(["odoo-bin", "shell", "-c"])
+            .arg(conf)
+            .args(["-d", db, "--no-http", "--log-level", "warn", "--shell-interface", "python"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start odoo-bin shell: {e}"))?;
+        std::io::Write::write_all(&mut child.stdin.take().expect("piped"), script.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if out.status.success() && stdout.lines().last().map(str::trim) == Some("ok") {
+            Ok(())
+        } else {
+            Err(format!("{what} failed ({}): {stdout}", out.status))
+        }
     }
 }
 
@@ -281,6 +307,7 @@ pub fn demo(args: &[String]) -> Result {
     )?;
     let edge_state = dir.join("edge-state");
     prepare_database(&odoo, &conf, fresh, &edge_state)?;
+    configure_wire_transfer(&odoo, &conf)?;
 
     step(&format!("starting Odoo on http://127.0.0.1:{ODOO_PORT} (log: {})", odoo_log.display()));
     let _ = std::fs::remove_file(&odoo_log);
@@ -313,24 +340,31 @@ pub fn demo(args: &[String]) -> Result {
         .env("BAWABA_ODOO_SHOP_SECRET", &shop_secret)
         .status()
         .map_err(|e| format!("cannot run the Odoo checkout test: {e}"))?;
-    if !status.success() {
-        return Err(format!("the Odoo checkout test failed; logs: {} and {}", odoo_log.display(), edge_log.display()));
-    }
-    step("the order paid through the widget is confirmed in Odoo");
+    let outcome = if status.success() {
+        step("the payments made through the widget are confirmed in Odoo");
+        Ok(())
+    } else {
+        Err(format!("the Odoo checkout test failed; logs: {} and {}", odoo_log.display(), edge_log.display()))
+    };
     if exit_after_test {
-        return Ok(());
+        return outcome;
+    }
+    if let Err(e) = &outcome {
+        // Without --exit, both stay up after a failure too, to look at what the test saw.
+        step(&format!("{e}; Odoo and the edge keep running to look into it"));
     }
     eprintln!();
     eprintln!("    Shop:             http://127.0.0.1:{ODOO_PORT}/shop  (Arabic: /ar/shop)");
     eprintln!("    Odoo backend:     http://127.0.0.1:{ODOO_PORT}/odoo  (admin / admin)");
     eprintln!("    Bawaba provider:  http://127.0.0.1:{ODOO_PORT}/odoo/action-payment.action_payment_provider");
+    eprintln!("    Wire transfer:    offered next to Bawaba; the bank details (IBAN {DEMO_IBAN}) follow the order");
     eprintln!("    Test cards: 4464 0400 0000 0007 (mada, approves), 4111 1111 1111 1111 (Visa, approves),");
     eprintln!("                4000 0000 0000 0002 (declines), 4000 0000 0000 3220 (3-D Secure, code 123456);");
     eprintln!("                any future expiry, any CVC.");
     eprintln!("    Ctrl-C stops Odoo and the edge.");
     eprintln!();
     let _ = edge.child.wait();
-    Ok(())
+    outcome
 }
 
 /// Creates the shop database (website_sale with demo data, and the addon), or updates the addon
@@ -342,9 +376,11 @@ fn prepare_database(odoo: &Prepared, conf: &Path, fresh: bool, edge_state: &Path
     }
     if database_exists(DEMO_DB) {
         step("updating payment_bawaba in the shop database");
+        // `-i` installs only what is missing: wire transfer in a database made before it was in
+        // the demo.
         return run_cmd(
             odoo.odoo_bin(conf)
-                .args(["-d", DEMO_DB, "-u", "payment_bawaba", "--stop-after-init"])
+                .args(["-d", DEMO_DB, "-u", "payment_bawaba", "-i", DEMO_MODULES, "--stop-after-init"])
                 .args(["--log-level", "warn"]),
         );
     }
@@ -353,13 +389,80 @@ fn prepare_database(odoo: &Prepared, conf: &Path, fresh: bool, edge_state: &Path
     // another amount. So a new database gets a new edge state.
     let _ = std::fs::remove_dir_all(edge_state);
     step(&format!(
-        "creating the shop database {DEMO_DB}: website_sale with demo data, and payment_bawaba (about 3 minutes, once)"
+        "creating the shop database {DEMO_DB}: website_sale with demo data, wire transfer and payment_bawaba \
+         (about 3 minutes, once)"
     ));
     run_cmd(
         odoo.odoo_bin(conf)
-            .args(["-d", DEMO_DB, "-i", "website_sale,payment_bawaba", "--with-demo", "--stop-after-init"])
+            .args(["-d", DEMO_DB, "-i", DEMO_MODULES, "--with-demo", "--stop-after-init"])
             .args(["--log-level", "warn"]),
     )
+}
+
+/// What the shop database has: the shop, Odoo's own wire transfer (`payment_custom`: the shopper
+/// pays from a Saudi bank account by transfer, the merchant confirms when the money arrives), and
+/// the addon.
+const DEMO_MODULES: &str = "website_sale,payment_custom,payment_bawaba";
+
+/// The bank details the demo shop shows for a transfer: an IBAN of the Saudi format (SA, 2 check
+/// digits, a 2-digit bank code — 80 is Al Rajhi Bank — and an 18-digit account), and the
+/// beneficiary, which is the company's name.
+const DEMO_IBAN: &str = "SA03 8000 0000 6080 1016 7519";
+
+/// Enables and publishes Odoo's wire-transfer provider on the website, with the instructions in
+/// English and Arabic (Arabic is made a website language for it, as the shop has it anyway).
+/// Idempotent: every run leaves it so.
+fn configure_wire_transfer(odoo: &Prepared, conf: &Path) -> Result {
+    step(&format!("enabling wire transfer (Saudi IBAN {DEMO_IBAN}) on the website, in English and Arabic"));
+    let script = format!(
+        r#"
+website = env.ref('website.default_website')
+arabic = env['res.lang'].with_context(active_test=False).search([('code', '=', 'ar_001')])
+if not arabic.active or arabic not in website.language_ids:
+    env['base.language.install'].create({{
+        'lang_ids': [(6, 0, arabic.ids)], 'website_ids': [(6, 0, website.ids)],
+    }}).lang_install()
+provider = env.ref('payment.payment_provider_transfer')
+beneficiary = provider.company_id.name
+iban = {iban:?}
+# The same markup in both languages, one text per element: Odoo translates HTML fields term by
+# term, each English term to its Arabic one.
+english = {{
+    'pre_msg': '<p>Pay by bank transfer from your Saudi bank account. Your order is confirmed when the money '
+               'arrives.</p>',
+    'pending_msg': (
+        '<div><h5>Please transfer the amount to this account</h5>'
+        '<p>Bank: Al Rajhi Bank</p>'
+        f'<p>Beneficiary: {{beneficiary}}</p>'
+        f'<p>IBAN: <span dir="ltr">{{iban}}</span></p>'
+        '<p>Write the reference below in the transfer details. Your order is confirmed when the money '
+        'arrives.</p></div>'
+    ),
+}}
+arabic_texts = {{
+    'pre_msg': '<p>ادفع بتحويل بنكي من حسابك في بنك سعودي. يُؤكَّد طلبك عند وصول المبلغ.</p>',
+    'pending_msg': (
+        '<div><h5>يُرجى تحويل المبلغ إلى هذا الحساب</h5>'
+        '<p>البنك: مصرف الراجحي</p>'
+        f'<p>المستفيد: {{beneficiary}}</p>'
+        f'<p>رقم الآيبان (IBAN): <span dir="ltr">{{iban}}</span></p>'
+        '<p>اكتب المرجع أدناه في تفاصيل التحويل. يُؤكَّد طلبك عند وصول المبلغ.</p></div>'
+    ),
+}}
+provider.write({{'state': 'enabled', 'is_published': True}})
+for name, text in english.items():
+    field = provider._fields[name]
+    terms = lambda html: field.get_trans_terms(field.convert_to_cache(html, provider))
+    pairs = list(zip(terms(text), terms(arabic_texts[name]), strict=True))
+    provider.write({{name: False}})  # Forget earlier texts and their translations.
+    provider.with_context(lang='en_US').write({{name: text}})
+    provider._update_field_translations(name, {{'ar_001': dict(pairs)}})
+env.cr.commit()
+print('ok')
+"#,
+        iban = DEMO_IBAN
+    );
+    odoo.run_python(conf, DEMO_DB, "configuring wire transfer", &script)
 }
 
 /// The edge in local workerd with the sandbox, and two shops registered: the edge's own demo
@@ -370,12 +473,18 @@ fn start_edge(tools: &crate::setup::Tools, state: &Path, log: &Path) -> Result<S
         { "id": "demo", "origin": format!("http://127.0.0.1:{EDGE_PORT}"), "secret": "SHOP_DEMO_SECRET", "mode": "test" },
         { "id": "odoo", "origin": format!("http://127.0.0.1:{ODOO_PORT}"), "secret": "SHOP_ODOO_SECRET", "mode": "test" },
     ]);
+    let config = edge_config(state.parent().unwrap_or(state))?;
     let log_file = std::fs::File::create(log).map_err(|e| e.to_string())?;
     let mut wrangler = Command::new(&tools.node);
     wrangler
         .current_dir(root())
         .arg(&tools.wrangler)
-        .args(["dev", "--ip", "127.0.0.1", "--port", &EDGE_PORT.to_string()])
+        .arg("dev")
+        .arg("--config")
+        .arg(&config)
+        .arg("--env-file")
+        .arg(root().join(".dev.vars"))
+        .args(["--ip", "127.0.0.1", "--port", &EDGE_PORT.to_string()])
         .args(["--show-interactive-dev-session=false", "--persist-to"])
         .arg(state)
         .arg("--var")
@@ -384,4 +493,38 @@ fn start_edge(tools: &crate::setup::Tools, state: &Path, log: &Path) -> Result<S
         .stderr(log_file);
     crate::run::wrangler_env(&mut wrangler, tools);
     Server::start("the edge (wrangler dev)", &mut wrangler)
+}
+
+/// The edge's configuration for the demo, written in `dir`: the project's `wrangler.toml` with
+/// absolute paths and without its `[build]` section. The edge was built before it starts; with a
+/// build command, wrangler would build it again, and rebuild and restart it whenever a source
+/// file changes, in the middle of the browser test too.
+fn edge_config(dir: &Path) -> Result<PathBuf> {
+    let original = std::fs::read_to_string(root().join("wrangler.toml")).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    let mut section = String::new();
+    for line in original.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            section = trimmed.to_string();
+        }
+        if section == "[build]" {
+            continue;
+        }
+        let path_setting = ["main", "directory"].into_iter().find_map(|key| {
+            let value = trimmed.strip_prefix(key)?.trim_start().strip_prefix('=')?.trim().trim_matches('"');
+            Some((key, value))
+        });
+        match path_setting {
+            Some((key, value)) => text.push_str(&format!("{key} = {:?}\n", root().join(value).display().to_string())),
+            None => {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let config = dir.join("wrangler.toml");
+    std::fs::write(&config, text).map_err(|e| e.to_string())?;
+    Ok(config)
 }
