@@ -1,11 +1,11 @@
 # Part of Bawaba. See LICENSE file for full copyright and licensing details.
 {
     'name': "Payment Provider: Bawaba",
-    'version': '19.0.1.1.0',
+    'version': '19.0.1.2.0',
     'category': 'Accounting/Payment Providers',
     'sequence': 350,
-    'summary': "mada, Visa, Mastercard, Apple Pay and STC Pay through the Bawaba edge "
-               "(Amazon Payment Services, Moyasar, Tap).",
+    'summary': "mada, Visa, Mastercard, Apple Pay, STC Pay and PayPal through the Bawaba edge "
+               "(Amazon Payment Services, Moyasar, Tap, PayPal).",
     'description': " ",  # Non-empty string to avoid loading the README file.
     # account_payment: the payment's Refund button and refund wizard, which the addon opens to mada
     # and STC Pay (sale and website_sale depend on it too).

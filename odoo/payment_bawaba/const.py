@@ -35,7 +35,13 @@ DUPLICATE_EVENTS = (DUPLICATE_REFUNDED, DUPLICATE_DETECTED)
 SUPPORTED_CURRENCIES = ('SAR', 'AED', 'KWD', 'BHD', 'QAR', 'OMR', 'EGP', 'JOD', 'USD', 'EUR', 'GBP')
 
 # The codes of the payment methods to activate when Bawaba is activated, mada first.
-DEFAULT_PAYMENT_METHOD_CODES = {'mada', 'card', 'visa', 'mastercard', 'amex', 'stcpay', 'applepay'}
+DEFAULT_PAYMENT_METHOD_CODES = {'mada', 'card', 'visa', 'mastercard', 'amex', 'stcpay', 'applepay', 'paypal'}
+
+# The currencies a method is limited to at the edge, whatever the shop's gateways, for the methods
+# Odoo ships without a currency limit (mada and STC Pay carry Odoo's own: SAR only). PayPal takes
+# no SAR nor any Gulf currency: of PayPal's list, the edge knows USD, EUR, GBP and JPY
+# (core/src/gateway/paypal). Odoo does not offer such a method in another currency.
+METHOD_CURRENCIES = {'paypal': ('USD', 'EUR', 'GBP', 'JPY')}
 
 # Odoo payment method codes -> the edge's method codes (intent `methods`).
 EDGE_METHOD_CODES = {
@@ -46,6 +52,7 @@ EDGE_METHOD_CODES = {
     'amex': ['amex'],
     'stcpay': ['stcpay'],
     'applepay': ['applepay'],
+    'paypal': ['paypal'],
 }
 
 # Methods Odoo ships as not refundable (`support_refund = none`) that the edge refunds, in full or

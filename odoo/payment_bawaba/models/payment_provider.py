@@ -76,6 +76,18 @@ class PaymentProvider(models.Model):
         readonly=True,
         copy=False,
     )
+    bawaba_edge_methods = fields.Json(
+        string="Methods per Currency at the Edge",
+        help="The edge's method codes per currency code, as the last Test connection reported them.",
+        readonly=True,
+        copy=False,
+    )
+    bawaba_currency_methods = fields.Text(
+        string="Methods per Currency",
+        help="The payment methods the edge offers in each currency the shop sells in, as the last Test "
+             "connection reported them.",
+        compute='_compute_bawaba_currency_methods',
+    )
     bawaba_can_capture = fields.Boolean(
         string="Gateways Can Capture",
         help="Whether a gateway of the edge can authorize a payment and capture it later (from the last "
@@ -104,6 +116,23 @@ class PaymentProvider(models.Model):
             provider.bawaba_webhook_url = (
                 provider._bawaba_get_notify_url() if provider.code == 'bawaba' else False
             )
+
+    @api.depends('bawaba_edge_methods')
+    @api.depends_context('lang')
+    def _compute_bawaba_currency_methods(self):
+        for provider in self:
+            edge_methods = provider.bawaba_edge_methods
+            if provider.code != 'bawaba' or not isinstance(edge_methods, dict):
+                provider.bawaba_currency_methods = False
+                continue
+            names = provider._bawaba_method_names(
+                {code for codes in edge_methods.values() for code in codes}
+            )
+            lines = []
+            for currency, codes in sorted(edge_methods.items()):
+                methods = ', '.join(names.get(code, code) for code in codes) or _("no payment method")
+                lines.append(f"{currency}: {methods}")
+            provider.bawaba_currency_methods = '\n'.join(lines)
 
     # === CONSTRAINT METHODS === #
 
@@ -136,7 +165,9 @@ class PaymentProvider(models.Model):
                 or ('bawaba_shop_id' in vals and p.bawaba_shop_id != vals['bawaba_shop_id'])
             ))
             if changed:
-                super(PaymentProvider, changed).write({'bawaba_edge_mode': False, 'bawaba_edge_origin': False})
+                super(PaymentProvider, changed).write({
+                    'bawaba_edge_mode': False, 'bawaba_edge_origin': False, 'bawaba_edge_methods': False,
+                })
         return super().write(vals)
 
     def _get_supported_currencies(self):
@@ -256,7 +287,8 @@ class PaymentProvider(models.Model):
         """
         self.ensure_one()
         currencies = self.available_currency_ids.filtered('active') or self.company_id.currency_id
-        lines, all_ok, offered, told_methods, shop = [], True, set(), False, {}
+        lines, all_ok, shop = [], True, {}
+        offered = {}  # The edge's method codes per currency, when it tells them.
         can_capture = None  # Not told (an edge that reports no capabilities).
         for currency in currencies:
             try:
@@ -279,42 +311,90 @@ class PaymentProvider(models.Model):
                 if isinstance(capabilities, dict) and verdict not in ('wrong_mode', 'not_configured'):
                     # The gateways the edge may use for this shop.
                     can_capture = bool(can_capture or capabilities.get('capture'))
-            if 'methods' in answer:
-                told_methods = True
-                offered.update(answer['methods'])
-        self._bawaba_store_check(shop, can_capture)
+            if isinstance(answer.get('methods'), list):
+                offered[currency.name] = [code for code in answer['methods'] if isinstance(code, str)]
+        self._bawaba_store_check(shop, can_capture, offered)
         problems = self._bawaba_check_shop(shop)
         if not lines and not problems:
             return self._bawaba_notify(_("No gateway is configured on the edge."), 'warning')
-        # Methods the shopper would see in Odoo but no gateway on the edge takes.
-        not_offered = self.env['payment.method']
-        if told_methods:
-            shown = (self.payment_method_ids | self.payment_method_ids.brand_ids).filtered('active')
-            not_offered = shown.filtered(
-                lambda m: not offered.intersection(const.EDGE_METHOD_CODES.get(m.code, [m.code]))
-            )
-        if not_offered:
-            lines.append(_(
-                "Not offered by the edge: %(methods)s. Deactivate them in the Payment Methods tab, or "
-                "route them to a gateway on the edge (BAWABA_ROUTES).",
-                methods=', '.join(not_offered.mapped('name')),
-            ))
+        method_lines, methods_ok = self._bawaba_explain_methods(currencies, offered)
         if problems:
             kind = 'danger'
-        elif all_ok and not not_offered:
+        elif all_ok and methods_ok:
             kind = 'success'
         else:
             kind = 'warning'
-        return self._bawaba_notify('\n'.join(problems + lines), kind)
+        return self._bawaba_notify('\n'.join(problems + lines + method_lines), kind)
 
-    def _bawaba_store_check(self, shop, can_capture):
-        """Keep what the edge said of the shop and its gateways (mode, origin, capture).
+    def _bawaba_explain_methods(self, currencies, offered):
+        """Name the active methods of this provider that the edge does not offer in a currency the
+        shop sells in, and why.
+
+        A method limited to other currencies (PayPal takes no SAR, mada takes SAR only) is never
+        offered by Odoo in that currency: it is only told. A method that no gateway on the edge
+        takes in any currency it could be offered in, or in one of them, is a setting to fix.
+
+        :param recordset currencies: The `res.currency` records the edge was asked about.
+        :param dict offered: The edge's method codes per currency code (only those it told).
+        :return: The messages for the merchant, and whether nothing needs fixing.
+        :rtype: tuple[list[str], bool]
+        """
+        self.ensure_one()
+        currencies = currencies.filtered(lambda c: c.name in offered)
+        if not currencies:
+            return [], True
+        shown = (self.payment_method_ids | self.payment_method_ids.brand_ids).filtered('active')
+        notes, missing, never_offered = [], [], self.env['payment.method']
+        for method in shown:
+            codes = set(const.EDGE_METHOD_CODES.get(method.code, [method.code]))
+            possible = currencies.filtered(method._bawaba_takes_currency)
+            for currency in currencies - possible:
+                if not codes.intersection(offered[currency.name]):
+                    notes.append(_(
+                        "%(method)s is not offered in %(currency)s: %(method)s takes no %(currency)s.",
+                        method=method.name, currency=currency.name))
+            not_in = possible.filtered(lambda c: not codes.intersection(offered[c.name]))
+            if possible and not_in == possible:
+                never_offered |= method
+                continue
+            for currency in not_in:
+                missing.append(_(
+                    "%(method)s is not offered in %(currency)s: no gateway on the edge takes it in %(currency)s.",
+                    method=method.name, currency=currency.name))
+        lines = missing + notes
+        if never_offered:
+            lines.insert(0, _(
+                "Not offered by the edge: %(methods)s. Deactivate them in the Payment Methods tab, or "
+                "route them to a gateway on the edge (BAWABA_ROUTES).",
+                methods=', '.join(never_offered.mapped('name')),
+            ))
+        return lines, not missing and not never_offered
+
+    def _bawaba_method_names(self, codes):
+        """The names of the edge's method codes, as Odoo shows them (in the user's language).
+
+        :param set codes: The edge's method codes (`mada`, `visa`, `paypal`, …).
+        :return: The name per code, for the codes Odoo has a payment method for.
+        :rtype: dict
+        """
+        methods = self.env['payment.method'].sudo().with_context(active_test=False).search(
+            [('code', 'in', list(codes))]
+        )
+        return {method.code: method.name for method in methods}
+
+    def _bawaba_store_check(self, shop, can_capture, offered=None):
+        """Keep what the edge said of the shop and its gateways (mode, origin, capture, the
+        methods it offers per currency).
 
         :param dict shop: The `shop` of the edge's answer to `POST /v1/check`.
         :param bool|None can_capture: Whether a gateway the edge may use can capture; None if the
             edge did not say.
+        :param dict offered: The edge's method codes per currency code; empty or None if the edge
+            did not say.
         """
         values = {}
+        if offered:
+            values['bawaba_edge_methods'] = offered
         if can_capture is not None:
             values['bawaba_can_capture'] = can_capture
         if shop.get('mode') in ('test', 'live'):

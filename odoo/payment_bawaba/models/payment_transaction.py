@@ -41,8 +41,13 @@ class PaymentTransaction(models.Model):
         return and notify URLs, language and customer (see docs/protocol.md)."""
         self.ensure_one()
         now = int(now if now is not None else time.time())
+        # The method the shopper picked or, for another one, every method of the provider that may
+        # be offered in this currency (never PayPal in SAR).
         methods = const.EDGE_METHOD_CODES.get(self.payment_method_id.code) or [
-            code for pm in self.provider_id.payment_method_ids for code in const.EDGE_METHOD_CODES.get(pm.code, [])
+            code
+            for pm in self.provider_id.payment_method_ids
+            if pm._bawaba_takes_currency(self.currency_id)
+            for code in const.EDGE_METHOD_CODES.get(pm.code, [])
         ]
         return {
             'iss': self.provider_id.bawaba_shop_id,
@@ -71,6 +76,15 @@ class PaymentTransaction(models.Model):
             _logger.error("Bawaba intent refused for %s: %s", self.reference, mismatch)
             raise ValidationError(_(
                 "This payment method is not available at the moment. Please choose another one or contact us."))
+        payment_method = self.payment_method_id
+        if payment_method.code in const.EDGE_METHOD_CODES and not payment_method._bawaba_takes_currency(
+            self.currency_id
+        ):
+            # Not offered in this currency by the payment form (PayPal takes no SAR): the edge would
+            # refuse it.
+            raise ValidationError(_(
+                "%(method)s is not available in %(currency)s. Please choose another payment method.",
+                method=payment_method.name, currency=self.currency_id.name))
         try:
             claims = self._bawaba_intent_claims()
         except bawaba_protocol.ProtocolError as error:

@@ -181,7 +181,7 @@ class TestOperations(BawabaCommon):
         self.assertIn('Apple Pay', action['params']['message'])
         self.assertNotIn('Mada', action['params']['message'].split('Not offered by the edge')[1])
 
-        answer['methods'] = ['mada', 'applepay', 'visa', 'mastercard', 'amex', 'stcpay']
+        answer['methods'] = ['mada', 'applepay', 'visa', 'mastercard', 'amex', 'stcpay', 'paypal']
         with patch(REQUESTS_REQUEST, return_value=edge_answer(200, answer)):
             action = self.provider.action_bawaba_test_connection()
         self.assertEqual(action['params']['type'], 'success', action['params']['message'])
