@@ -901,6 +901,21 @@ mod examples {
     }
 
     #[test]
+    fn a_dashboard_refund_hidden_behind_a_pending_one_is_found_when_it_settles() {
+        // Found by the soak: the pending refund's reservation hid the dashboard refund from the
+        // total the webhook brought; once the pending one succeeds, a fresh total shows it.
+        let mut h = Harness::new();
+        start(&mut h, 0, 0);
+        h.apply(&Action::Pay { session: 0, authorize_only: false });
+        h.apply(&Action::Hear { session: 0, source: Source::Return });
+        h.apply(&Action::Refund { key: 0, amount: Some(1), reply: RefundReply::Pend });
+        h.apply(&Action::DashboardRefund { amount: 1, webhook_now: true });
+        h.apply(&Action::SettleRefund { index: 0, succeed: true });
+        h.drain_and_check();
+        assert_eq!(h.payment.refunded_total(), 2);
+    }
+
+    #[test]
     fn a_refund_whose_answer_was_lost_is_never_sent_twice() {
         let mut h = Harness::new();
         start(&mut h, 0, 0);

@@ -58,20 +58,14 @@ impl Payment {
         if amount < charge.money.minor && !partial_allowed {
             return Err(ApiError::OperationNotSupported(format!("{} cannot do partial refunds", session.gateway)));
         }
-        let id = self.next_refund_id();
-        self.refunds.push(Refund {
-            id: id.clone(),
-            session_id: charge.session_id.clone(),
+        let id = self.add_refund(
+            &charge.session_id,
             amount,
-            origin: RefundOrigin::Shop,
-            key: Some(key.clone()),
-            status: RefundStatus::InFlight,
-            gateway_refund_id: None,
-            created_at_ms: at.now_ms,
-            next_check_at_ms: Some(at.now_ms.saturating_add(super::schedule::in_flight_grace(at))),
-            checks: 0,
-            event_id: None,
-        });
+            RefundOrigin::Shop,
+            Some(key.clone()),
+            RefundStatus::InFlight,
+            at,
+        );
         self.operations.push(Operation {
             key,
             digest: digest.to_string(),
@@ -354,20 +348,7 @@ impl Payment {
         if extra <= 0 || !charge.captured || charge.voided {
             return false;
         }
-        let id = self.next_refund_id();
-        self.refunds.push(Refund {
-            id: id.clone(),
-            session_id: session_id.to_string(),
-            amount: extra,
-            origin: RefundOrigin::Gateway,
-            key: None,
-            status: RefundStatus::Queued,
-            gateway_refund_id: None,
-            created_at_ms: at.now_ms,
-            next_check_at_ms: None,
-            checks: 0,
-            event_id: None,
-        });
+        let id = self.add_refund(session_id, extra, RefundOrigin::Gateway, None, RefundStatus::Queued, at);
         self.settle_refund(&id, RefundStatus::Succeeded, source, at);
         true
     }
@@ -482,8 +463,9 @@ impl Payment {
             _ => None,
         };
         self.refunds[i].event_id = event_id;
-        if matches!(status, RefundStatus::Failed { .. }) {
-            // The freed amount may have hidden a refund made in the dashboard: ask for a fresh
+        if matches!(status, RefundStatus::Failed { .. }) || refund.checks > 0 {
+            // A refund that was not final at once may have hidden a refund made in the
+            // dashboard behind its reservation (freed now, or now in the total): ask for a fresh
             // total (where the gateway reports one).
             if let Some(c) = self.charges.iter_mut().find(|c| c.session_id == refund.session_id) {
                 if c.gateway_refunded.is_some() {
@@ -529,9 +511,36 @@ impl Payment {
         answer
     }
 
-    pub(super) fn next_refund_id(&mut self) -> String {
+    /// Records a new refund of the charge made on `session_id` and returns its id (`rf_…`,
+    /// derived from the payment's seed). One in flight is asked about after a grace period if
+    /// the edge stops before its answer is recorded.
+    pub(super) fn add_refund(
+        &mut self,
+        session_id: &str,
+        amount: i64,
+        origin: RefundOrigin,
+        key: Option<IdempotencyKey>,
+        status: RefundStatus,
+        at: &At,
+    ) -> String {
         self.refunds_made += 1;
         let bytes = self.derive(&format!("refund:{}", self.refunds_made));
-        format!("rf_{}", hex::encode(&bytes[..12]))
+        let id = format!("rf_{}", hex::encode(&bytes[..12]));
+        let next_check_at_ms =
+            (status == RefundStatus::InFlight).then(|| at.now_ms.saturating_add(super::schedule::in_flight_grace(at)));
+        self.refunds.push(Refund {
+            id: id.clone(),
+            session_id: session_id.to_string(),
+            amount,
+            origin,
+            key,
+            status,
+            gateway_refund_id: None,
+            created_at_ms: at.now_ms,
+            next_check_at_ms,
+            checks: 0,
+            event_id: None,
+        });
+        id
     }
 }

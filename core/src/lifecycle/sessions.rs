@@ -248,20 +248,8 @@ impl Payment {
         }
         self.note(source, PaymentState::Paid, "second_charge", at);
         if captured {
-            let id = self.next_refund_id();
-            self.refunds.push(Refund {
-                id,
-                session_id: session.id.clone(),
-                amount: p.money.minor,
-                origin: RefundOrigin::Duplicate,
-                key: None,
-                status: RefundStatus::Queued,
-                gateway_refund_id: None,
-                created_at_ms: at.now_ms,
-                next_check_at_ms: None,
-                checks: 0,
-                event_id: None,
-            });
+            // Sent by the next round of tasks (`due_tasks`), like every refund the edge decides.
+            self.add_refund(&session.id, p.money.minor, RefundOrigin::Duplicate, None, RefundStatus::Queued, at);
         } else {
             let error = ErrorInfo {
                 code: "duplicate_authorization".into(),
@@ -312,20 +300,7 @@ impl Payment {
         if !charge.captured || remaining <= 0 {
             return false;
         }
-        let id = self.next_refund_id();
-        self.refunds.push(Refund {
-            id: id.clone(),
-            session_id: session.id.clone(),
-            amount: remaining,
-            origin: RefundOrigin::Gateway,
-            key: None,
-            status: RefundStatus::Queued,
-            gateway_refund_id: None,
-            created_at_ms: at.now_ms,
-            next_check_at_ms: None,
-            checks: 0,
-            event_id: None,
-        });
+        let id = self.add_refund(&session.id, remaining, RefundOrigin::Gateway, None, RefundStatus::Queued, at);
         self.settle_refund(&id, RefundStatus::Succeeded, source, at);
         true
     }
