@@ -65,16 +65,14 @@ pub fn setting(env: &Env, name: &str) -> Option<String> {
     env.var(name).ok().map(|v| v.to_string())
 }
 
-/// Reads a required setting.
+/// Reads a required setting (the rule every gateway's settings follow too).
 pub fn required(env: &Env, name: &str) -> Result<String, ApiError> {
-    setting(env, name)
-        .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| ApiError::Misconfigured(format!("setting {name} is missing")))
+    bawaba_core::gateway::connector::required(&|n| setting(env, n), name).map_err(ApiError::Misconfigured)
 }
 
-/// Reads a boolean flag (`true`/`1`/`on`).
+/// Reads a boolean flag (`true`/`1`/`on`/`yes`).
 pub fn flag(env: &Env, name: &str) -> bool {
-    matches!(setting(env, name).as_deref().map(str::trim), Some("true" | "1" | "on" | "yes"))
+    bawaba_core::gateway::connector::flag(&|n| setting(env, n), name)
 }
 
 /// Reads an integer setting with a default.

@@ -329,16 +329,8 @@ async fn run(
         }
         Command::ConfirmAtGateway { gateway, source } => {
             let mut payment = load(storage).await?.ok_or(ApiError::PaymentNotFound)?;
-            let sessions: Vec<SessionRef> = payment
-                .sessions
-                .iter()
-                .filter(|s| s.gateway == gateway)
-                .map(|s| SessionRef {
-                    session_id: s.id.clone(),
-                    gateway: s.gateway.clone(),
-                    gateway_payment_id: s.gateway_payment_id.clone(),
-                })
-                .collect();
+            let sessions: Vec<SessionRef> =
+                payment.sessions.iter().filter(|s| s.gateway == gateway).map(|s| s.to_ref()).collect();
             if sessions.is_empty() {
                 return Err(ApiError::SessionNotFound);
             }
@@ -542,11 +534,7 @@ async fn confirm(
     let session = payment.sessions.iter().find(|s| s.id == session_id).ok_or(ApiError::SessionNotFound)?;
     // Always asked, even about a page the gateway said was closed: what the gateway says now
     // is the truth, and a charge it confirms must never be missed.
-    let s = SessionRef {
-        session_id: session.id.clone(),
-        gateway: session.gateway.clone(),
-        gateway_payment_id: session.gateway_payment_id.clone(),
-    };
+    let s = session.to_ref();
     ask(env, payment, &s, source, at).await;
     work(storage, env, payment, at).await?;
     payment.session_view(session_id)

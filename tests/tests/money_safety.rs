@@ -8,7 +8,7 @@
 //! run in seconds.
 
 use bawaba_core::notification::Notification;
-use bawaba_core::signature::{self, SignedCall};
+use bawaba_core::signature::SignedCall;
 use bawaba_tests::edge::{eventually, Edge, EdgeOptions, ShopConfig};
 use bawaba_tests::fake_shop::FakeShop;
 use bawaba_tests::fakes::moyasar::FakeMoyasar;
@@ -99,35 +99,9 @@ fn status(w: &World, session: &str) -> serde_json::Value {
     http::get(&w.edge.url(&format!("/v1/sessions/{session}"))).json()
 }
 
-/// A signed shop → edge POST with an `Idempotency-Key`, signed for `signed_path` and sent to
-/// `sent_path` (the same, except when proving a replay to another route is refused).
-fn money_call(
-    w: &World,
-    shop: &ShopConfig,
-    signed_path: &str,
-    sent_path: &str,
-    key: &str,
-    body: &serde_json::Value,
-) -> Reply {
-    let raw = body.to_string();
-    let call = SignedCall {
-        method: "POST",
-        path_and_query: signed_path,
-        shop_id: &shop.id,
-        idempotency_key: Some(key),
-        body: raw.as_bytes(),
-    };
-    let header = signature::sign_call(shop.secret.as_bytes(), bawaba_tests::now(), &call);
-    http::post_with_headers(
-        &w.edge.url(sent_path),
-        &[
-            ("Content-Type", "application/json"),
-            ("Bawaba-Shop", &shop.id),
-            (signature::HEADER, &header),
-            (signature::IDEMPOTENCY_HEADER, key),
-        ],
-        raw.as_bytes(),
-    )
+/// A signed refund with `Idempotency-Key: key`.
+fn refund_call(w: &World, shop: &ShopConfig, key: &str, body: &serde_json::Value) -> Reply {
+    flows::signed_post_with_key(&w.edge, shop, "/v1/refunds", body, key)
 }
 
 fn refund(w: &World, shop: &ShopConfig, r: &str, key: &str, amount: Option<i64>) -> Reply {
@@ -135,7 +109,7 @@ fn refund(w: &World, shop: &ShopConfig, r: &str, key: &str, amount: Option<i64>)
     if let Some(a) = amount {
         body["amount"] = a.into();
     }
-    money_call(w, shop, "/v1/refunds", "/v1/refunds", key, &body)
+    refund_call(w, shop, key, &body)
 }
 
 fn inspect(w: &World, shop: &ShopConfig, r: &str) -> serde_json::Value {
@@ -275,12 +249,7 @@ fn the_same_idempotent_refund_twice_moves_money_once() {
         idempotency_key: None,
         body: body.as_bytes(),
     };
-    let header = signature::sign_call(w.config.secret.as_bytes(), bawaba_tests::now(), &call);
-    let keyless = http::post_with_headers(
-        &w.edge.url("/v1/refunds"),
-        &[("Content-Type", "application/json"), ("Bawaba-Shop", &w.config.id), (signature::HEADER, &header)],
-        body.as_bytes(),
-    );
+    let keyless = flows::signed_call(&w.edge, &w.config, &call);
     assert_eq!((keyless.status, keyless.error_code().as_str()), (400, "idempotency_key_missing"));
     let refunds =
         eventually(10, "one refund.succeeded", || Some(notifications(w, &w.config, &r)).filter(|n| n.len() >= 2));
@@ -297,28 +266,21 @@ fn a_signed_call_replayed_to_another_route_or_key_is_refused() {
     let (visa, charge) = open(w, &w.config, &r, 3300, "visa");
     back_through_edge(&pay_on_tap(&visa, "4508750015741019"));
     let body = serde_json::json!({"reference": r});
-    let replayed = money_call(w, &w.config, "/v1/voids", "/v1/refunds", "K-void", &body);
-    assert_eq!((replayed.status, replayed.error_code().as_str()), (401, "signature_invalid"));
-    // The same signature under another key: the key is inside the MAC.
     let raw = body.to_string();
-    let call = SignedCall {
+    let void = SignedCall {
         method: "POST",
-        path_and_query: "/v1/refunds",
+        path_and_query: "/v1/voids",
         shop_id: &w.config.id,
-        idempotency_key: Some("K-1"),
+        idempotency_key: Some("K-void"),
         body: raw.as_bytes(),
     };
-    let header = signature::sign_call(w.config.secret.as_bytes(), bawaba_tests::now(), &call);
-    let rekeyed = http::post_with_headers(
-        &w.edge.url("/v1/refunds"),
-        &[
-            ("Content-Type", "application/json"),
-            ("Bawaba-Shop", &w.config.id),
-            (signature::HEADER, &header),
-            (signature::IDEMPOTENCY_HEADER, "K-2"),
-        ],
-        raw.as_bytes(),
-    );
+    let replayed =
+        flows::signed_call_raw(&w.edge, &w.config, &SignedCall { path_and_query: "/v1/refunds", ..void }, &void);
+    assert_eq!((replayed.status, replayed.error_code().as_str()), (401, "signature_invalid"));
+    // The same signature under another key: the key is inside the MAC.
+    let signed = SignedCall { path_and_query: "/v1/refunds", idempotency_key: Some("K-1"), ..void };
+    let rekeyed =
+        flows::signed_call_raw(&w.edge, &w.config, &SignedCall { idempotency_key: Some("K-2"), ..signed }, &signed);
     assert_eq!((rekeyed.status, rekeyed.error_code().as_str()), (401, "signature_invalid"));
     // Another shop, signing properly with its own secret, cannot reach this shop's payment.
     let stranger = refund(w, &w.other, &r, "K-3", None);

@@ -150,6 +150,15 @@ pub struct Session {
 }
 
 impl Session {
+    /// What the edge needs to act on it at its gateway.
+    pub fn to_ref(&self) -> SessionRef {
+        SessionRef {
+            session_id: self.id.clone(),
+            gateway: self.gateway.clone(),
+            gateway_payment_id: self.gateway_payment_id.clone(),
+        }
+    }
+
     /// Closed at the gateway, or never opened there: nothing can be pending on it now.
     fn holds_no_money_now(&self) -> bool {
         self.status == SessionStatus::Closed || (self.status == SessionStatus::Open && self.never_opened)
@@ -244,6 +253,15 @@ pub struct Refund {
 }
 
 impl Refund {
+    /// Counts a check and says when the next one is due: backing off, and none past the watch
+    /// window.
+    pub(super) fn another_check(&mut self, at: &At) -> Option<i64> {
+        self.checks += 1;
+        let delay = backoff(at.settings.reconcile_after_ms, at.settings.retry_max_ms, self.checks);
+        let next = at.now_ms.saturating_add(delay);
+        (next <= self.created_at_ms.saturating_add(at.settings.watch_after_ms)).then_some(next)
+    }
+
     /// Whether its amount counts against what can still be refunded.
     fn reserves(&self) -> bool {
         !matches!(self.status, RefundStatus::Failed { .. })
@@ -506,10 +524,14 @@ impl Payment {
 
     /// Refunded minor units of the payment's own charge.
     pub fn charge_refunded(&self) -> i64 {
-        let Some(charge) = self.charge() else { return 0 };
+        self.charge().map_or(0, |c| self.succeeded_on(&c.session_id))
+    }
+
+    /// Final refunds of the charge made on `session_id`.
+    pub(super) fn succeeded_on(&self, session_id: &str) -> i64 {
         self.refunds
             .iter()
-            .filter(|r| r.session_id == charge.session_id && r.status == RefundStatus::Succeeded)
+            .filter(|r| r.session_id == session_id && r.status == RefundStatus::Succeeded)
             .map(|r| r.amount)
             .sum()
     }

@@ -286,7 +286,7 @@ impl Payment {
         }
         let mut changed = false;
         let of_charge: Vec<Refund> = self.refunds.iter().filter(|r| r.session_id == session_id).cloned().collect();
-        let succeeded: i64 = of_charge.iter().filter(|r| r.status == RefundStatus::Succeeded).map(|r| r.amount).sum();
+        let succeeded = self.succeeded_on(session_id);
         let unknown: Vec<&Refund> = of_charge
             .iter()
             .filter(|r| matches!(r.status, RefundStatus::Unknown { .. } | RefundStatus::InFlight))
@@ -342,8 +342,7 @@ impl Payment {
     pub(super) fn record_dashboard_refunds(&mut self, session_id: &str, source: Source, at: &At) -> bool {
         let Some(charge) = self.charges.iter().find(|c| c.session_id == session_id).cloned() else { return false };
         let Some(reported) = charge.gateway_refunded else { return false };
-        let known: i64 =
-            self.refunds.iter().filter(|r| r.session_id == session_id && r.reserves()).map(|r| r.amount).sum();
+        let known = self.reserved_on(session_id);
         let extra = (reported - known).min(charge.money.minor - known);
         if extra <= 0 || !charge.captured || charge.voided {
             return false;
@@ -361,7 +360,6 @@ impl Payment {
         let newly_unknown =
             matches!(status, RefundStatus::Unknown { .. }) && !matches!(r.status, RefundStatus::Unknown { .. });
         r.status = status;
-        r.checks += 1;
         // A pending refund is asked about by its id; one whose answer was lost, by asking the
         // gateway about the charge (its refunded total).
         let checkable = match r.status {
@@ -369,10 +367,8 @@ impl Payment {
             RefundStatus::Unknown { .. } => true,
             _ => false,
         };
-        let delay = backoff(at.settings.reconcile_after_ms, at.settings.retry_max_ms, r.checks);
-        let next = at.now_ms.saturating_add(delay);
-        let watch_until = r.created_at_ms.saturating_add(at.settings.watch_after_ms);
-        r.next_check_at_ms = (checkable && next <= watch_until).then_some(next);
+        let next = r.another_check(at);
+        r.next_check_at_ms = next.filter(|_| checkable);
         let r = r.clone();
         let duplicate = self.charges.iter().any(|c| c.session_id == r.session_id && c.duplicate);
         if duplicate && newly_unknown {

@@ -34,14 +34,7 @@ impl Payment {
         let now = at.now_ms;
         if self.reconcile_at_ms.is_some_and(|t| t <= now) && self.watching(at) {
             let expired = self.undecided() && now >= self.expires_at_ms(at);
-            let open: Vec<SessionRef> = self
-                .open_sessions()
-                .map(|s| SessionRef {
-                    session_id: s.id.clone(),
-                    gateway: s.gateway.clone(),
-                    gateway_payment_id: s.gateway_payment_id.clone(),
-                })
-                .collect();
+            let open: Vec<SessionRef> = self.open_sessions().map(|s| s.to_ref()).collect();
             if expired {
                 // Close what can be closed first, then ask once more: a page paid in the last
                 // moment wins over the expiry.
@@ -95,16 +88,8 @@ impl Payment {
                     if r.next_check_at_ms.is_some_and(|t| t <= now) =>
                 {
                     // The gateway's refunded total on the charge says whether it happened.
-                    r.checks += 1;
-                    let delay = backoff(at.settings.reconcile_after_ms, at.settings.retry_max_ms, r.checks);
-                    let next = now.saturating_add(delay);
-                    let watch_until = r.created_at_ms.saturating_add(at.settings.watch_after_ms);
-                    r.next_check_at_ms = (next <= watch_until).then_some(next);
-                    let ask = Task::Ask(SessionRef {
-                        session_id: session.id.clone(),
-                        gateway: session.gateway.clone(),
-                        gateway_payment_id: session.gateway_payment_id.clone(),
-                    });
+                    r.next_check_at_ms = r.another_check(at);
+                    let ask = Task::Ask(session.to_ref());
                     if !tasks.contains(&ask) && !refund_tasks.contains(&ask) {
                         refund_tasks.push(ask);
                     }
@@ -115,11 +100,7 @@ impl Payment {
         for c in self.charges.iter_mut().filter(|c| c.recheck_at_ms.is_some_and(|t| t <= now)) {
             c.recheck_at_ms = None;
             if let Some(session) = self.sessions.iter().find(|s| s.id == c.session_id) {
-                let ask = Task::Ask(SessionRef {
-                    session_id: session.id.clone(),
-                    gateway: session.gateway.clone(),
-                    gateway_payment_id: session.gateway_payment_id.clone(),
-                });
+                let ask = Task::Ask(session.to_ref());
                 if !tasks.contains(&ask) && !refund_tasks.contains(&ask) {
                     refund_tasks.push(ask);
                 }

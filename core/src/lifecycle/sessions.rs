@@ -26,11 +26,7 @@ impl Payment {
             s.superseded = true;
             if s.status == SessionStatus::Open {
                 s.close_requested = true;
-                to_close.push(SessionRef {
-                    session_id: s.id.clone(),
-                    gateway: s.gateway.clone(),
-                    gateway_payment_id: s.gateway_payment_id.clone(),
-                });
+                to_close.push(s.to_ref());
             }
         }
         self.sessions.push(Session {
