@@ -17,3 +17,4 @@ export const SandboxGateway = exports.SandboxGateway;
 export const DemoShop = exports.DemoShop;
 export const Ledger = exports.Ledger;
 export const GatewayIndex = exports.GatewayIndex;
+export const SessionLimiter = exports.SessionLimiter;

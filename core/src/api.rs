@@ -70,6 +70,14 @@ pub enum ApiError {
     GatewayUnavailable(String),
     /// The gateway refused the request (bad credentials, bad data). 502.
     GatewayRejected(String),
+    /// Too many session starts: the card-testing defence ([`crate::limits`]). 429, with a
+    /// `Retry-After` header.
+    RateLimited {
+        /// Which limit, in words.
+        reason: String,
+        /// Whole seconds until a start may be admitted again.
+        retry_after_secs: i64,
+    },
     /// A setting the request needs is missing or malformed; names the setting. 500.
     Misconfigured(String),
     /// A bug or an unexpected platform failure. 500.
@@ -95,6 +103,7 @@ impl ApiError {
             ApiError::IdempotencyKeyMissing | ApiError::IdempotencyKeyInvalid(_) => 400,
             ApiError::PaymentNotFound => 404,
             ApiError::OperationNotSupported(_) | ApiError::RefundExceedsPayment { .. } => 422,
+            ApiError::RateLimited { .. } => 429,
             ApiError::GatewayUnavailable(_) | ApiError::GatewayRejected(_) => 502,
             ApiError::Misconfigured(_) | ApiError::Internal(_) => 500,
         }
@@ -123,6 +132,7 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::GatewayUnavailable(_) => "gateway_unavailable",
             ApiError::GatewayRejected(_) => "gateway_rejected",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Misconfigured(_) => "edge_misconfigured",
             ApiError::Internal(_) => "internal_error",
         }
@@ -174,8 +184,27 @@ impl fmt::Display for ApiError {
             ApiError::GatewayRejected(why) => {
                 write!(f, "the payment gateway refused the request: {why}")
             }
+            ApiError::RateLimited { reason, retry_after_secs } => {
+                write!(f, "{reason}; try again in {retry_after_secs} s")
+            }
             ApiError::Misconfigured(why) => write!(f, "the edge is misconfigured: {why}"),
             ApiError::Internal(why) => write!(f, "internal error: {why}"),
+        }
+    }
+}
+
+impl From<crate::limits::Refusal> for ApiError {
+    fn from(r: crate::limits::Refusal) -> Self {
+        ApiError::RateLimited { reason: r.scope.describe().to_string(), retry_after_secs: r.retry_after_secs }
+    }
+}
+
+impl ApiError {
+    /// The `Retry-After` header's value (seconds) for errors that have one.
+    pub fn retry_after_secs(&self) -> Option<i64> {
+        match self {
+            ApiError::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 }

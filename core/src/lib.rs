@@ -10,12 +10,14 @@ pub mod api;
 pub mod gateway;
 pub mod intent;
 pub mod lifecycle;
+pub mod limits;
 pub mod method;
 pub mod money;
 pub mod notification;
 pub mod payment;
 pub mod secret;
 pub mod signature;
+pub mod web_policy;
 
 mod b64 {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;

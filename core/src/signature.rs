@@ -85,7 +85,18 @@ impl SignatureError {
 
 /// Builds the header value for `body` signed at `timestamp`.
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    format!("t={timestamp},v1={}", hex::encode(mac(secret, timestamp, body)))
+    sign_with_each(&[secret], timestamp, body)
+}
+
+/// Builds the header value for `body` signed with each key, one `v1=` per key: while a shop's
+/// key is rotated, a receiver that knows either key accepts it.
+pub fn sign_with_each(secrets: &[&[u8]], timestamp: i64, body: &[u8]) -> String {
+    let mut header = format!("t={timestamp}");
+    for secret in secrets {
+        header.push_str(",v1=");
+        header.push_str(&hex::encode(mac(secret, timestamp, body)));
+    }
+    header
 }
 
 fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> [u8; 32] {
@@ -272,6 +283,17 @@ mod tests {
         let v1 = good.split("v1=").nth(1).unwrap();
         let header = format!("t={NOW},v1={},v1={v1}", "00".repeat(32));
         assert_eq!(verify(SECRET, Some(&header), b"x", NOW, 300), Ok(()));
+    }
+
+    #[test]
+    fn a_header_signed_with_both_keys_verifies_with_either() {
+        let (old, new) = (b"old-key".as_slice(), b"new-key".as_slice());
+        let header = sign_with_each(&[new, old], NOW, b"x");
+        assert_eq!(header.matches("v1=").count(), 2);
+        assert_eq!(verify(old, Some(&header), b"x", NOW, 300), Ok(()));
+        assert_eq!(verify(new, Some(&header), b"x", NOW, 300), Ok(()));
+        assert!(verify(b"other", Some(&header), b"x", NOW, 300).is_err());
+        assert_eq!(sign_with_each(&[new], NOW, b"x"), sign(new, NOW, b"x"));
     }
 
     const BODY: &[u8] = br#"{"reference":"S00042","amount":2500}"#;

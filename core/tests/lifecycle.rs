@@ -39,6 +39,10 @@ fn settings() -> Settings {
         expire_after_ms: 60_000,
         watch_after_ms: 3_600_000,
         gateway_timeout_ms: 1_000,
+        // Small, so that random histories reach the card-testing limit (invariant checked below).
+        sessions_per_payment: 4,
+        payment_limit_window_ms: 30_000,
+        return_check_reuse_ms: 500,
     }
 }
 
@@ -353,7 +357,7 @@ impl Harness {
         match action.clone() {
             Action::Start { method, gateway } => {
                 let method = METHODS[method % METHODS.len()];
-                if let Ok(SessionPlan::Start { session_id }) = self.payment.plan_session(method) {
+                if let Ok(SessionPlan::Start { session_id }) = self.payment.plan_session(method, &at) {
                     if self.world.unreachable {
                         return; // every gateway down: nothing starts, nothing is stored
                     }
@@ -403,7 +407,10 @@ impl Harness {
             }
             Action::Hear { session, source } => {
                 if let Some((sid, gid)) = self.pick(session) {
-                    self.ask(&sid, &gid, source);
+                    // As the edge does: a return just after a check is answered from it.
+                    if source != Source::Return || self.payment.return_asks_gateway(&sid, &at) {
+                        self.ask(&sid, &gid, source);
+                    }
                     self.wake();
                 }
             }
@@ -526,6 +533,17 @@ impl Harness {
     /// Invariants that hold after every step.
     fn check_always(&mut self, before: &Payment) {
         let p = &self.payment;
+        // Card testing: no window holds more new sessions than the limit.
+        let s = settings();
+        for session in &p.sessions {
+            let from = session.created_at_ms - s.payment_limit_window_ms;
+            let in_window = p
+                .sessions
+                .iter()
+                .filter(|o| o.created_at_ms > from && o.created_at_ms <= session.created_at_ms)
+                .count();
+            assert!(in_window as i64 <= s.sessions_per_payment, "{in_window} sessions within one window");
+        }
         // 2. Event ids are unique and each stored event keeps its body forever.
         let mut ids = BTreeSet::new();
         for e in &p.outbox {
@@ -943,5 +961,43 @@ mod examples {
         let got: Vec<_> =
             h.payment.outbox.iter().filter(|e| e.delivered_at_ms.is_some()).map(|e| e.event_type).collect();
         assert_eq!(got, [EventType::PaymentSucceeded, EventType::RefundSucceeded]);
+    }
+
+    #[test]
+    fn switching_methods_past_the_limit_is_rate_limited_until_the_window_frees_a_place() {
+        let mut h = Harness::new();
+        let limit = settings().sessions_per_payment as usize;
+        let first = h.world.now;
+        for i in 0..limit {
+            start(&mut h, i % 2, 0);
+            h.world.now += 1_000;
+        }
+        assert_eq!(h.payment.sessions.len(), limit, "each switch started a session");
+        let at = h.at();
+        match h.payment.plan_session(METHODS[limit % 2], &at) {
+            Err(bawaba_core::api::ApiError::RateLimited { retry_after_secs, .. }) => {
+                let frees_at = first + settings().payment_limit_window_ms;
+                assert_eq!(retry_after_secs, (frees_at - at.now_ms) / 1000);
+            }
+            other => panic!("expected rate_limited, got {other:?}"),
+        }
+        // The method whose page is still open is reused: that starts nothing and is allowed.
+        assert!(matches!(h.payment.plan_session(METHODS[(limit - 1) % 2], &at), Ok(SessionPlan::Reuse(_))));
+        // Once the oldest start leaves the window, one more may start.
+        let later = At { now_ms: first + settings().payment_limit_window_ms + 1, settings: settings() };
+        assert!(matches!(h.payment.plan_session(METHODS[limit % 2], &later), Ok(SessionPlan::Start { .. })));
+    }
+
+    #[test]
+    fn a_return_just_after_a_check_is_answered_from_it() {
+        let mut h = Harness::new();
+        start(&mut h, 0, 0);
+        let sid = h.payment.sessions[0].id.clone();
+        assert!(h.payment.return_asks_gateway(&sid, &h.at()), "never asked: the return asks");
+        h.apply(&Action::Hear { session: 0, source: Source::Webhook });
+        assert!(!h.payment.return_asks_gateway(&sid, &h.at()), "asked just now: reuse");
+        let reuse = settings().return_check_reuse_ms;
+        let later = At { now_ms: h.world.now + reuse, settings: settings() };
+        assert!(h.payment.return_asks_gateway(&sid, &later), "the answer is stale: ask again");
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! | setting | kind | meaning |
 //! |---|---|---|
-//! | `BAWABA_SHOPS` | var (JSON) | `[{"id":"demo","origin":"https://shop.example","secret":"SHOP_DEMO_SECRET","mode":"test"}]`: each shop, its registered origin, the name of the secret holding its signing key, and `test` or `live` |
+//! | `BAWABA_SHOPS` | var (JSON) | `[{"id":"demo","origin":"https://shop.example","secret":"SHOP_DEMO_SECRET","mode":"test"}]`: each shop, its registered origin, the name of the secret holding its signing key, and `test` or `live`; while rotating a key, `previous_secret` names the old one |
 //! | `SHOP_<ID>_SECRET` | secret | a shop's signing secret (the name is whatever `secret` says) |
 //! | `SANDBOX_ENABLED` | var | `true` turns on the built-in sandbox gateway |
 //! | `SANDBOX_SECRET_KEY` | secret | the sandbox API key |
@@ -42,6 +42,11 @@ pub struct ShopEntry {
     /// `test` or `live`: which gateway credentials the shop may reach (required, so that no
     /// shop is live or test by accident).
     pub mode: Mode,
+    /// While a shop's key is being rotated: the name of the secret holding the old key. Calls
+    /// and intents signed with either key are accepted, and notifications carry a `v1=` for
+    /// each, so neither side has to switch at the same instant (docs/deploy.md).
+    #[serde(default)]
+    pub previous_secret: Option<String>,
 }
 
 /// A shop with its key.
@@ -53,8 +58,17 @@ pub struct Shop {
     pub origin: String,
     /// Signing key.
     pub secret: Secret,
+    /// The old key, while the key is being rotated.
+    pub previous_secret: Option<Secret>,
     /// Test or live.
     pub mode: Mode,
+}
+
+impl Shop {
+    /// The keys a call or an intent from this shop may be signed with: the current one first.
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        std::iter::once(&self.secret).chain(self.previous_secret.as_ref()).map(|s| s.expose().as_bytes())
+    }
 }
 
 /// Reads a string setting (a secret or a plain var).
@@ -112,8 +126,12 @@ pub fn shop(env: &Env, id: &str) -> Result<Option<Shop>, ApiError> {
         return Ok(None);
     };
     let secret = required(env, &entry.secret)?;
+    let previous_secret = match &entry.previous_secret {
+        Some(name) => Some(Secret::new(required(env, name)?)),
+        None => None,
+    };
     let id = ShopId::parse(&entry.id).map_err(ApiError::Misconfigured)?;
-    Ok(Some(Shop { id, origin: entry.origin, secret: Secret::new(secret), mode: entry.mode }))
+    Ok(Some(Shop { id, origin: entry.origin, secret: Secret::new(secret), previous_secret, mode: entry.mode }))
 }
 
 /// The configured connector for a gateway code, from the gateway's own settings (each gateway
@@ -125,14 +143,22 @@ pub fn connector(env: &Env, code: &str, edge_origin: &str) -> Result<Connector, 
 
 /// Which gateways serve which method: `BAWABA_ROUTES`, e.g. `mada=aps|moyasar,visa=moyasar`
 /// (a method's gateways in order of preference; see [`Routes`]). Without it, the sandbox (when
-/// on) serves the methods it supports.
+/// on) serves the methods it supports; with the sandbox off, a missing `BAWABA_ROUTES` is
+/// `edge_misconfigured` naming it (rather than every method quietly "not allowed").
 pub fn routes(env: &Env) -> Result<Routes, ApiError> {
-    match setting(env, "BAWABA_ROUTES").filter(|r| !r.trim().is_empty()) {
-        Some(raw) => {
-            Routes::parse(&raw).map_err(|why| ApiError::Misconfigured(format!("setting BAWABA_ROUTES: {why}")))
-        }
-        None if flag(env, "SANDBOX_ENABLED") => Ok(Routes::all_to(sandbox::CODE)),
-        None => Ok(Routes::default()),
+    routes_from(setting(env, "BAWABA_ROUTES").as_deref(), flag(env, "SANDBOX_ENABLED"))
+}
+
+/// [`routes`] from the setting's value and whether the sandbox is on.
+pub fn routes_from(raw: Option<&str>, sandbox_enabled: bool) -> Result<Routes, ApiError> {
+    match raw.filter(|r| !r.trim().is_empty()) {
+        Some(raw) => Routes::parse(raw).map_err(|why| ApiError::Misconfigured(format!("setting BAWABA_ROUTES: {why}"))),
+        None if sandbox_enabled => Ok(Routes::all_to(sandbox::CODE)),
+        None => Err(ApiError::Misconfigured(
+            "setting BAWABA_ROUTES is missing: with the sandbox off, name which gateways serve which method, \
+             e.g. mada=moyasar,visa=moyasar|tap (docs/deploy.md)"
+                .into(),
+        )),
     }
 }
 
@@ -171,5 +197,20 @@ mod tests {
         assert!(twice.to_string().contains("twice"), "{twice}");
         let modeless = parse_shops(r#"[{"id":"demo","origin":"https://s.example","secret":"S"}]"#).unwrap_err();
         assert!(modeless.to_string().contains("mode"), "{modeless}");
+        let rotating = parse_shops(
+            r#"[{"id":"demo","origin":"https://s.example","secret":"S2","previous_secret":"S1","mode":"live"}]"#,
+        )
+        .unwrap();
+        assert_eq!(rotating[0].previous_secret.as_deref(), Some("S1"));
+    }
+
+    #[test]
+    fn routes_are_required_once_the_sandbox_is_off() {
+        let missing = routes_from(None, false).unwrap_err();
+        assert_eq!(missing.code(), "edge_misconfigured");
+        assert!(missing.to_string().contains("BAWABA_ROUTES"), "{missing}");
+        assert!(routes_from(Some("  "), false).is_err());
+        assert!(routes_from(None, true).is_ok());
+        assert!(routes_from(Some("mada=moyasar"), false).is_ok());
     }
 }

@@ -14,6 +14,9 @@ pub fn response(err: &ApiError) -> Response {
         .unwrap_or_else(|_| r#"{"error":{"code":"internal_error","message":"internal error"}}"#.to_string());
     let mut resp = Response::ok(body).unwrap_or_else(|_| Response::empty().expect("empty response"));
     let _ = resp.headers_mut().set("Content-Type", "application/json");
+    if let Some(secs) = err.retry_after_secs() {
+        let _ = resp.headers_mut().set("Retry-After", &secs.to_string());
+    }
     resp.with_status(status)
 }
 

@@ -18,7 +18,17 @@ thread_local! {
 
 /// Sends a request a gateway built, with the gateway's token first where it needs one (asked
 /// once, kept until a minute before it expires, asked again once if the gateway answers 401).
-pub async fn call(gateway: &dyn Gateway, req: HttpRequest, timeout_ms: u64) -> Result<HttpResponse, GatewayError> {
+/// The built-in sandbox is served by this edge itself: its requests go to its Durable Object
+/// through the binding, since a Worker cannot fetch its own hostname on Cloudflare.
+pub async fn call(
+    env: &worker::Env,
+    gateway: &dyn Gateway,
+    req: HttpRequest,
+    timeout_ms: u64,
+) -> Result<HttpResponse, GatewayError> {
+    if gateway.served_by_this_edge() {
+        return crate::sandbox_object::serve(env, &req, timeout_ms).await;
+    }
     let Some(auth) = gateway.build_auth() else { return send(&req, timeout_ms).await };
     if req == auth {
         // The token call itself (PayPal's credentials check): its own answer is what is asked.
@@ -56,6 +66,11 @@ pub async fn call(gateway: &dyn Gateway, req: HttpRequest, timeout_ms: u64) -> R
 /// [`GatewayError::Unreachable`]; every HTTP answer (even 500) is returned for the connector
 /// to interpret.
 pub async fn send(req: &HttpRequest, timeout_ms: u64) -> Result<HttpResponse, GatewayError> {
+    send_request_within(to_request(req)?, timeout_ms).await
+}
+
+/// The platform request for a connector's [`HttpRequest`].
+pub fn to_request(req: &HttpRequest) -> Result<Request, GatewayError> {
     let headers = Headers::new();
     for (k, v) in &req.headers {
         headers.set(k, v).map_err(|e| GatewayError::InvalidResponse(format!("bad header {k}: {e}")))?;
@@ -70,8 +85,7 @@ pub async fn send(req: &HttpRequest, timeout_ms: u64) -> Result<HttpResponse, Ga
     if let Some(body) = &req.body {
         init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
     }
-    let request = Request::new_with_init(&req.url, &init).map_err(|e| GatewayError::Unreachable(e.to_string()))?;
-    send_request_within(request, timeout_ms).await
+    Request::new_with_init(&req.url, &init).map_err(|e| GatewayError::Unreachable(e.to_string()))
 }
 
 /// Sends a prepared request with the default timeout.
@@ -84,8 +98,17 @@ pub async fn send_request_within(request: Request, timeout_ms: u64) -> Result<Ht
     let controller = AbortController::default();
     let signal = controller.signal();
     let fetch = Fetch::Request(request);
-    let timeout = worker::Delay::from(std::time::Duration::from_millis(timeout_ms));
     let sent = fetch.send_with_signal(&signal);
+    within(sent, controller, timeout_ms).await
+}
+
+/// Waits for `sent` at most `timeout_ms` (then aborts it through `controller`).
+pub async fn within(
+    sent: impl std::future::Future<Output = worker::Result<worker::Response>>,
+    controller: AbortController,
+    timeout_ms: u64,
+) -> Result<HttpResponse, GatewayError> {
+    let timeout = worker::Delay::from(std::time::Duration::from_millis(timeout_ms));
     futures_select(sent, timeout, controller, timeout_ms).await
 }
 

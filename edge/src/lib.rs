@@ -8,6 +8,7 @@
 //! - [`payment_object`]: one Durable Object per payment (state machine, outbox, retries);
 //! - [`sandbox_object`]: the built-in sandbox gateway's own storage and webhooks;
 //! - [`ledger`] and [`reconcile`]: the per-shop index and the cron that sweeps undecided payments;
+//! - [`limiter`]: the per-shop counters of session starts (the card-testing defence);
 //! - [`demo_shop`]: a stand-in for Odoo that speaks the shop side of the contract (demo only).
 
 pub mod config;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod gateway_index;
 pub mod http;
 pub mod ledger;
+pub mod limiter;
 pub mod payment_object;
 pub mod reconcile;
 pub mod routes;

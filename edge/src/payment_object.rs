@@ -61,6 +61,8 @@ pub enum Command {
         locale: String,
         /// This edge's origin (for return and webhook URLs).
         edge_origin: String,
+        /// The shopper's address, counted by the session limiter if a new session starts.
+        client: String,
     },
     /// Read a session.
     GetSession {
@@ -223,7 +225,7 @@ impl PaymentObject {
                 .await;
             let Ok(Some((shop_id, notify_url, entry))) = taken else { return };
             let result = match config::shop(&self.env, shop_id.as_str()) {
-                Ok(Some(shop)) => post_notification(&shop.secret, &notify_url, &entry.body, at.settings).await,
+                Ok(Some(shop)) => post_notification(&shop, &notify_url, &entry.body, at.settings).await,
                 Ok(None) => Err(format!("shop {shop_id} is no longer in BAWABA_SHOPS")),
                 Err(e) => Err(e.to_string()),
             };
@@ -306,9 +308,10 @@ async fn run(
     at: At,
 ) -> Result<serde_json::Value, ApiError> {
     match command {
-        Command::StartSession { shop, reference, money, order, method, locale, edge_origin } => {
+        Command::StartSession { shop, reference, money, order, method, locale, edge_origin, client } => {
             let new = NewPayment { shop, reference, money, order, edge_origin, seed: random_seed() };
-            let view = start_session(storage, env, object_id, new, method, &locale, &at).await?;
+            let shopper = Shopper { method, locale: &locale, client: &client };
+            let view = start_session(storage, env, object_id, new, shopper, &at).await?;
             to_value(&view)
         }
         Command::GetSession { session_id } => {
@@ -384,24 +387,34 @@ fn gateway_error(e: GatewayError) -> ApiError {
 /// Fetches a session's payment: the fetch, then the settling request the gateway asks for
 /// before its answer is the truth (PayPal captures an approved order).
 async fn fetch(
+    env: &Env,
     gateway: &Connector,
     gateway_payment_id: &str,
     at: &At,
 ) -> Result<bawaba_core::gateway::HttpResponse, GatewayError> {
-    let fetched = send(gateway, &gateway.build_fetch(gateway_payment_id), at).await?;
+    let fetched = send(env, gateway, &gateway.build_fetch(gateway_payment_id), at).await?;
     match gateway.build_settle(gateway_payment_id, &fetched) {
-        Some(settle) => send(gateway, &settle, at).await,
+        Some(settle) => send(env, gateway, &settle, at).await,
         None => Ok(fetched),
     }
 }
 
 /// Sends a request `gateway` built (with its token, where it needs one).
 async fn send(
+    env: &Env,
     gateway: &Connector,
     request: &bawaba_core::gateway::HttpRequest,
     at: &At,
 ) -> Result<bawaba_core::gateway::HttpResponse, GatewayError> {
-    crate::http::call(gateway.as_ref(), request.clone(), at.settings.gateway_timeout_ms.max(1) as u64).await
+    crate::http::call(env, gateway.as_ref(), request.clone(), at.settings.gateway_timeout_ms.max(1) as u64).await
+}
+
+/// What the shopper asked for when starting a session.
+struct Shopper<'a> {
+    method: PaymentMethod,
+    locale: &'a str,
+    /// Their address, for the session limiter.
+    client: &'a str,
 }
 
 async fn start_session(
@@ -409,10 +422,10 @@ async fn start_session(
     env: &Env,
     object_id: &str,
     new: NewPayment,
-    method: PaymentMethod,
-    locale: &str,
+    shopper: Shopper<'_>,
     at: &At,
 ) -> Result<SessionView, ApiError> {
+    let Shopper { method, locale, client } = shopper;
     let mut payment = match load(storage).await? {
         Some(p) => {
             p.check_same_order(&new.money)?;
@@ -420,10 +433,12 @@ async fn start_session(
         }
         None => Payment::new(new, at),
     };
-    let n = match payment.plan_session(method)? {
+    let n = match payment.plan_session(method, at)? {
         SessionPlan::Reuse(id) => return payment.session_view(&id),
         SessionPlan::Start { session_id } => session_id,
     };
+    // Only a session that will really start is counted (a reused page costs the gateway nothing).
+    crate::limiter::admit(env, &payment.shop, client).await?;
     let currency = payment.money.currency.code().to_string();
     let shop = config::shop(env, payment.shop.as_str())?
         .ok_or_else(|| ApiError::Misconfigured(format!("shop {} is no longer in BAWABA_SHOPS", payment.shop)))?;
@@ -462,7 +477,7 @@ async fn start_session(
         };
         let attempt = match connector.build_start(&input) {
             Ok(Start::Ready(session)) => Ok(session),
-            Ok(Start::Call(request)) => match send(&connector, &request, at).await {
+            Ok(Start::Call(request)) => match send(env, &connector, &request, at).await {
                 Ok(resp) => connector.parse_start(&resp),
                 Err(e) => Err(e),
             },
@@ -532,8 +547,12 @@ async fn confirm(
     at: &At,
 ) -> Result<SessionView, ApiError> {
     let session = payment.sessions.iter().find(|s| s.id == session_id).ok_or(ApiError::SessionNotFound)?;
-    // Always asked, even about a page the gateway said was closed: what the gateway says now
-    // is the truth, and a charge it confirms must never be missed.
+    if source == Source::Return && !payment.return_asks_gateway(session_id, at) {
+        // Asked a moment ago: a reload or a replayed return costs the gateway nothing.
+        return payment.session_view(session_id);
+    }
+    // Asked even about a page the gateway said was closed: what the gateway says now is the
+    // truth, and a charge it confirms must never be missed.
     let s = session.to_ref();
     ask(env, payment, &s, source, at).await;
     work(storage, env, payment, at).await?;
@@ -545,7 +564,7 @@ async fn ask(env: &Env, payment: &mut Payment, s: &SessionRef, source: Source, a
     let answer = match connector(env, payment, &s.gateway) {
         Ok(c) => {
             let expected = c.expected_reference(&payment.gateway_reference(), &s.gateway_payment_id);
-            let fetched = match fetch(&c, &s.gateway_payment_id, at).await {
+            let fetched = match fetch(env, &c, &s.gateway_payment_id, at).await {
                 Ok(resp) => c.parse_fetch(&resp, &payment.money),
                 Err(e) => Err(e),
             };
@@ -565,7 +584,7 @@ async fn close(env: &Env, payment: &mut Payment, s: &SessionRef, at: &At) {
     let outcome = match connector(env, payment, &s.gateway) {
         Ok(c) => match c.build_cancel(&s.gateway_payment_id) {
             None => format!("{} has no call to close a page", s.gateway),
-            Some(request) => match send(&c, &request, at).await {
+            Some(request) => match send(env, &c, &request, at).await {
                 Ok(resp) => match c.parse_cancel(&resp) {
                     CancelOutcome::Closed => "closed".to_string(),
                     CancelOutcome::AlreadyFinal => "already final".to_string(),
@@ -610,7 +629,7 @@ async fn perform(env: &Env, payment: &mut Payment, task: Task, at: &At) {
         Task::CheckRefund { refund_id, gateway, gateway_refund_id, money } => {
             let result = match connector(env, payment, &gateway) {
                 Ok(c) => match c.build_refund_status(&gateway_refund_id) {
-                    Some(request) => match send(&c, &request, at).await {
+                    Some(request) => match send(env, &c, &request, at).await {
                         Ok(resp) => c.parse_refund_status(&resp, money),
                         Err(e) => Err(e),
                     },
@@ -632,7 +651,7 @@ async fn send_refund(
     let c = connector(env, payment, &order.gateway).map_err(|e| GatewayError::Unreachable(e.to_string()))?;
     let reference = order.refund_id.clone().unwrap_or_default();
     let request = c.build_refund(&order.gateway_payment_id, &order.transaction_id, &order.money, &reference);
-    let resp = send(&c, &request, at).await?;
+    let resp = send(env, &c, &request, at).await?;
     c.parse_refund(&resp, order.money)
 }
 
@@ -707,7 +726,7 @@ async fn operate(
         return Err(ApiError::OperationNotSupported(format!("{} cannot do {what}", c.code())));
     };
     store(storage, &payment).await?;
-    let result = match send(&c, &request, at).await {
+    let result = match send(env, &c, &request, at).await {
         Ok(resp) => match kind {
             OperationKind::Capture => c.parse_capture(&resp, order.money),
             _ => c.parse_void(&resp, order.money),
@@ -720,12 +739,14 @@ async fn operate(
 }
 
 async fn post_notification(
-    secret: &bawaba_core::secret::Secret,
+    shop: &crate::config::Shop,
     notify_url: &str,
     body: &str,
     settings: Settings,
 ) -> Result<(), String> {
-    let header = signature::sign(secret.expose().as_bytes(), now_secs(), body.as_bytes());
+    // One `v1=` per key while the shop's key is rotated.
+    let keys: Vec<&[u8]> = shop.keys().collect();
+    let header = signature::sign_with_each(&keys, now_secs(), body.as_bytes());
     let headers = worker::Headers::new();
     headers.set("Content-Type", "application/json").map_err(|e| e.to_string())?;
     headers.set(signature::HEADER, &header).map_err(|e| e.to_string())?;

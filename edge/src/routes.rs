@@ -20,29 +20,38 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub async fn handle(req: Request, env: Env) -> Response {
     let path = req.path();
     let is_api = path.starts_with("/v1/");
+    let request_origin = req.headers().get("Origin").ok().flatten();
     let resp = match dispatch(req, &env).await {
         Ok(r) => r,
         Err(e) => response(&e),
     };
-    if is_api {
-        with_cors(resp)
-    } else {
-        resp
-    }
+    with_policy(resp, &env, is_api.then_some(request_origin.as_deref()))
 }
 
-/// The widget calls the API from the shop's origin; it sends no cookies, and the intent is
-/// its credential, so any origin may call.
-fn with_cors(resp: Response) -> Response {
+/// Adds the headers every answer carries ([`bawaba_core::web_policy`]) and, for the API
+/// (`api_origin` is `Some(the request's Origin)`), CORS for the shops' registered origins: the
+/// widget calls the API from the shop's page; other sites' pages cannot read the answers.
+fn with_policy(resp: Response, env: &Env, api_origin: Option<Option<&str>>) -> Response {
+    use bawaba_core::web_policy;
     // Responses relayed from a Durable Object have immutable headers: build a fresh set.
     let headers = worker::Headers::new();
     for (name, value) in resp.headers().entries() {
         let _ = headers.set(&name, &value);
     }
-    let _ = headers.set("Access-Control-Allow-Origin", "*");
-    let _ = headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-    let _ = headers.set("Access-Control-Allow-Headers", "Content-Type");
-    let _ = headers.set("Access-Control-Max-Age", "86400");
+    for (name, value) in web_policy::ALWAYS {
+        let _ = headers.set(name, value);
+    }
+    if let Some(request_origin) = api_origin {
+        let shops = config::shops(env).unwrap_or_default();
+        if let Some(origin) = web_policy::allowed_origin(request_origin, shops.iter().map(|s| s.origin.as_str())) {
+            let _ = headers.set("Access-Control-Allow-Origin", &origin);
+            let _ = headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+            let _ = headers.set("Access-Control-Allow-Headers", "Content-Type");
+            let _ = headers.set("Access-Control-Max-Age", "86400");
+        }
+        // Caches must not hand one origin's answer to another.
+        let _ = headers.set("Vary", "Origin");
+    }
     resp.with_headers(headers)
 }
 
@@ -128,29 +137,40 @@ fn health(env: &Env) -> Result<Response, ApiError> {
     ))
 }
 
-/// Verifies an intent against the shop registry.
+/// Verifies an intent against the shop registry (with the shop's previous key too while its
+/// key is rotated).
 pub fn verify_intent(env: &Env, token: &str) -> Result<VerifiedIntent, ApiError> {
-    let shop_cell = OnceCell::new();
-    let config_error = OnceCell::new();
-    let verified = intent::verify(
-        token,
-        |iss| match config::shop(env, iss) {
-            Ok(Some(shop)) => {
-                let shop = shop_cell.get_or_init(|| shop);
-                Some(ShopKey { secret: shop.secret.expose().as_bytes(), origin: &shop.origin })
-            }
-            Ok(None) => None,
-            Err(e) => {
-                let _ = config_error.set(e);
-                None
-            }
-        },
-        now_secs(),
-    );
-    if let Some(e) = config_error.into_inner() {
-        return Err(e);
+    let mut key_index = 0;
+    loop {
+        let shop_cell = OnceCell::new();
+        let config_error = OnceCell::new();
+        let mut more_keys = false;
+        let verified = intent::verify(
+            token,
+            |iss| match config::shop(env, iss) {
+                Ok(Some(shop)) => {
+                    let shop = shop_cell.get_or_init(|| shop);
+                    let mut keys = shop.keys().skip(key_index);
+                    let secret = keys.next()?;
+                    more_keys = keys.next().is_some();
+                    Some(ShopKey { secret, origin: &shop.origin })
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    let _ = config_error.set(e);
+                    None
+                }
+            },
+            now_secs(),
+        );
+        if let Some(e) = config_error.into_inner() {
+            return Err(e);
+        }
+        match verified {
+            Err(IntentError::InvalidSignature) if more_keys => key_index += 1,
+            other => return Ok(other?),
+        }
     }
-    Ok(verified?)
 }
 
 /// Methods the intent allows that a configured gateway serves in its currency (with
@@ -208,6 +228,7 @@ async fn create_session(req: &mut Request, env: &Env) -> Result<Response, ApiErr
         method,
         locale: locale.to_string(),
         edge_origin: origin_of(req),
+        client: crate::limiter::client_address(req),
     };
     let view: SessionView = payment_object::call(&stub, &command).await?;
     Ok(json(200, &view))
@@ -270,7 +291,7 @@ async fn webhook(req: &mut Request, env: &Env, gateway: &str) -> Result<Response
     // Gateways that vouch for their webhooks by a call of their own (PayPal) are asked too.
     if let Some(check) = connector.build_webhook_check(&header, &body) {
         let timeout = payment_object::settings(env).gateway_timeout_ms.max(1) as u64;
-        let resp = crate::http::call(connector.as_ref(), check, timeout).await.map_err(|e| match e {
+        let resp = crate::http::call(env, connector.as_ref(), check, timeout).await.map_err(|e| match e {
             bawaba_core::gateway::GatewayError::Unreachable(why) => ApiError::GatewayUnavailable(why),
             other => ApiError::GatewayRejected(other.to_string()),
         })?;
@@ -404,10 +425,11 @@ async fn check(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
         }
         admitted.push(gateway);
         let started = crate::util::now_millis();
-        let (verdict, message) = match crate::http::call(connector.as_ref(), connector.build_check(), timeout).await {
-            Ok(resp) => connector.parse_check(&resp, body.currency.as_deref()),
-            Err(e) => (CheckVerdict::Unreachable, e.to_string()),
-        };
+        let (verdict, message) =
+            match crate::http::call(env, connector.as_ref(), connector.build_check(), timeout).await {
+                Ok(resp) => connector.parse_check(&resp, body.currency.as_deref()),
+                Err(e) => (CheckVerdict::Unreachable, e.to_string()),
+            };
         results.push(serde_json::json!({
             "gateway": gateway,
             "verdict": verdict,
@@ -477,14 +499,19 @@ pub fn verify_shop_call(
     let path_and_query = path_and_query(req)?;
     let call =
         SignedCall { method: &method, path_and_query: &path_and_query, shop_id: &shop_id, idempotency_key, body };
-    signature::verify_call(
-        shop.secret.expose().as_bytes(),
-        header.as_deref(),
-        &call,
-        now_secs(),
-        signature::DEFAULT_TOLERANCE_SECS,
-    )
-    .map_err(|e| ApiError::Unauthorized { code: e.code().into(), message: e.to_string() })?;
+    // While the shop's key is rotated, either key will do; the error is the current key's.
+    let mut outcome = Ok(());
+    for (i, key) in shop.keys().enumerate() {
+        let checked =
+            signature::verify_call(key, header.as_deref(), &call, now_secs(), signature::DEFAULT_TOLERANCE_SECS);
+        if i == 0 || checked.is_ok() {
+            outcome = checked;
+        }
+        if outcome.is_ok() {
+            break;
+        }
+    }
+    outcome.map_err(|e| ApiError::Unauthorized { code: e.code().into(), message: e.to_string() })?;
     let mut bound = Vec::with_capacity(method.len() + path_and_query.len() + body.len() + 2);
     for part in [method.as_bytes(), path_and_query.as_bytes(), body] {
         bound.extend_from_slice(part);

@@ -2,12 +2,15 @@
 //! page (`/sandbox/pay/{id}`) and its signed webhooks, stored in one Durable Object. Its rules
 //! live in `bawaba_core::gateway::sandbox::server`; this file only stores and sends.
 //!
-//! It behaves as a separate gateway would: the connector reaches it over HTTP with an API key,
-//! and it reaches the edge's webhook route over HTTP, retrying like real gateways do.
+//! It behaves as a separate gateway would: the connector calls its API with an API key, and it
+//! calls the edge's webhook route with a signed webhook, retrying like real gateways do. Both
+//! go in-process (the API through this object's binding, the webhooks straight into the
+//! edge's router) rather than over HTTP to the edge's own hostname, which a Worker cannot
+//! fetch on Cloudflare: so the same code runs locally and on a staging deployment.
 
 use crate::config;
-use crate::util::{html, json, now_millis, now_secs, random_id, see_other};
-use bawaba_core::gateway::sandbox::server::{self, CardForm, PageOutcome, Record};
+use crate::util::{json, now_millis, now_secs, random_id, see_other};
+use bawaba_core::gateway::sandbox::server::{self, CardForm, PageOutcome, Record, PAGE_STYLE};
 use bawaba_core::gateway::sandbox::webhook;
 use bawaba_core::gateway::sandbox::wire::{CreatePayment, ErrorBody, ErrorDetail, WebhookEvent};
 use bawaba_core::secret::Secret;
@@ -257,7 +260,7 @@ impl SandboxGateway {
             let Some(record) = self.load(&item.payment_id).await else {
                 continue;
             };
-            outcomes.push((item.payment_id.clone(), send_webhook(&secret, &record).await));
+            outcomes.push((item.payment_id.clone(), send_webhook(&self.env, &secret, &record).await));
         }
         // Re-read: payments finished while we were sending have queued their own webhooks.
         let mut queue: Vec<QueuedWebhook> = storage.get(KEY_QUEUE).await.ok().flatten().unwrap_or_default();
@@ -278,6 +281,11 @@ impl SandboxGateway {
     }
 }
 
+/// A sandbox page: its one inline `<style>` is allowed by hash, nothing else inline.
+fn html(status: u16, body: String) -> Response {
+    crate::util::html_with_styles(status, body, &[PAGE_STYLE])
+}
+
 enum Action {
     Card,
     Challenge,
@@ -291,7 +299,22 @@ async fn schedule(storage: &Storage, queue: &[QueuedWebhook]) -> worker::Result<
     }
 }
 
-async fn send_webhook(secret: &Secret, record: &Record) -> bool {
+/// Serves a connector's request to the sandbox API in-process, through the binding, with the
+/// same timeout as a network call.
+pub async fn serve(
+    env: &Env,
+    req: &bawaba_core::gateway::HttpRequest,
+    timeout_ms: u64,
+) -> Result<bawaba_core::gateway::HttpResponse, bawaba_core::gateway::GatewayError> {
+    use bawaba_core::gateway::GatewayError;
+    let unreachable = |e: worker::Error| GatewayError::Unreachable(format!("sandbox: {e}"));
+    let stub = env.durable_object(BINDING).and_then(|ns| ns.get_by_name(INSTANCE)).map_err(unreachable)?;
+    let request = crate::http::to_request(req)?;
+    // The request keeps the edge's own URL: the sandbox builds its page addresses from it.
+    crate::http::within(stub.fetch_with_request(request), worker::AbortController::default(), timeout_ms).await
+}
+
+async fn send_webhook(env: &Env, secret: &Secret, record: &Record) -> bool {
     let event =
         WebhookEvent { id: random_id("sbxevt_"), event_type: "payment.updated".into(), data: record.payment.clone() };
     let Ok(body) = serde_json::to_string(&event) else {
@@ -305,11 +328,12 @@ async fn send_webhook(secret: &Secret, record: &Record) -> bool {
     let Ok(req) = Request::new_with_init(&record.webhook_url, &init) else {
         return false;
     };
-    match crate::http::send_request(req).await {
-        Ok(resp) => (200..300).contains(&resp.status),
-        Err(e) => {
-            worker::console_warn!("sandbox webhook to {} failed: {e}", record.webhook_url);
-            false
-        }
+    // Straight into the edge's router: the same route, the same signature check, as if it
+    // had come over the network.
+    let resp = crate::routes::handle(req, env.clone()).await;
+    let delivered = (200..300).contains(&resp.status_code());
+    if !delivered {
+        worker::console_warn!("sandbox webhook to {} answered {}", record.webhook_url, resp.status_code());
     }
+    delivered
 }

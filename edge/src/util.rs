@@ -64,10 +64,20 @@ pub fn json<T: serde::Serialize>(status: u16, value: &T) -> Response {
     }
 }
 
-/// An HTML response.
+/// An HTML page with no inline content, under the edge's strict page policy
+/// ([`bawaba_core::web_policy`]).
 pub fn html(status: u16, body: String) -> Response {
+    html_with_styles(status, body, &[])
+}
+
+/// An HTML page whose only inline content is `inline_styles` (the exact text of each of its
+/// `<style>` elements, allowed by hash).
+pub fn html_with_styles(status: u16, body: String, inline_styles: &[&str]) -> Response {
     let resp = Response::from_html(body).map(|r| r.with_status(status));
-    resp.unwrap_or_else(|e| crate::error::response(&ApiError::Internal(e.to_string())))
+    let mut resp = resp.unwrap_or_else(|e| crate::error::response(&ApiError::Internal(e.to_string())));
+    let csp = bawaba_core::web_policy::content_security_policy(inline_styles);
+    let _ = resp.headers_mut().set("Content-Security-Policy", &csp);
+    resp
 }
 
 /// A 303 redirect (POST → GET).

@@ -160,12 +160,7 @@ pub fn signed_call_raw(edge: &Edge, shop: &ShopConfig, sent: &SignedCall, signed
         call_agent()
             .run(request.header("Content-Type", "application/json").body(sent.body.to_vec()).expect("a valid request"))
     };
-    let mut resp = result.unwrap_or_else(|e| panic!("{} {}: {e}", sent.method, sent.path_and_query));
-    let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let (location, content_type) = (header("location"), header("content-type"));
-    let status = resp.status().as_u16();
-    let body = resp.body_mut().read_to_string().unwrap_or_default();
-    Reply { status, location, content_type, body }
+    http::read_reply(result.unwrap_or_else(|e| panic!("{} {}: {e}", sent.method, sent.path_and_query)))
 }
 
 /// The agent for signed calls: every status is a value, no redirects, any method with a body.

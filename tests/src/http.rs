@@ -1,6 +1,44 @@
 //! A blocking HTTP client for tests: returns every status as a value and never follows redirects.
+//!
+//! Every answer it reads is also audited: no secret configured on a test edge or fake (shop keys,
+//! gateway keys, webhook secrets: see [`register_secret`]) may appear in any status line,
+//! header or body the tests receive, so a whole test run checks that secrets never leave.
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static AUDITED: AtomicU64 = AtomicU64::new(0);
+
+/// Registers a secret value that no answer may contain (values shorter than 8 characters are
+/// too likely to occur by chance and are not registered).
+pub fn register_secret(value: &str) {
+    if value.len() >= 8 {
+        let mut secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+        if !secrets.iter().any(|s| s == value) {
+            secrets.push(value.to_string());
+        }
+    }
+}
+
+/// How many answers this process has audited so far.
+pub fn audited() -> u64 {
+    AUDITED.load(Ordering::Relaxed)
+}
+
+/// Panics if `reply` contains a registered secret (naming only where, never the value).
+pub fn audit(reply: &Reply) {
+    AUDITED.fetch_add(1, Ordering::Relaxed);
+    let secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for (i, secret) in secrets.iter().enumerate() {
+        if reply.body.contains(secret.as_str()) {
+            panic!("registered secret #{i} appears in an answer's body (HTTP {})", reply.status);
+        }
+        if let Some((name, _)) = reply.headers.iter().find(|(_, v)| v.contains(secret.as_str())) {
+            panic!("registered secret #{i} appears in an answer's {name} header (HTTP {})", reply.status);
+        }
+    }
+}
 
 /// A response.
 #[derive(Debug, Clone)]
@@ -13,12 +51,20 @@ pub struct Reply {
     pub content_type: Option<String>,
     /// Body text.
     pub body: String,
+    /// Every header, names lower-cased.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
     /// The body as JSON (panics with the body if it is not JSON).
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// A header's value (the first, if repeated).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
     }
 
     /// The `error.code` of an error body.
@@ -40,13 +86,33 @@ fn agent() -> &'static ureq::Agent {
 }
 
 fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
-    let mut resp = result.unwrap_or_else(|e| panic!("request failed: {e}"));
-    let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    read_reply(result.unwrap_or_else(|e| panic!("request failed: {e}")))
+}
+
+/// Reads an answer into a [`Reply`], and audits it.
+pub fn read_reply(mut resp: ureq::http::Response<ureq::Body>) -> Reply {
+    let headers: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let location = header("location");
     let content_type = header("content-type");
     let status = resp.status().as_u16();
     let body = resp.body_mut().with_config().limit(10 * 1024 * 1024).read_to_string().unwrap_or_default();
-    Reply { status, location, content_type, body }
+    let reply = Reply { status, location, content_type, body, headers };
+    audit(&reply);
+    reply
+}
+
+/// GET with extra headers.
+pub fn get_with_headers(url: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut req = agent().get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    reply(req.call())
 }
 
 /// GET.
@@ -94,4 +160,20 @@ pub fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_carrying_a_registered_secret_fails_the_test() {
+        register_secret("whsec_this-must-never-leave");
+        let clean = Reply { status: 200, location: None, content_type: None, body: "{}".into(), headers: vec![] };
+        audit(&clean);
+        let in_body = Reply { body: "token: whsec_this-must-never-leave".into(), ..clean.clone() };
+        assert!(std::panic::catch_unwind(|| audit(&in_body)).is_err());
+        let in_header = Reply { headers: vec![("x-debug".into(), "whsec_this-must-never-leave".into())], ..clean };
+        assert!(std::panic::catch_unwind(|| audit(&in_header)).is_err());
+    }
 }

@@ -76,6 +76,8 @@ pub struct Text {
     pub finished: &'static str,
     /// The gateway is down.
     pub gateway_down: &'static str,
+    /// Too many attempts (`rate_limited`).
+    pub too_many: &'static str,
 }
 
 const EN: Text = Text {
@@ -92,6 +94,7 @@ const EN: Text = Text {
     generic: "The payment could not be started. Please try again or contact the shop.",
     finished: "This order has already been paid or closed.",
     gateway_down: "The payment provider is not responding. Please try again in a moment.",
+    too_many: "Too many payment attempts. Please wait a minute and try again.",
 };
 
 const AR: Text = Text {
@@ -108,6 +111,7 @@ const AR: Text = Text {
     generic: "تعذّر بدء الدفع. حاول مرة أخرى أو تواصل مع المتجر.",
     finished: "تم دفع هذا الطلب أو إغلاقه مسبقاً.",
     gateway_down: "مزوّد الدفع لا يستجيب. حاول مرة أخرى بعد قليل.",
+    too_many: "محاولات دفع كثيرة. انتظر دقيقة ثم حاول مرة أخرى.",
 };
 
 /// The method's name as shoppers know it.
@@ -134,6 +138,7 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
         "intent_expired" => t.expired,
         "payment_finished" => t.finished,
         "gateway_unavailable" => t.gateway_down,
+        "rate_limited" => t.too_many,
         "network" => t.network,
         _ => t.generic,
     }
@@ -165,6 +170,8 @@ mod tests {
     fn known_errors_have_their_own_message() {
         assert_eq!(error_message("intent_expired", Locale::Ar), AR.expired);
         assert_eq!(error_message("anything", Locale::En), EN.generic);
+        assert_eq!(error_message("rate_limited", Locale::Ar), AR.too_many);
+        assert_eq!(error_message("rate_limited", Locale::En), EN.too_many);
     }
 
     #[test]

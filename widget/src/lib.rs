@@ -123,6 +123,19 @@ pub fn unmount(host: HtmlElement) {
     MOUNTED.with(|m| m.borrow_mut().remove(&key));
 }
 
+/// The widget's styles: a constructed stylesheet where the browser has them, so that a page
+/// with a strict Content-Security-Policy (no `'unsafe-inline'` styles) still shows the widget
+/// styled; else a `<style>` element.
+fn add_styles(doc: &web_sys::Document, root: &web_sys::ShadowRoot) {
+    if let Ok(sheet) = web_sys::CssStyleSheet::new() {
+        if sheet.replace_sync(STYLE).is_ok() {
+            root.set_adopted_style_sheets(&js_sys::Array::of1(&sheet));
+            return;
+        }
+    }
+    let _ = root.append_child(&el(doc, "style", "", STYLE));
+}
+
 fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
     let doc = web_sys::window()?.document()?;
     let root = match host.shadow_root() {
@@ -132,7 +145,6 @@ fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
     root.set_inner_html("");
     let locale = detect_locale(host);
     let t = locale.text();
-    let style = el(&doc, "style", "", STYLE);
     let container = el(&doc, "div", "bw", "");
     attrs(&container, &[("dir", locale.dir()), ("lang", locale.tag()), ("part", "container")]);
     let total = el(&doc, "p", "total", "");
@@ -152,7 +164,8 @@ fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
     for child in [&total, &fieldset, button.as_ref(), &status, &error, &note] {
         let _ = container.append_child(child);
     }
-    let _ = root.append_with_node_2(&style, &container);
+    add_styles(&doc, &root);
+    let _ = root.append_child(&container);
     let edge = host
         .get_attribute("edge")
         .filter(|e| !e.is_empty())

@@ -37,6 +37,13 @@ pub trait Gateway: std::fmt::Debug {
     /// Whether its credentials are test or live ones, where they show it.
     fn mode(&self) -> Option<Mode>;
 
+    /// Whether this gateway is served by the edge itself (the built-in sandbox on its default
+    /// address): the edge then hands its requests to it in-process instead of fetching its own
+    /// hostname, which a Worker cannot do on Cloudflare.
+    fn served_by_this_edge(&self) -> bool {
+        false
+    }
+
     /// The reference the gateway's record must carry for this session: ours, unless the gateway
     /// makes one per session (APS).
     fn expected_reference(&self, ours: &str, _gateway_payment_id: &str) -> String {

@@ -147,6 +147,11 @@ pub struct Session {
     pub never_opened: bool,
     /// The gateway's last answer in words (`pending`, `unreachable: …`), for the operator.
     pub last_answer: Option<String>,
+    /// When the gateway was last asked about it (unix ms): a shopper's return within
+    /// `return_check_reuse_ms` of it is answered from that answer (see
+    /// [`Payment::return_asks_gateway`]).
+    #[serde(default)]
+    pub asked_at_ms: Option<i64>,
 }
 
 impl Session {

@@ -4,8 +4,11 @@
 use super::*;
 
 impl Payment {
-    /// What to do when the shopper picks `method`.
-    pub fn plan_session(&self, method: PaymentMethod) -> Result<SessionPlan, ApiError> {
+    /// What to do when the shopper picks `method`. A new session is refused once the payment
+    /// has started `sessions_per_payment` in the last `payment_limit_window_ms` (every session
+    /// is a charge attempt at a gateway: the card-testing defence per intent); reusing an open
+    /// one is always allowed.
+    pub fn plan_session(&self, method: PaymentMethod, at: &At) -> Result<SessionPlan, ApiError> {
         if !matches!(self.state, PaymentState::Created | PaymentState::Pending) {
             return Err(ApiError::PaymentFinished(self.state));
         }
@@ -13,6 +16,19 @@ impl Payment {
             self.sessions.iter().find(|s| !s.superseded && s.method == method && s.status == SessionStatus::Open);
         if let Some(existing) = reusable {
             return Ok(SessionPlan::Reuse(existing.id.clone()));
+        }
+        let window = at.settings.payment_limit_window_ms;
+        let since = at.now_ms.saturating_sub(window);
+        let recent: Vec<i64> = self.sessions.iter().map(|s| s.created_at_ms).filter(|t| *t > since).collect();
+        if recent.len() as i64 >= at.settings.sessions_per_payment {
+            // The window frees a place when its oldest start leaves it.
+            let oldest = recent.iter().copied().min().unwrap_or(at.now_ms);
+            let free_at = oldest.saturating_add(window);
+            return Err(crate::limits::Refusal {
+                scope: crate::limits::LimitScope::Payment,
+                retry_after_secs: ((free_at.saturating_sub(at.now_ms) + 999) / 1000).max(1),
+            }
+            .into());
         }
         Ok(SessionPlan::Start { session_id: format!("{}", self.sessions.len()) })
     }
@@ -42,6 +58,7 @@ impl Payment {
             close_requested: false,
             never_opened: false,
             last_answer: None,
+            asked_at_ms: None,
         });
         self.offer(PaymentState::Pending, Source::Session, at);
         self.reconcile_rounds = 0;
@@ -87,6 +104,18 @@ impl Payment {
 
     // === What gateways say === //
 
+    /// Whether a shopper's return to `session_id` should ask the gateway: not when it was
+    /// asked less than `return_check_reuse_ms` ago (a return is only a hint, and one hit per
+    /// reload must not become one gateway call each). Webhooks and the edge's own checks always
+    /// ask. The payment object runs one command at a time, so with this there is at most one
+    /// gateway check in flight per payment and repeated returns reuse its answer.
+    pub fn return_asks_gateway(&self, session_id: &str, at: &At) -> bool {
+        match self.session(session_id).and_then(|s| s.asked_at_ms) {
+            Some(asked) => at.now_ms.saturating_sub(asked) >= at.settings.return_check_reuse_ms,
+            None => true,
+        }
+    }
+
     /// Applies what the gateway said about a session (`expected_reference` is what its record
     /// must carry). Returns whether the payment changed in a way the shop hears about.
     ///
@@ -102,6 +131,9 @@ impl Payment {
         at: &At,
     ) -> bool {
         let Some(session) = self.session(session_id).cloned() else { return false };
+        if let Some(s) = self.session_mut(session_id) {
+            s.asked_at_ms = Some(at.now_ms);
+        }
         let payment = match answer {
             Ok(p) => p,
             Err(e) => {

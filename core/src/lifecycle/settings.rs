@@ -24,6 +24,14 @@ pub struct Settings {
     pub watch_after_ms: i64,
     /// How long a gateway may take to answer (`GATEWAY_TIMEOUT_MS`, 15 s).
     pub gateway_timeout_ms: i64,
+    /// How many sessions one payment may start per window (`LIMIT_SESSIONS_PER_PAYMENT`, 10):
+    /// the card-testing defence per intent (see [`crate::limits`]).
+    pub sessions_per_payment: i64,
+    /// That window (`LIMIT_PAYMENT_WINDOW_SECS`, 1 h).
+    pub payment_limit_window_ms: i64,
+    /// A shopper's return within this long of the last gateway check of its session is
+    /// answered from that check (`RETURN_CHECK_REUSE_MS`, 5 s).
+    pub return_check_reuse_ms: i64,
 }
 
 impl Default for Settings {
@@ -37,6 +45,9 @@ impl Default for Settings {
             expire_after_ms: 2 * 3_600_000,
             watch_after_ms: 7 * 24 * 3_600_000,
             gateway_timeout_ms: 15_000,
+            sessions_per_payment: 10,
+            payment_limit_window_ms: 3_600_000,
+            return_check_reuse_ms: 5_000,
         }
     }
 }
@@ -53,6 +64,9 @@ const FIELDS: &[Field] = &[
     ("PAYMENT_EXPIRES_AFTER_SECS", 1000, |s| &mut s.expire_after_ms),
     ("SESSION_WATCH_AFTER_SECS", 1000, |s| &mut s.watch_after_ms),
     ("GATEWAY_TIMEOUT_MS", 1, |s| &mut s.gateway_timeout_ms),
+    ("LIMIT_SESSIONS_PER_PAYMENT", 1, |s| &mut s.sessions_per_payment),
+    ("LIMIT_PAYMENT_WINDOW_SECS", 1000, |s| &mut s.payment_limit_window_ms),
+    ("RETURN_CHECK_REUSE_MS", 1, |s| &mut s.return_check_reuse_ms),
 ];
 
 impl Settings {

@@ -28,6 +28,8 @@ struct State {
     webhook_url: Option<String>,
     webhook_token: String,
     tampered: HashMap<String, i64>,
+    /// How many times the API was asked about each invoice (`GET /v1/invoices/{id}`).
+    invoice_reads: HashMap<String, u32>,
 }
 
 /// A payment attempt just created: its id and what the card does (`Ok(true)`: 3-D Secure first;
@@ -65,6 +67,11 @@ impl FakeMoyasar {
         });
         *base.lock().unwrap() = format!("http://127.0.0.1:{port}");
         FakeMoyasar { base: format!("http://127.0.0.1:{port}"), state, switches, sent }
+    }
+
+    /// How many times the edge asked the API about `invoice_id`.
+    pub fn invoice_reads(&self, invoice_id: &str) -> u32 {
+        self.state.lock().unwrap().invoice_reads.get(invoice_id).copied().unwrap_or(0)
     }
 
     /// The API base to configure (`MOYASAR_API_BASE`).
@@ -153,7 +160,10 @@ impl FakeMoyasar {
         };
         let response = match (method.as_str(), segs.as_slice()) {
             ("POST", ["v1", "invoices"]) => self.create_invoice(&body),
-            ("GET", ["v1", "invoices", id]) => self.get_invoice(id),
+            ("GET", ["v1", "invoices", id]) => {
+                *self.state.lock().unwrap().invoice_reads.entry(id.to_string()).or_default() += 1;
+                self.get_invoice(id)
+            }
             ("GET", ["v1", "payments"]) => json_response(200, &json!({"payments": [], "meta": {"current_page": 1}})),
             ("POST", ["v1", "payments", id, "refund"]) => self.refund(id, &body),
             ("POST", ["v1", "payments", id, "void"]) => self.void(id),

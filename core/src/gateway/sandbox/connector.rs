@@ -24,8 +24,11 @@ fn configure(settings: Settings<'_>, edge_origin: &str) -> Result<Connector, Str
     if !flag(settings, "SANDBOX_ENABLED") {
         return Err("the sandbox gateway is off (SANDBOX_ENABLED)".into());
     }
+    let own = format!("{edge_origin}/sandbox/api");
+    let api_base = base_url(settings, "SANDBOX_API_BASE", &own);
     Ok(Box::new(Config {
-        api_base: base_url(settings, "SANDBOX_API_BASE", &format!("{edge_origin}/sandbox/api")),
+        on_this_edge: api_base == own,
+        api_base,
         secret_key: Secret::new(required(settings, "SANDBOX_SECRET_KEY")?),
         webhook_secret: Secret::new(required(settings, "SANDBOX_WEBHOOK_SECRET")?),
     }))
@@ -42,6 +45,10 @@ impl Gateway for Config {
 
     fn mode(&self) -> Option<Mode> {
         Some(Mode::Test)
+    }
+
+    fn served_by_this_edge(&self) -> bool {
+        self.on_this_edge
     }
 
     fn build_start(&self, input: &StartInput<'_>) -> Result<Start, GatewayError> {

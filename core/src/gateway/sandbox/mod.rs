@@ -38,6 +38,9 @@ pub struct Config {
     pub secret_key: Secret,
     /// Secret the sandbox signs its webhooks with.
     pub webhook_secret: Secret,
+    /// Whether `api_base` is this edge's own `/sandbox/api` (no `SANDBOX_API_BASE`): the
+    /// edge then serves the requests in-process.
+    pub on_this_edge: bool,
 }
 
 fn auth_headers(cfg: &Config) -> Vec<(String, String)> {
@@ -188,6 +191,7 @@ mod tests {
 
     fn cfg() -> Config {
         Config {
+            on_this_edge: false,
             api_base: "http://127.0.0.1:9/sandbox/api".into(),
             secret_key: Secret::new("sk_sandbox_1"),
             webhook_secret: Secret::new("whsec_1"),

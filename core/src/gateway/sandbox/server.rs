@@ -351,7 +351,8 @@ fn form_error_text(code: &str, ar: bool) -> &'static str {
     }
 }
 
-const PAGE_STYLE: &str = "body{font-family:system-ui,'Segoe UI',Tahoma,sans-serif;background:#f4f5f7;margin:0;color:#1d2433}\
+/// The pages' one inline style (the edge allows it by its hash in the pages' CSP).
+pub const PAGE_STYLE: &str = "body{font-family:system-ui,'Segoe UI',Tahoma,sans-serif;background:#f4f5f7;margin:0;color:#1d2433}\
 main{max-inline-size:26rem;margin:2rem auto;background:#fff;border-radius:12px;padding:1.5rem;box-shadow:0 2px 12px #0002}\
 h1{font-size:1.2rem;margin-block:0 .5rem}.amount{font-size:1.6rem;font-weight:700;margin-block:.5rem 1rem}\
 label{display:block;margin-block:.75rem .25rem;font-weight:600}input{inline-size:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #b8bfcc;border-radius:8px}\
