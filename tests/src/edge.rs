@@ -1,8 +1,9 @@
 //! Runs the real edge in local workerd (`wrangler dev`), as `cargo xtask demo` does, but on a
 //! free port, with fresh secrets and its own storage directory.
 //!
-//! The config is the project's own `wrangler.toml` with three changes: no `[build]` (xtask
-//! already built), absolute paths to the build output, and the test's `[vars]`.
+//! The config is the project's own `wrangler.toml` (its top level, with the vars of
+//! `[env.local]`, or of the top level for a production edge) with three changes: no `[build]`
+//! (xtask already built), absolute paths to the build output, and the test's `[vars]`.
 
 use crate::{free_port, root, wait_for, Guarded};
 use std::path::PathBuf;
@@ -28,6 +29,30 @@ pub struct EdgeOptions {
     pub vars: Vec<(String, String)>,
     /// Ids of the shops registered `live` (the others are `test`).
     pub live: Vec<String>,
+    /// Runs the production configuration (the top level of `wrangler.toml`: sandbox and demo
+    /// shop off, only the public files of `target/site-production`) instead of the local one
+    /// (`[env.local]`, what `cargo xtask demo` runs).
+    pub production: bool,
+    /// Shops whose key is being rotated: `(shop id, old secret)`, registered as the shop's
+    /// `previous_secret` (its `secret` stays the new one).
+    pub previous_secrets: Vec<(String, String)>,
+}
+
+/// The session limits a test edge runs with unless the test sets its own: tests start many
+/// sessions from one address within a minute, which the production defaults (30 per client,
+/// 600 per shop) would refuse. The limits have their own tests (tests/tests/hardening.rs).
+const TEST_LIMITS: [(&str, &str); 3] = [
+    ("LIMIT_SESSIONS_PER_PAYMENT", "1000"),
+    ("LIMIT_SESSIONS_PER_CLIENT_PER_MINUTE", "100000"),
+    ("LIMIT_SESSIONS_PER_SHOP_PER_MINUTE", "100000"),
+];
+
+/// Whether a setting's name says it holds a secret (its value must never appear in an answer).
+/// APS's access code is not one: APS's redirection protocol has the shopper's browser post it
+/// to APS in the payment form, next to the signature the secret phrases make.
+fn is_secret_name(name: &str) -> bool {
+    ["_SECRET", "_KEY", "_PHRASE", "_TOKEN", "_PASSWORD"].iter().any(|suffix| name.ends_with(suffix))
+        || name.contains("SECRET")
 }
 
 /// A running edge. Stopped when dropped, or when the test process exits (its watchdog reads the
@@ -84,7 +109,7 @@ impl Edge {
     fn launch(options: &EdgeOptions) -> Result<Edge, String> {
         let root = root();
         let shim = root.join("target/edge/shim.js");
-        let site = root.join("target/site");
+        let site = root.join(if options.production { "target/site-production" } else { "target/site" });
         assert!(
             shim.exists() && site.join("widget").exists(),
             "the release build is missing: run `cargo xtask test` (or `cargo xtask build --release`) first"
@@ -107,13 +132,33 @@ impl Edge {
                 let secret_name = format!("SHOP_{}_SECRET", s.id.to_ascii_uppercase().replace('-', "_"));
                 dev_vars.push_str(&format!("{secret_name}={}\n", s.secret));
                 let mode = if options.live.contains(&s.id) { "live" } else { "test" };
-                serde_json::json!({ "id": s.id, "origin": s.origin, "secret": secret_name, "mode": mode })
+                let mut entry =
+                    serde_json::json!({ "id": s.id, "origin": s.origin, "secret": secret_name, "mode": mode });
+                if let Some((_, old)) = options.previous_secrets.iter().find(|(id, _)| *id == s.id) {
+                    let old_name = format!("PREVIOUS_{secret_name}");
+                    dev_vars.push_str(&format!("{old_name}={old}\n"));
+                    entry["previous_secret"] = old_name.into();
+                    crate::http::register_secret(old);
+                }
+                crate::http::register_secret(&s.secret);
+                entry
             })
             .collect();
         let mut vars = vec![("BAWABA_SHOPS".to_string(), serde_json::Value::from(registry).to_string())];
+        vars.extend(TEST_LIMITS.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         vars.extend(options.vars.iter().cloned());
+        // Secrets never leave: every answer the tests read is checked against these.
+        for secret in [&sandbox_key, &webhook_secret] {
+            crate::http::register_secret(secret);
+        }
+        for (name, value) in &vars {
+            if is_secret_name(name) {
+                crate::http::register_secret(value);
+            }
+        }
         std::fs::write(dir.join(".dev.vars"), dev_vars).expect("write .dev.vars");
-        std::fs::write(dir.join("wrangler.toml"), test_config(&shim, &site, &vars)).expect("write config");
+        std::fs::write(dir.join("wrangler.toml"), test_config(&shim, &site, options.production, &vars))
+            .expect("write config");
 
         let log = dir.join("wrangler.log");
         let wrangler = root.join("node_modules/wrangler/bin/wrangler.js");
@@ -251,42 +296,57 @@ impl Drop for Edge {
     }
 }
 
-/// The project's wrangler.toml, made runnable from the test directory.
-fn test_config(shim: &std::path::Path, site: &std::path::Path, vars: &[(String, String)]) -> String {
+/// The project's wrangler.toml, made runnable from the test directory: its top level (the
+/// Durable Object bindings, migrations and triggers) without `[build]` (xtask already built) or
+/// the environments, with absolute paths to the build output, and as `[vars]` those of
+/// `[env.local]` (the demo's), or of the top level for a `production` edge, then the test's.
+fn test_config(shim: &std::path::Path, site: &std::path::Path, production: bool, vars: &[(String, String)]) -> String {
     let original = std::fs::read_to_string(root().join("wrangler.toml")).expect("wrangler.toml");
+    let base_section = if production { "[vars]" } else { "[env.local.vars]" };
     let mut out = String::new();
     let mut section = String::new();
+    // (name, the value as TOML text)
+    let mut merged: Vec<(String, String)> = Vec::new();
     for line in original.lines() {
         let trimmed = line.trim();
         if trimmed.starts_with('[') {
             section = trimmed.to_string();
         }
-        if section == "[build]" {
+        if section == base_section {
+            if let Some((k, v)) = trimmed.split_once('=').filter(|_| !trimmed.starts_with(['#', '['])) {
+                merged.push((k.trim().to_string(), v.trim().to_string()));
+            }
             continue;
         }
-        if trimmed.starts_with("main =") {
-            out.push_str(&format!("main = \"{}\"\n", shim.display()));
-        } else if trimmed.starts_with("directory =") {
-            out.push_str(&format!("directory = \"{}\"\n", site.display()));
-        } else if section == "[vars]" && vars.iter().any(|(k, _)| trimmed.starts_with(&format!("{k} ="))) {
+        let environment = section.starts_with("[env.") || section.starts_with("[[env.");
+        if section == "[build]" || section == "[vars]" || environment {
             continue;
+        }
+        if section.is_empty() && trimmed.starts_with("main =") {
+            out.push_str(&format!("main = \"{}\"\n", shim.display()));
+        } else if section == "[assets]" && trimmed.starts_with("directory =") {
+            out.push_str(&format!("directory = \"{}\"\n", site.display()));
         } else {
             out.push_str(line);
             out.push('\n');
         }
     }
-    assert_eq!(section, "[vars]", "wrangler.toml must end with its [vars] section");
+    assert!(!merged.is_empty(), "wrangler.toml has no {base_section} section");
+    for (k, v) in vars {
+        assert!(!v.contains('\''), "test vars cannot contain single quotes");
+        merged.push((k.clone(), format!("'{v}'")));
+    }
     // A later value for the same key wins (TOML refuses a key twice).
     let mut unique: Vec<&(String, String)> = Vec::new();
-    for pair in vars.iter().rev() {
+    for pair in merged.iter().rev() {
         if !unique.iter().any(|(k, _)| *k == pair.0) {
             unique.push(pair);
         }
     }
     unique.reverse();
+    out.push_str("\n[vars]\n");
     for (k, v) in unique {
-        assert!(!v.contains('\''), "test vars cannot contain single quotes");
-        out.push_str(&format!("{k} = '{v}'\n"));
+        out.push_str(&format!("{k} = {v}\n"));
     }
     out
 }

@@ -14,6 +14,7 @@ pub mod fake_shop;
 pub mod fakes;
 pub mod flows;
 pub mod http;
+pub mod load;
 pub mod mailbox;
 pub mod odoo;
 

@@ -39,15 +39,20 @@ struct World {
     per_client: Shop,
     per_shop: Shop,
     returns: Shop,
+    /// A shop whose key is being rotated: `config.secret` is the new key.
+    rotating: Shop,
 }
+
+const OLD_KEY: &str = "rotating-old-secret-0123456789";
 
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let moyasar = FakeMoyasar::start(MOYASAR_KEY, MOYASAR_TOKEN);
-        let (per_payment, per_client, per_shop, returns) =
-            (shop("per-payment"), shop("per-client"), shop("per-shop"), shop("returns"));
-        let shops = [&per_payment, &per_client, &per_shop, &returns].iter().map(|s| s.config.clone()).collect();
+        let (per_payment, per_client, per_shop, returns, rotating) =
+            (shop("per-payment"), shop("per-client"), shop("per-shop"), shop("returns"), shop("rotating"));
+        let shops =
+            [&per_payment, &per_client, &per_shop, &returns, &rotating].iter().map(|s| s.config.clone()).collect();
         let vars = [
             ("LIMIT_SESSIONS_PER_PAYMENT", PER_PAYMENT.to_string()),
             ("LIMIT_SESSIONS_PER_CLIENT_PER_MINUTE", PER_CLIENT.to_string()),
@@ -60,9 +65,10 @@ fn world() -> &'static World {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-        let edge = Edge::start(EdgeOptions { shops, vars, ..Default::default() });
+        let previous_secrets = vec![("rotating".to_string(), OLD_KEY.to_string())];
+        let edge = Edge::start(EdgeOptions { shops, vars, previous_secrets, ..Default::default() });
         moyasar.set_webhook_url(&edge.url("/v1/webhooks/moyasar"));
-        World { edge, moyasar, per_payment, per_client, per_shop, returns }
+        World { edge, moyasar, per_payment, per_client, per_shop, returns, rotating }
     })
 }
 
@@ -91,16 +97,17 @@ fn one_payment_starts_at_most_its_limit_of_sessions() {
     let intent = sign(&w.per_payment.config, &claims(&w.per_payment.config, &reference("card-testing"), 1000));
     // Each method switch is a new session at the gateway: the documented count is admitted.
     for i in 0..PER_PAYMENT {
-        let method = if i % 2 == 0 { "mada" } else { "visa" };
+        let method = if i.is_multiple_of(2) { "mada" } else { "visa" };
         let r = start_from(&w.edge, "198.51.100.10", &intent, method);
         assert_eq!(r.status, 200, "start {}: {}", i + 1, r.body);
     }
-    let refused = start_from(&w.edge, "198.51.100.10", &intent, if PER_PAYMENT % 2 == 0 { "mada" } else { "visa" });
+    let refused =
+        start_from(&w.edge, "198.51.100.10", &intent, if PER_PAYMENT.is_multiple_of(2) { "mada" } else { "visa" });
     assert_rate_limited(&refused, "this payment");
     let retry: i64 = refused.header("retry-after").unwrap().parse().unwrap();
     assert!(retry > 3000, "the per-payment window is an hour: Retry-After {retry}");
     // The page still open is reused: it starts nothing, so it is never refused.
-    let current = if (PER_PAYMENT - 1) % 2 == 0 { "mada" } else { "visa" };
+    let current = if (PER_PAYMENT - 1).is_multiple_of(2) { "mada" } else { "visa" };
     assert_eq!(start_from(&w.edge, "198.51.100.10", &intent, current).status, 200);
 }
 
@@ -316,4 +323,75 @@ fn the_sandbox_pays_without_any_http_call_to_the_edges_own_hostname() {
     let delivered = received.iter().find(|r| r.body.windows(reference.len()).any(|b| b == reference.as_bytes()));
     let header = delivered.and_then(|r| r.header(signature::HEADER)).expect("a signed notification");
     assert_eq!(header.matches("v1=").count(), 1, "one key, one signature: {header}");
+}
+
+/// The shopper over the limit reads why, in their language, and nothing was started.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_widget_tells_a_rate_limited_shopper_in_english_and_arabic() {
+    use bawaba_tests::browser::{wait_css, wait_url, Driver};
+    use fantoccini::Locator;
+    let w = world();
+    let demo = ShopConfig { id: "demo".into(), origin: w.edge.base.clone(), secret: w.edge.demo_secret.clone() };
+    wait_for_a_fresh_minute(40);
+    // The browser sends no CF-Connecting-IP locally, and neither do these: one bucket.
+    for i in 0..PER_CLIENT {
+        let intent = sign(&demo, &claims(&demo, &reference("exhaust"), 1000));
+        assert_eq!(flows::start_session(&w.edge, &intent, "mada").status, 200, "start {}", i + 1);
+    }
+    let driver = Driver::start();
+    let c = driver.browser().await;
+    for (home, expected) in [
+        ("/", "Too many payment attempts. Please wait a minute and try again."),
+        ("/ar/", "محاولات دفع كثيرة. انتظر دقيقة ثم حاول مرة أخرى."),
+    ] {
+        c.goto(&w.edge.url(home)).await.expect("storefront");
+        wait_css(&c, "#buy-qahwa").await.click().await.expect("buy");
+        wait_url(&c, "/demo/shop/checkout/").await;
+        let widget = wait_css(&c, "bawaba-checkout[data-state=ready]").await;
+        let shadow = widget.shadow_root().await.expect("shadow root");
+        shadow.find(Locator::Css("button.pay")).await.unwrap().click().await.unwrap();
+        wait_css(&c, "bawaba-checkout[data-state=error]").await;
+        let error = shadow.find(Locator::Css(".error")).await.unwrap();
+        assert_eq!(error.attr("data-code").await.unwrap().as_deref(), Some("rate_limited"));
+        assert_eq!(error.text().await.unwrap(), expected, "on {home}");
+        // Styled under the page's strict CSP: the constructed stylesheet applied.
+        let button = shadow.find(Locator::Css("button.pay")).await.unwrap();
+        let background = button.css_value("background-color").await.unwrap();
+        assert_eq!(background, "rgba(11, 110, 79, 1)", "the widget's styles apply under the strict CSP");
+    }
+    c.close().await.ok();
+}
+
+/// During a key rotation the edge takes intents and calls signed with either key and signs
+/// each notification with both, so the shop can switch whenever it likes.
+#[test]
+fn a_rotated_shop_key_works_old_and_new_during_the_switch() {
+    let w = world();
+    let new = w.rotating.config.clone();
+    let old = ShopConfig { secret: OLD_KEY.into(), ..new.clone() };
+    let other = ShopConfig { secret: "neither-key-0123456789".into(), ..new.clone() };
+    for (who, shop, expected) in [("new key", &new, 200), ("old key", &old, 200), ("another key", &other, 401)] {
+        let intent = sign(shop, &claims(shop, &reference("rotation"), 1000));
+        let r = http::post_json(&w.edge.url("/v1/methods"), &serde_json::json!({ "intent": intent }));
+        assert_eq!(r.status, expected, "an intent signed with the {who}: {}", r.body);
+        let call = flows::signed_get(&w.edge, shop, "/v1/deliveries");
+        assert_eq!(call.status, expected, "a call signed with the {who}: {}", call.body);
+    }
+    // A payment made while the shop still signs with the old key.
+    let reference = reference("rotation-paid");
+    let back = flows::pay(&w.edge, &old, &reference, 2500, "mada", "4464040000000007");
+    assert!(back.location.unwrap_or_default().contains("status=paid"));
+    let notification = eventually(20, "the notification", || {
+        w.rotating
+            .fake
+            .received()
+            .into_iter()
+            .find(|r| r.answered == 200 && r.body.windows(reference.len()).any(|b| b == reference.as_bytes()))
+    });
+    let header = notification.header(signature::HEADER).expect("signed").to_string();
+    assert_eq!(header.matches("v1=").count(), 2, "one signature per key: {header}");
+    for key in [new.secret.as_str(), OLD_KEY] {
+        signature::verify(key.as_bytes(), Some(&header), &notification.body, bawaba_tests::now(), 300)
+            .expect("the notification verifies with either key");
+    }
 }

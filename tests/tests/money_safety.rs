@@ -424,6 +424,7 @@ fn test_and_live_shops_each_reach_only_credentials_of_their_mode() {
         shops: vec![test_shop.clone(), live_shop.clone()],
         vars,
         live: vec![live_shop.id.clone()],
+        ..Default::default()
     });
     let check = |shop: &ShopConfig| {
         let reply = flows::signed_post(&edge, shop, "/v1/check", &serde_json::json!({"currency": "SAR"}));

@@ -1,4 +1,7 @@
-//! Compiles the edge and the widget to wasm and lays out `target/edge` and `target/site`.
+//! Compiles the edge and the widget to wasm and lays out `target/edge`, `target/site` (every
+//! static file, demo storefront included: what `wrangler dev --env local` serves) and
+//! `target/site-production` (only what shops embed: the loader, the widget, `_headers`; what
+//! production and staging deploy).
 //!
 //! We build without worker-build: it downloads wasm-bindgen and wasm-opt from GitHub, which
 //! this project cannot rely on, and its install takes minutes. The steps it would do are
@@ -15,6 +18,7 @@ pub fn build(release: bool) -> Result {
     build_edge(&tools, release)?;
     build_widget(&tools, release)?;
     assemble_site()?;
+    assemble_production_site()?;
     Ok(())
 }
 
@@ -110,6 +114,29 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// Copies `www/` into `target/site` (next to the built widget).
 fn assemble_site() -> Result {
     copy_dir(&root().join("www"), &root().join("target/site"))
+}
+
+/// The files a deployed edge serves: the loader, the widget and the headers file. Nothing of
+/// the demo storefront (`index.html`, `ar/`, `demo/`) is in production's assets.
+pub const PRODUCTION_FILES: [&str; 3] = ["bawaba.js", "widget", "_headers"];
+
+/// Lays out `target/site-production` afresh from `target/site`, with only [`PRODUCTION_FILES`].
+fn assemble_production_site() -> Result {
+    let site = root().join("target/site");
+    let out = root().join("target/site-production");
+    if out.exists() {
+        fs::remove_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    }
+    fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    for name in PRODUCTION_FILES {
+        let from = site.join(name);
+        if from.is_dir() {
+            copy_dir(&from, &out.join(name))?;
+        } else {
+            fs::copy(&from, out.join(name)).map_err(|e| format!("{}: {e}", from.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result {

@@ -18,6 +18,9 @@
 
 mod bench;
 mod build;
+mod deploy;
+mod fuzz;
+mod load;
 mod odoo;
 mod run;
 mod setup;
@@ -37,8 +40,11 @@ fn main() -> ExitCode {
         Some("screenshots") => run::screenshots(),
         Some("odoo-test") => odoo::test(),
         Some("odoo-demo") => odoo::demo(&args[1..]),
+        Some("deploy") => deploy::deploy(&args[1..]),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("load") => load::load(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <demo | test | bench | odoo-test | odoo-demo [--exit] [--fresh] | build [--release] | setup [--browser] | vectors | screenshots>");
+            eprintln!("usage: cargo xtask <demo | test | bench | deploy [--dry-run] | fuzz [--secs N] | load | odoo-test | odoo-demo [--exit] [--fresh] | build [--release] | setup [--browser] | vectors | screenshots>");
             return ExitCode::from(2);
         }
     };

@@ -482,6 +482,7 @@ fn start_edge(tools: &crate::setup::Tools, state: &Path, log: &Path) -> Result<S
         .arg("dev")
         .arg("--config")
         .arg(&config)
+        .args(["--env", "local"])
         .arg("--env-file")
         .arg(root().join(".dev.vars"))
         .args(["--ip", "127.0.0.1", "--port", &EDGE_PORT.to_string()])

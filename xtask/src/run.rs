@@ -62,8 +62,11 @@ pub fn demo() -> Result {
     eprintln!();
     // Same process group as us: Ctrl-C reaches wrangler, which stops workerd itself.
     let mut cmd = Command::new(&tools.node);
+    // [env.local] in wrangler.toml: the sandbox, the demo shop and the demo storefront.
     cmd.current_dir(root()).arg(&tools.wrangler).args([
         "dev",
+        "--env",
+        "local",
         "--ip",
         "127.0.0.1",
         "--port",
