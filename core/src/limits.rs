@@ -167,6 +167,20 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_defaults_admit_30_per_client_and_600_per_shop_a_minute() {
+        let limits = SessionLimits::default();
+        let mut c = WindowCounter::new(MINUTE);
+        for _ in 0..30 {
+            assert!(c.admit(0, &keys("ip:a", "shop", limits)).is_ok());
+        }
+        assert_eq!(c.admit(0, &keys("ip:a", "shop", limits)).unwrap_err().scope, LimitScope::Client);
+        for i in 0..570 {
+            assert!(c.admit(0, &keys(&format!("ip:{i}"), "shop", limits)).is_ok());
+        }
+        assert_eq!(c.admit(0, &keys("ip:last", "shop", limits)).unwrap_err().scope, LimitScope::Shop);
+    }
+
+    #[test]
     fn the_shop_ceiling_holds_across_clients() {
         let limits = SessionLimits { per_client_per_minute: 100, per_shop_per_minute: 5 };
         let mut c = WindowCounter::new(MINUTE);

@@ -333,3 +333,48 @@ impl Payment {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::{NewPayment, Order, Reference, Settings, ShopId};
+    use crate::money::{Currency, Money};
+
+    #[test]
+    fn with_the_documented_defaults_the_eleventh_new_session_of_a_payment_is_refused() {
+        let at = At { now_ms: 1_800_000_000_000, settings: Settings::default() };
+        let money = Money { minor: 1000, currency: Currency::parse("SAR").unwrap() };
+        let order = Order {
+            return_url: "https://s.example/r".into(),
+            notify_url: "https://s.example/n".into(),
+            customer_name: None,
+            customer_email: None,
+        };
+        let new = NewPayment {
+            shop: ShopId::parse("s").unwrap(),
+            reference: Reference::parse("r").unwrap(),
+            money,
+            order,
+            edge_origin: "https://edge.example".into(),
+            seed: [1; 16],
+        };
+        let mut p = Payment::new(new, &at);
+        let methods = [PaymentMethod::Mada, PaymentMethod::Visa];
+        for i in 0..10 {
+            let method = methods[i % 2];
+            let Ok(SessionPlan::Start { session_id }) = p.plan_session(method, &at) else { panic!("start {i}") };
+            let new = NewSession {
+                gateway: "sandbox".into(),
+                method,
+                gateway_payment_id: format!("g{i}"),
+                redirect_url: "https://g.example".into(),
+                form_fields: None,
+            };
+            p.add_session(session_id, new, &at);
+        }
+        let refused = p.plan_session(methods[0], &at).unwrap_err();
+        assert_eq!(refused.code(), "rate_limited");
+        assert_eq!(refused.status(), 429);
+        assert_eq!(refused.retry_after_secs(), Some(3600));
+    }
+}
