@@ -190,7 +190,8 @@ pub fn verify<'a>(
         return Err(IntentError::WrongAudience);
     }
     check_times(claims.iat, claims.exp, now)?;
-    if claims.sub.is_empty() || claims.sub.len() > 128 {
+    // Characters, as the payment's reference counts them (an Arabic reference is two bytes a letter).
+    if claims.sub.is_empty() || claims.sub.chars().count() > crate::lifecycle::Reference::MAX_CHARS {
         return Err(IntentError::InvalidClaims("sub must be 1 to 128 characters".into()));
     }
     let currency =
@@ -279,6 +280,15 @@ mod tests {
         assert_eq!(v.money.minor, 10050);
         assert_eq!(v.money.currency.code(), "SAR");
         assert_eq!(v.methods, vec![PaymentMethod::Mada, PaymentMethod::Visa]);
+    }
+
+    #[test]
+    fn a_reference_is_counted_in_characters_as_the_payment_counts_it() {
+        let mut c = claims();
+        c.sub = "ط".repeat(128); // 256 bytes, 128 characters: a valid Reference
+        assert!(check(&c).is_ok());
+        c.sub.push('ط');
+        assert!(matches!(check(&c), Err(IntentError::InvalidClaims(_))));
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub fn report(secs: u64) -> Result {
 
 fn run(secs: u64, extra: &[String]) -> Result {
     let mut cmd = Command::new(env!("CARGO"));
-    cmd.current_dir(root()).args(["run", "--release", "-q", "-p", "bawaba-fuzz", "--", "--secs"]);
+    cmd.current_dir(root()).args(["run", "--profile", "fuzz", "-q", "-p", "bawaba-fuzz", "--", "--secs"]);
     cmd.arg(secs.to_string()).args(extra);
     run_cmd(&mut cmd).map_err(|e| format!("fuzzing found a failure (the report above has the input): {e}"))
 }

@@ -6,6 +6,11 @@
 //!   headless Chromium, integration tests against the edge in workerd, and the browser
 //!   end-to-end test.
 //! - `bench`: sizes of what shoppers download and latency of the edge, against a trivial worker.
+//! - `deploy [--dry-run] [--env staging] [--secrets FILE]`: build, check the bundle against
+//!   Cloudflare's limits, put secrets, deploy (docs/deploy.md).
+//! - `load [--shoppers N] [--secs S]`: concurrent shoppers through the sandbox in local workerd,
+//!   beside the trivial worker; every notification checked exactly once.
+//! - `fuzz [--secs N]`: the stress targets of the parsers that face the internet.
 //! - `build [--release]`: compile edge and widget to wasm and assemble `target/site` (wrangler's
 //!   build command).
 //! - `setup [--browser]`: only install the tools.

@@ -176,6 +176,8 @@ pub fn test(args: &[String]) -> Result {
         "xtask",
     ]))?;
 
+    crate::fuzz::brief()?;
+
     step("Odoo addon: the protocol module against tests/vectors (pytest, no Odoo needed)");
     let python = setup::ensure_pytest()?;
     tally.run(Command::new(&python).current_dir(root()).args([

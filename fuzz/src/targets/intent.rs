@@ -15,7 +15,8 @@ use crate::rng::Rng;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use bawaba_core::api::ApiError;
-use bawaba_core::intent::{self, ShopKey};
+use bawaba_core::intent::{self, IntentError, ShopKey};
+use bawaba_core::lifecycle::Reference;
 
 /// The target.
 pub struct Intent;
@@ -110,6 +111,11 @@ impl super::Target for Intent {
                 }
                 if !intent::same_origin(&c.notify_url, ORIGIN) {
                     return Err(format!("accepted a notify_url off the shop's origin: {:?}", c.notify_url));
+                }
+                // The edge then names the payment by `sub` (routes.rs `payment_names`): a refusal
+                // there must be the intent's 401, never a 5xx.
+                if let Err(why) = Reference::parse(&c.sub) {
+                    super::client_error(&ApiError::Intent(IntentError::InvalidClaims(why)))?;
                 }
                 Ok(true)
             }

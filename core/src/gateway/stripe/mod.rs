@@ -143,7 +143,10 @@ fn path_id(id: &str) -> String {
 /// Stripe's window of 30 minutes to 24 hours after creation (a minute of margin on the short
 /// end, for the request's own time).
 pub fn clamp_expires_at(wanted: i64, now: i64) -> i64 {
-    wanted.clamp(now + EXPIRES_MIN_SECS + 60, now + EXPIRES_MAX_SECS - 60)
+    // Saturating, so that no clock value can make the bounds cross (clamp panics if they do).
+    let earliest = now.saturating_add(EXPIRES_MIN_SECS + 60);
+    let latest = now.saturating_add(EXPIRES_MAX_SECS - 60).max(earliest);
+    wanted.clamp(earliest, latest)
 }
 
 /// `POST /checkout/sessions`: `mode=payment`, one line item in the payment's currency, the

@@ -231,3 +231,11 @@ fn checks() {
     assert_eq!(parse_check(&HttpResponse { status: 500, body: vec![] }, None).0, CheckVerdict::Unreachable);
     assert_eq!(build_check(&cfg()).url, "http://127.0.0.1:9/v1/balance");
 }
+
+#[test]
+fn the_expiry_clamp_holds_for_any_clock() {
+    for now in [0, 1_800_000_000, i64::MAX - 10, i64::MAX, i64::MIN] {
+        let t = super::clamp_expires_at(now, now);
+        assert!(t >= now.saturating_add(super::EXPIRES_MIN_SECS), "{now}");
+    }
+}
