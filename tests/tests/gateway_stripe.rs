@@ -111,7 +111,7 @@ fn decline_fails_with_the_decline_code_once_the_shopper_goes_back() {
     let got = eventually(10, "the failure", || Some(notifications(w, &r)).filter(|n| !n.is_empty()));
     assert_eq!(kinds(&got), ["payment.failed"]);
     let error = got[0].error.as_ref().unwrap();
-    assert_eq!(error.code, "card_declined");
+    assert_eq!(error.code, "declined");
     assert!(error.message.contains("generic_decline"), "{}", error.message);
 }
 

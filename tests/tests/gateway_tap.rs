@@ -82,7 +82,7 @@ fn decline_and_three_d_secure() {
     let (_, url) = open(w, &r, 1000, "visa");
     assert!(back_through_edge(&pay(&url, "4000000000000002")).location.unwrap().contains("status=failed"));
     let got = eventually(10, "the failure", || Some(notifications(w, &r)).filter(|n| !n.is_empty()));
-    assert_eq!(got[0].error.as_ref().unwrap().code, "tap_505");
+    assert_eq!(got[0].error.as_ref().unwrap().code, "insufficient_funds");
     for (button, expected) in [("ok", "paid"), ("fail", "failed")] {
         let r = reference("tap-3ds");
         let (_, url) = open(w, &r, 30000, "mada");

@@ -726,7 +726,7 @@ mod tests {
         let declined = crate::http::post_form(&open.redirect_url, &[("number", "4000000000000002")]);
         assert!(declined.body.contains("Your card was declined."), "{}", declined.body);
         let p = fetch(&open.id);
-        assert_eq!((p.state, p.error.unwrap().code.as_str()), (PaymentState::Failed, "card_declined"));
+        assert_eq!((p.state, p.error.unwrap().code.as_str()), (PaymentState::Failed, "declined"));
         assert_eq!(connector.parse_cancel(&send(&connector.build_cancel(&open.id).unwrap())), CancelOutcome::Closed);
         assert_eq!(fetch(&open.id).state, PaymentState::Canceled);
         let closed = crate::http::post_form(&open.redirect_url, &[("number", "4242424242424242")]);

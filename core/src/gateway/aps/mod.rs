@@ -8,6 +8,7 @@
 //! Amounts are integers in the currency's minor unit (×100 for SAR, ×1000 for KWD).
 
 pub mod connector;
+pub mod declines;
 pub mod status;
 
 use super::{
@@ -244,9 +245,18 @@ pub fn parse_fetch_payment(
         Some(a) => a.parse::<i64>().map_err(|_| GatewayError::InvalidResponse(format!("amount {a:?}")))?,
         None => return Err(GatewayError::InvalidResponse("CHECK_STATUS gave no amount".into())),
     };
-    let error = matches!(state, crate::payment::PaymentState::Failed).then(|| ErrorInfo {
-        code: format!("aps_{}", p.get("transaction_code").cloned().unwrap_or_else(|| transaction_status.clone())),
-        message: p.get("transaction_message").cloned().unwrap_or_else(|| "The payment failed.".into()),
+    let error = matches!(state, crate::payment::PaymentState::Failed).then(|| {
+        let code = p.get("transaction_code").unwrap_or(&transaction_status);
+        let message = p.get("transaction_message").map(String::as_str);
+        let reason = declines::reason(Some(code), message);
+        ErrorInfo {
+            code: reason.code().to_string(),
+            message: crate::decline::gateway_message(
+                reason,
+                Some(message.unwrap_or("The payment failed.")),
+                Some(code),
+            ),
+        }
     });
     Ok(GatewayPayment {
         id: reference.clone(),
@@ -429,6 +439,14 @@ mod tests {
         assert_eq!(
             (paid.state, paid.transaction_id.as_deref(), paid.card_last4.as_deref()),
             (crate::payment::PaymentState::Paid, Some("169"), Some("0007"))
+        );
+        let mut declined = p.clone();
+        declined.insert("transaction_status".into(), "13".into());
+        declined.insert("transaction_code".into(), "13012".into());
+        declined.insert("transaction_message".into(), "Card expired".into());
+        assert_eq!(
+            parse_fetch_payment(&cfg(), &answer(declined), &sar).unwrap().error,
+            Some(ErrorInfo { code: "expired_card".into(), message: "Card expired (13012)".into() })
         );
         let mut forged = p.clone();
         forged.insert("signature".into(), "00".into());

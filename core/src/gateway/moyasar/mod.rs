@@ -6,6 +6,7 @@
 //! Amounts are integers in the currency's minor unit (halalas; fils ×1000 for KWD), at least 100.
 
 pub mod connector;
+pub mod declines;
 pub mod status;
 pub mod webhook;
 pub mod wire;
@@ -146,10 +147,19 @@ pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, Gatewa
         .ok_or_else(|| GatewayError::InvalidResponse(format!("unknown invoice status {:?}", invoice.status)))?;
     let payment = invoice.payments.iter().rev().find(|p| p.status != "failed").or(invoice.payments.last());
     let error = match (state, payment) {
-        (crate::payment::PaymentState::Failed, Some(p)) => Some(ErrorInfo {
-            code: "card_declined".into(),
-            message: p.source.as_ref().and_then(|s| s.message.clone()).unwrap_or_else(|| "The payment failed.".into()),
-        }),
+        (crate::payment::PaymentState::Failed, Some(p)) => {
+            let message = p.source.as_ref().and_then(|s| s.message.as_deref());
+            let response_code = declines::response_code(&resp.body, &p.id);
+            let reason = declines::reason(response_code.as_deref(), message);
+            Some(ErrorInfo {
+                code: reason.code().to_string(),
+                message: crate::decline::gateway_message(
+                    reason,
+                    Some(message.unwrap_or("The payment failed.")),
+                    response_code.as_deref(),
+                ),
+            })
+        }
         (crate::payment::PaymentState::Canceled, _) => {
             Some(ErrorInfo { code: invoice.status.clone(), message: format!("The invoice is {}.", invoice.status) })
         }
@@ -327,6 +337,30 @@ mod tests {
         assert_eq!(p.card_brand.as_deref(), Some("mada"));
         assert_eq!(p.card_last4.as_deref(), Some("1010"));
         assert_eq!(p.reference, "demo:S1");
+    }
+
+    #[test]
+    fn a_failed_invoice_gives_the_normalized_reason_with_moyasar_s_words() {
+        let failed = |source: &str| {
+            let body = format!(
+                r#"{{"id":"inv_1","status":"failed","amount":4550,"currency":"SAR","url":"u",
+                "payments":[{{"id":"pay_1","status":"failed","amount":4550,"currency":"SAR","source":{source}}}]}}"#
+            );
+            parse_fetch_payment(&HttpResponse { status: 200, body: body.into_bytes() }).unwrap().error.unwrap()
+        };
+        assert_eq!(
+            failed(r#"{"type":"creditcard","message":"INSUFFICIENT FUNDS","response_code":"51"}"#),
+            ErrorInfo { code: "insufficient_funds".into(), message: "INSUFFICIENT FUNDS (51)".into() }
+        );
+        assert_eq!(
+            failed(r#"{"type":"creditcard","message":"DECLINED: EXPIRED CARD"}"#),
+            ErrorInfo { code: "expired_card".into(), message: "DECLINED: EXPIRED CARD".into() }
+        );
+        assert_eq!(failed(r#"{"type":"creditcard","message":"DECLINED","response_code":"05"}"#).code, "do_not_honor");
+        assert_eq!(
+            failed(r#"{"type":"stcpay"}"#),
+            ErrorInfo { code: "declined".into(), message: "The payment failed.".into() }
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! [`Gateway`]: crate::gateway::connector::Gateway
 
 pub mod connector;
+pub mod declines;
 pub mod status;
 pub mod webhook;
 pub mod wire;
@@ -408,12 +409,7 @@ pub fn payment_from_order(order: wire::Order) -> Result<GatewayPayment, GatewayE
             let state = status::capture_state(&c.status)
                 .ok_or_else(|| GatewayError::InvalidResponse(format!("unknown capture status {:?}", c.status)))?;
             let reason = c.status_details.as_ref().and_then(|d| d.reason.clone());
-            (
-                state,
-                c.amount.clone().or(unit.amount.clone()),
-                format!("paypal_capture_{}", c.status.to_ascii_lowercase()),
-                reason,
-            )
+            (state, c.amount.clone().or(unit.amount.clone()), c.status.clone(), reason)
         }
         None => {
             let state = status::order_state(&order.status)
@@ -421,13 +417,13 @@ pub fn payment_from_order(order: wire::Order) -> Result<GatewayPayment, GatewayE
             if state == PaymentState::Paid {
                 return Err(GatewayError::InvalidResponse("a COMPLETED order without a capture".into()));
             }
-            (state, unit.amount.clone(), format!("paypal_order_{}", order.status.to_ascii_lowercase()), None)
+            (state, unit.amount.clone(), order.status.clone(), None)
         }
     };
     let amount = amount.ok_or_else(|| GatewayError::InvalidResponse("the order has no amount".into()))?;
     let money = from_paypal_amount(&amount)?;
     let error = matches!(state, PaymentState::Failed | PaymentState::Canceled).then(|| ErrorInfo {
-        code: error_code,
+        code: declines::reason(&error_code, reason.as_deref()).code().to_string(),
         message: match reason {
             Some(r) => {
                 format!("PayPal reports the payment {} ({r})", capture.as_ref().map_or(&order.status, |c| &c.status))
@@ -742,7 +738,7 @@ mod tests {
             assert_eq!(p.state, state, "{s}");
         }
         let declined = parse_order_answer(&answer(201, &order("COMPLETED", Some(("C1", "DECLINED"))))).unwrap();
-        assert_eq!(declined.error.unwrap().code, "paypal_capture_declined");
+        assert_eq!(declined.error.unwrap().code, "declined");
         for (s, state) in [
             ("CREATED", PaymentState::Pending),
             ("APPROVED", PaymentState::Pending),

@@ -6,6 +6,7 @@
 //! gateway itself (its rules and hosted page), so both halves of the protocol are tested here.
 
 pub mod connector;
+pub mod declines;
 pub mod server;
 pub mod status;
 pub mod webhook;
@@ -176,9 +177,23 @@ pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, Gatewa
         money: Money::new(p.amount, currency),
         card_brand: p.card_brand,
         card_last4: p.card_last4,
-        error: p.failure_code.map(|code| ErrorInfo { code, message: p.failure_message.unwrap_or_default() }),
+        error: p.failure_code.map(|code| failure(state, code, p.failure_message)),
         refunded: Some(p.refunded),
     })
+}
+
+/// A failed payment's reason: the normalized code ([`declines`]), the sandbox's message with its
+/// own code. A page the sandbox closed (`expired`, `superseded`) keeps its code, as the edge's
+/// own cancellations do.
+fn failure(state: crate::payment::PaymentState, code: String, message: Option<String>) -> ErrorInfo {
+    if state != crate::payment::PaymentState::Failed {
+        return ErrorInfo { code, message: message.unwrap_or_default() };
+    }
+    let reason = declines::reason(&code);
+    ErrorInfo {
+        code: reason.code().to_string(),
+        message: crate::decline::gateway_message(reason, message.as_deref(), Some(&code)),
+    }
 }
 
 fn parse_wire(resp: &HttpResponse) -> Result<wire::Payment, GatewayError> {
@@ -228,7 +243,7 @@ mod tests {
         };
         let p = parse_fetch_payment(&ok).unwrap();
         assert_eq!(p.state, crate::payment::PaymentState::Failed);
-        assert_eq!(p.error.unwrap().code, "card_declined");
+        assert_eq!(p.error.unwrap(), ErrorInfo { code: "declined".into(), message: "Declined (card_declined)".into() });
         let unauth = HttpResponse {
             status: 401,
             body: br#"{"error":{"type":"authentication_error","message":"Invalid API key"}}"#.to_vec(),

@@ -8,7 +8,7 @@
 //! | 4464 0400 0000 0007 | mada       | approved                                  |
 //! | 4111 1111 1111 1111 | visa       | approved                                  |
 //! | 5555 5555 5555 4444 | mastercard | approved                                  |
-//! | 4000 0000 0000 0002 | visa       | declined: `card_declined`                 |
+//! | 4000 0000 0000 0002 | visa       | declined: `card_declined` (`declined`)    |
 //! | 4000 0000 0000 9995 | visa       | declined: `insufficient_funds`            |
 //! | 4000 0000 0000 3220 | visa       | 3-D Secure challenge; code `123456` passes |
 

@@ -10,6 +10,7 @@
 //! Pay: it serves merchants with an entity elsewhere (UAE, abroad) who sell to Saudi shoppers.
 
 pub mod connector;
+pub mod declines;
 pub mod status;
 pub mod webhook;
 pub mod wire;
@@ -277,15 +278,17 @@ fn latest_charge(pi: &wire::PaymentIntent) -> Option<&wire::Charge> {
         .or_else(|| pi.charges.as_ref().and_then(|l| l.data.first()))
 }
 
-/// The failure of the last attempt: Stripe's code (`card_declined`), its message and the
-/// issuer's `decline_code`.
+/// The failure of the last attempt: the normalized reason ([`declines`]), Stripe's message with
+/// the issuer's `decline_code` (or Stripe's `code` when there is none).
 fn decline(error: Option<&wire::PaymentError>) -> ErrorInfo {
-    let code = error.and_then(|e| e.code.clone()).unwrap_or_else(|| "card_declined".into());
-    let mut message = error.and_then(|e| e.message.clone()).unwrap_or_else(|| "The payment failed.".into());
-    if let Some(d) = error.and_then(|e| e.decline_code.as_deref()) {
-        message = format!("{message} ({d})");
+    let code = error.and_then(|e| e.code.as_deref());
+    let decline_code = error.and_then(|e| e.decline_code.as_deref());
+    let reason = declines::reason(code, decline_code);
+    let message = error.and_then(|e| e.message.as_deref()).unwrap_or("The payment failed.");
+    ErrorInfo {
+        code: reason.code().to_string(),
+        message: crate::decline::gateway_message(reason, Some(message), decline_code.or(code)),
     }
-    ErrorInfo { code, message }
 }
 
 /// `POST /checkout/sessions/{id}/expire`: the page takes no more payments.

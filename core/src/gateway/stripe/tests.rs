@@ -141,7 +141,7 @@ fn the_session_and_its_intent_make_the_payment() {
     assert_eq!(failed.state, PaymentState::Failed);
     assert_eq!(
         failed.error,
-        Some(ErrorInfo { code: "card_declined".into(), message: "Your card was declined. (generic_decline)".into() })
+        Some(ErrorInfo { code: "declined".into(), message: "Your card was declined. (generic_decline)".into() })
     );
     assert_eq!(failed.refunded, None);
 

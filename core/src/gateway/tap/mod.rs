@@ -8,6 +8,7 @@
 //! converter here is the only place that turns our minor units into Tap's and back.
 
 pub mod connector;
+pub mod declines;
 pub mod status;
 pub mod webhook;
 pub mod wire;
@@ -159,9 +160,14 @@ pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, Gatewa
     let error =
         matches!(state, crate::payment::PaymentState::Failed | crate::payment::PaymentState::Canceled).then(|| {
             let response = charge.response.clone().unwrap_or_default();
+            let reason = declines::reason(response.code.as_deref(), &charge.status);
             ErrorInfo {
-                code: format!("tap_{}", response.code.unwrap_or_else(|| charge.status.to_ascii_lowercase())),
-                message: response.message.unwrap_or_else(|| charge.status.clone()),
+                code: reason.code().to_string(),
+                message: crate::decline::gateway_message(
+                    reason,
+                    Some(response.message.as_deref().unwrap_or(&charge.status)),
+                    response.code.as_deref(),
+                ),
             }
         });
     let reference = charge
@@ -327,7 +333,10 @@ mod tests {
         let p = parse_fetch_payment(&HttpResponse { status: 200, body: body.to_vec() }).unwrap();
         assert_eq!(p.state, crate::payment::PaymentState::Failed);
         assert_eq!(p.money.minor, 1000);
-        assert_eq!(p.error.unwrap().code, "tap_505");
+        assert_eq!(
+            p.error.unwrap(),
+            ErrorInfo { code: "insufficient_funds".into(), message: "Insufficient Funds (505)".into() }
+        );
         assert_eq!(p.card_brand.as_deref(), Some("visa"));
         let unauth = HttpResponse {
             status: 401,
