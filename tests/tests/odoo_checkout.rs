@@ -107,7 +107,7 @@ fn set_up_shop(odoo: &Odoo, mailbox: &Mailbox) -> i64 {
     );
 
     // Test connection, then do what it says, as a merchant would: the sandbox takes neither
-    // euros (the demo data has a euro pricelist) nor Apple Pay, STC Pay or Amex.
+    // euros (the demo data has a euro pricelist) nor Apple Pay, STC Pay, Amex or PayPal.
     let test_connection = || {
         odoo.call("payment.provider", "action_bawaba_test_connection", json!([[provider]]), json!({}))["params"].clone()
     };
@@ -118,8 +118,12 @@ fn set_up_shop(odoo: &Odoo, mailbox: &Mailbox) -> i64 {
         json!([[provider], { "available_currency_ids": [[6, 0, [sar, usd]]] }]),
         json!({}),
     );
-    let unused =
-        ["payment_bawaba.payment_method_applepay", "payment.payment_method_stcpay", "payment.payment_method_amex"];
+    let unused = [
+        "payment_bawaba.payment_method_applepay",
+        "payment.payment_method_stcpay",
+        "payment.payment_method_amex",
+        "payment.payment_method_paypal",
+    ];
     let unused: Vec<i64> = unused.iter().map(|x| odoo.xmlid(x)).collect();
     odoo.call("payment.method", "write", json!([unused.clone(), { "active": true }]), json!({}));
     let before = test_connection();
