@@ -119,7 +119,8 @@ fn approve_decline_and_three_d_secure() {
     let (mref, _) = open(w, &r, 1000, "visa");
     assert!(return_to_edge(&card(w, &mref, "4000000000000002")).location.unwrap().contains("status=failed"));
     let got = eventually(10, "the failure", || Some(notifications(w, &r)).filter(|n| !n.is_empty()));
-    assert_eq!(got[0].error.as_ref().unwrap().message, "Insufficient Funds");
+    let error = got[0].error.as_ref().unwrap();
+    assert_eq!((error.code.as_str(), error.message.as_str()), ("insufficient_funds", "Insufficient Funds (13016)"));
 
     for (button, expected) in [("ok", "paid"), ("fail", "failed")] {
         let r = reference("aps-3ds");

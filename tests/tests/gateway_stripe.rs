@@ -134,7 +134,9 @@ fn three_d_secure_passes_or_fails() {
         assert!(back.location.unwrap().contains(&format!("status={expected}")), "{button}");
         if expected == "failed" {
             let got = eventually(10, "the failure", || Some(notifications(w, &r)).filter(|n| !n.is_empty()));
-            assert_eq!(got[0].error.as_ref().unwrap().code, "payment_intent_authentication_failure");
+            let error = got[0].error.as_ref().unwrap();
+            assert_eq!(error.code, "authentication_failed");
+            assert!(error.message.contains("(payment_intent_authentication_failure)"), "{}", error.message);
         }
     }
 }

@@ -48,17 +48,25 @@ pub const MESSAGES: &[(&str, DeclineReason)] = &[
     ("TECHNICAL", DeclineReason::GatewayError),
 ];
 
-/// The reason for a failed APS transaction: its message code, else its message, else a
-/// technical error for an invalid request (status `00`) and a plain decline otherwise.
+/// The reason for a failed APS transaction: the confirmed message codes first, then the
+/// response's own words (they describe this very response, where an unconfirmed code row may be
+/// wrong: our APS fake sends `13016` "Insufficient Funds", the table's unconfirmed `016` says
+/// "card number not valid"), then the unconfirmed codes, else a technical error for an invalid
+/// request (status `00`) and a plain decline otherwise.
 pub fn reason(response_code: Option<&str>, message: Option<&str>) -> DeclineReason {
     let code = response_code.map(str::trim).unwrap_or_default();
     let message_code = if code.len() == 5 && code.bytes().all(|b| b.is_ascii_digit()) { &code[2..] } else { "" };
-    if let Some(r) = lookup(MESSAGE_CODES, message_code) {
-        return r;
+    if CONFIRMED.contains(&message_code) {
+        if let Some(r) = lookup(MESSAGE_CODES, message_code) {
+            return r;
+        }
     }
     let text = message.unwrap_or_default().to_ascii_uppercase();
     if let Some((_, r)) = MESSAGES.iter().find(|(phrase, _)| text.contains(phrase)) {
         return *r;
+    }
+    if let Some(r) = lookup(MESSAGE_CODES, message_code) {
+        return r;
     }
     if code.starts_with("00") {
         DeclineReason::GatewayError
@@ -66,6 +74,9 @@ pub fn reason(response_code: Option<&str>, message: Option<&str>) -> DeclineReas
         DeclineReason::Declined
     }
 }
+
+/// The message codes whose meaning was checked (see the module's documentation).
+const CONFIRMED: [&str; 2] = ["001", "008"];
 
 #[cfg(test)]
 mod tests {
@@ -85,5 +96,9 @@ mod tests {
         assert_eq!(reason(None, None), DeclineReason::Declined);
         assert_eq!(reason(Some("13"), None), DeclineReason::Declined);
         assert_eq!(reason(Some("1300١"), None), DeclineReason::Declined, "never panics on odd input");
+        // The response's words win over an unconfirmed code; a confirmed code wins over words.
+        assert_eq!(reason(Some("13016"), Some("Insufficient Funds")), DeclineReason::InsufficientFunds);
+        assert_eq!(reason(Some("13016"), None), DeclineReason::InvalidCard);
+        assert_eq!(reason(Some("00008"), Some("Technical limit")), DeclineReason::GatewayError);
     }
 }
