@@ -9,6 +9,7 @@
 pub mod api;
 pub mod decline;
 pub mod gateway;
+pub mod health;
 pub mod intent;
 pub mod lifecycle;
 pub mod limits;

@@ -1,9 +1,15 @@
-//! Finds the payment object for a gateway's own id. Some gateways' webhooks carry only their
-//! id (Moyasar: the invoice id), not our reference; one Durable Object per gateway
-//! (`GATEWAY_INDEX`, named by gateway code) maps those ids to payment objects.
+//! One Durable Object per gateway (`GATEWAY_INDEX`, named by gateway code), holding what the
+//! edge knows about the gateway as a whole:
+//!
+//! - the index from the gateway's own ids to payment objects: some gateways' webhooks carry only
+//!   their id (Moyasar: the invoice id), not our reference;
+//! - its health and circuit breaker (`bawaba_core::health`): every session start asks it whether
+//!   to try the gateway and tells it what happened, so a failing gateway is bypassed by every
+//!   worker at once.
 
 use crate::error::internal;
 use bawaba_core::api::ApiError;
+use bawaba_core::health::{Admission, BreakerSettings, GatewayHealth, HealthView, Outcome, Transition};
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
 
@@ -15,7 +21,12 @@ pub const BINDING: &str = "GATEWAY_INDEX";
 enum Op {
     Put { key: String, object_id: String },
     Get { key: String },
+    Admit { now_ms: i64, settings: BreakerSettings },
+    Record { outcome: Outcome, settings: BreakerSettings },
+    Health,
 }
+
+const KEY_HEALTH: &str = "health";
 
 /// The Durable Object.
 #[durable_object]
@@ -38,6 +49,25 @@ impl DurableObject for GatewayIndex {
                 Response::from_json(&serde_json::Value::Null)
             }
             Op::Get { key } => Response::from_json(&storage.get::<String>(&format!("id:{key}")).await?),
+            Op::Admit { now_ms, settings } => {
+                let mut health: GatewayHealth = storage.get(KEY_HEALTH).await?.unwrap_or_default();
+                let before = health.breaker;
+                let admission = health.admit(now_ms, &settings);
+                if health.breaker != before {
+                    storage.put(KEY_HEALTH, &health).await?;
+                }
+                Response::from_json(&admission)
+            }
+            Op::Record { outcome, settings } => {
+                let mut health: GatewayHealth = storage.get(KEY_HEALTH).await?.unwrap_or_default();
+                let transition = health.record(outcome, &settings);
+                storage.put(KEY_HEALTH, &health).await?;
+                Response::from_json(&transition)
+            }
+            Op::Health => {
+                let health: GatewayHealth = storage.get(KEY_HEALTH).await?.unwrap_or_default();
+                Response::from_json(&health.view())
+            }
         }
     }
 }
@@ -60,4 +90,26 @@ pub async fn put(env: &Env, gateway: &str, key: &str, object_id: &str) -> Result
 /// The payment object for `gateway`'s id `key`.
 pub async fn get(env: &Env, gateway: &str, key: &str) -> Result<Option<String>, ApiError> {
     call(env, gateway, &Op::Get { key: key.into() }).await
+}
+
+/// Whether a new session should start at `gateway` now. Health never stops a payment by
+/// itself failing: if the gateway's object cannot be asked, the gateway is tried.
+pub async fn admit(env: &Env, gateway: &str, now_ms: i64, settings: BreakerSettings) -> Admission {
+    call(env, gateway, &Op::Admit { now_ms, settings }).await.unwrap_or(Admission::Try)
+}
+
+/// Records what a session start did at `gateway`; returns the breaker's transition, if any.
+pub async fn record(env: &Env, gateway: &str, outcome: Outcome, settings: BreakerSettings) -> Option<Transition> {
+    match call(env, gateway, &Op::Record { outcome, settings }).await {
+        Ok(transition) => transition,
+        Err(e) => {
+            worker::console_error!("cannot record {gateway}'s health: {e}");
+            None
+        }
+    }
+}
+
+/// `gateway`'s health, for `GET /v1/health`.
+pub async fn health(env: &Env, gateway: &str) -> Result<HealthView, ApiError> {
+    call(env, gateway, &Op::Health).await
 }

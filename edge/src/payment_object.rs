@@ -17,6 +17,7 @@ use crate::util::{now_millis, now_secs, set_alarm_at};
 use bawaba_core::api::{ApiError, SessionView};
 use bawaba_core::gateway::connector::{Connector, Start, StartInput};
 use bawaba_core::gateway::{CancelOutcome, GatewayError};
+use bawaba_core::health::{Admission, BreakerSettings, Outcome};
 use bawaba_core::lifecycle::{
     object_name, At, Begin, IdempotencyKey, MoneyOrder, NewPayment, NewSession, OperationKind, Order, Payment,
     Reference, SessionPlan, SessionRef, Settings, ShopId, Source, Task,
@@ -455,8 +456,17 @@ async fn start_session(
     // outage (unreachable, 5xx, timeout). A refusal is an answer: it does not move on, so a
     // wrong key or bad data is reported, not hidden behind another gateway.
     let mut outage = None;
+    let mut skipped = None;
     let mut started = None;
+    let breaker = breaker_settings(env, at);
     for gateway in gateways {
+        // A gateway whose breaker is open is skipped at once: the shopper does not wait for
+        // its timeout (bawaba_core::health). Only here, before any charge exists.
+        if let Admission::Skip { until_ms } = crate::gateway_index::admit(env, gateway, now_millis(), breaker).await {
+            worker::console_warn!("gateway {gateway} is degraded: {} starts at the next one", payment.reference);
+            skipped = Some((gateway, until_ms));
+            continue;
+        }
         let connector = connector(env, &payment, gateway)?;
         let return_url = format!("{}/v1/return/{gateway}/{id}", payment.edge_origin);
         let webhook_url = format!("{}/v1/webhooks/{gateway}", payment.edge_origin);
@@ -477,10 +487,19 @@ async fn start_session(
         };
         let attempt = match connector.build_start(&input) {
             Ok(Start::Ready(session)) => Ok(session),
-            Ok(Start::Call(request)) => match send(env, &connector, &request, at).await {
-                Ok(resp) => connector.parse_start(&resp),
-                Err(e) => Err(e),
-            },
+            Ok(Start::Call(request)) => {
+                let sent_at = now_millis();
+                let attempt = match send(env, &connector, &request, at).await {
+                    Ok(resp) => connector.parse_start(&resp),
+                    Err(e) => Err(e),
+                };
+                let outage = matches!(&attempt, Err(e) if e.is_outage());
+                let outcome = Outcome { at_ms: now_millis(), latency_ms: now_millis() - sent_at, outage };
+                if let Some(t) = crate::gateway_index::record(env, gateway, outcome, breaker).await {
+                    worker::console_warn!("gateway {gateway}: {t:?}");
+                }
+                attempt
+            }
             Err(e) => Err(e),
         };
         match attempt {
@@ -499,6 +518,13 @@ async fn start_session(
         }
     }
     let Some((gateway, session)) = started else {
+        if let (None, Some((gateway, until_ms))) = (&outage, skipped) {
+            let secs = ((until_ms - now_millis()).max(0) + 999) / 1000;
+            return Err(ApiError::GatewayUnavailable(format!(
+                "{gateway} is failing and no other gateway serves {}; it is tried again in {secs} s",
+                method.code()
+            )));
+        }
         return Err(gateway_error(outage.unwrap_or(GatewayError::Unreachable("no gateway".into()))));
     };
     crate::gateway_index::put(env, gateway, &session.id, object_id).await?;
@@ -521,6 +547,15 @@ async fn start_session(
         store(storage, &payment).await?;
     }
     payment.session_view(&id)
+}
+
+/// The circuit breaker's settings (a malformed one keeps its default and is logged).
+pub fn breaker_settings(env: &Env, at: &At) -> BreakerSettings {
+    let (settings, warnings) = BreakerSettings::read(|name| config::setting(env, name), at.settings.gateway_timeout_ms);
+    for w in warnings {
+        worker::console_warn!("{w}");
+    }
+    settings
 }
 
 /// Session ids are `ps_<object id>_<n>`, so the worker can find the object from the id alone.

@@ -64,7 +64,7 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         ["v1", ..] if method == Method::Options => Ok(Response::empty().map_err(internal)?.with_status(204)),
         ["v1", "health"] => {
             only(&method, Method::Get)?;
-            health(env)
+            health(env).await
         }
         ["v1", "methods"] => {
             only(&method, Method::Post)?;
@@ -126,15 +126,31 @@ fn only(actual: &Method, expected: Method) -> Result<(), ApiError> {
     }
 }
 
-fn health(env: &Env) -> Result<Response, ApiError> {
-    Ok(json(
-        200,
-        &serde_json::json!({
-            "status": "ok",
-            "version": VERSION,
-            "sandbox": config::flag(env, "SANDBOX_ENABLED"),
-        }),
-    ))
+/// `GET /v1/health`: the edge is up, and each routed gateway's health (its breaker's state,
+/// recent starts and outages, latency: no secrets). A routing misconfiguration is named, and
+/// the edge still answers 200: it is up.
+async fn health(env: &Env) -> Result<Response, ApiError> {
+    let mut gateways = serde_json::Map::new();
+    let routes = config::routes(env);
+    if let Ok(routes) = &routes {
+        for gateway in routes.gateways_in_use() {
+            let view = match crate::gateway_index::health(env, gateway).await {
+                Ok(view) => serde_json::to_value(view).map_err(internal)?,
+                Err(e) => serde_json::json!({ "state": "unknown", "error": e.to_string() }),
+            };
+            gateways.insert(gateway.to_string(), view);
+        }
+    }
+    let mut body = serde_json::json!({
+        "status": "ok",
+        "version": VERSION,
+        "sandbox": config::flag(env, "SANDBOX_ENABLED"),
+        "gateways": gateways,
+    });
+    if let Err(e) = routes {
+        body["routes_error"] = e.to_string().into();
+    }
+    Ok(json(200, &body))
 }
 
 /// Verifies an intent against the shop registry (with the shop's previous key too while its

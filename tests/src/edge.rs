@@ -38,13 +38,16 @@ pub struct EdgeOptions {
     pub previous_secrets: Vec<(String, String)>,
 }
 
-/// The session limits a test edge runs with unless the test sets its own: tests start many
-/// sessions from one address within a minute, which the production defaults (30 per client,
-/// 600 per shop) would refuse. The limits have their own tests (tests/tests/hardening.rs).
-const TEST_LIMITS: [(&str, &str); 3] = [
+/// Settings a test edge runs with unless the test sets its own. Tests start many sessions from
+/// one address within a minute, which the production limits (30 per client, 600 per shop)
+/// would refuse; and tests take gateways down on purpose, which must not open the circuit
+/// breaker for the other tests sharing the edge. Both have their own tests
+/// (tests/tests/hardening.rs, tests/tests/gateway_health.rs).
+const TEST_LIMITS: [(&str, &str); 4] = [
     ("LIMIT_SESSIONS_PER_PAYMENT", "1000"),
     ("LIMIT_SESSIONS_PER_CLIENT_PER_MINUTE", "100000"),
     ("LIMIT_SESSIONS_PER_SHOP_PER_MINUTE", "100000"),
+    ("GATEWAY_BREAKER_FAILURES", "1000000"),
 ];
 
 /// Whether a setting's name says it holds a secret (its value must never appear in an answer).
