@@ -22,6 +22,12 @@ LATE_CONFIRMATION_STATES = ('cancel', 'error')
 REFUND_SUCCEEDED = 'refund.succeeded'
 REFUND_FAILED = 'refund.failed'
 REFUND_EVENTS = (REFUND_SUCCEEDED, REFUND_FAILED)
+
+# How long a refund result under a key this database does not have (yet) is answered "retry later"
+# rather than recorded: the edge may report a refund before the Odoo request that asked for it has
+# committed its refund transaction. After this, a `refund.succeeded` is recorded as a refund made
+# outside this database, so no refunded money is missing from the books.
+REFUND_WAIT_SECS = 600
 # A second charge at the gateway for the same reference: refunded by the edge on its own, or not
 # refundable (the merchant must refund it in the gateway's dashboard). Reported on the chatter,
 # never a change of the transaction's state.

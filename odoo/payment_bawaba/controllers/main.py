@@ -12,6 +12,7 @@ from odoo.http import request
 
 from odoo.addons.payment.logging import get_payment_logger
 from odoo.addons.payment_bawaba import bawaba_protocol, const
+from odoo.addons.payment_bawaba.exceptions import BawabaRetryLater
 
 
 _logger = get_payment_logger(__name__, const.SENSITIVE_KEYS)
@@ -43,7 +44,8 @@ class BawabaController(http.Controller):
         signature or another shop's message (the edge keeps the notification and retries, and the
         operator sees it failing); 200 otherwise, also for an unknown reference, an unknown event
         type, or data Odoo refuses (logged, and the transaction set in error): the edge would
-        otherwise send the same data again for 72 hours.
+        otherwise send the same data again for 72 hours; 503 for a result Odoo cannot apply yet
+        (a refund whose transaction is not committed yet): the edge sends it again later.
         """
         raw = request.httprequest.get_data()
         data = self._parse_notification(raw)
@@ -67,6 +69,11 @@ class BawabaController(http.Controller):
         try:
             with request.env.cr.savepoint():
                 tx_sudo._bawaba_handle_notification(data)
+        except BawabaRetryLater as error:
+            _logger.info("Bawaba notification %s: %s; the edge will send it again.", data.get('event_id'), error)
+            return request.make_json_response(
+                {'error': {'code': 'retry_later', 'message': str(error)}}, status=503, headers=[('Retry-After', '30')],
+            )
         except UserError as error:  # ValidationError included.
             _logger.warning(
                 "Bawaba notification %s for %s refused by Odoo: %s", data.get('event_id'), tx_sudo.reference, error,

@@ -7,6 +7,7 @@ from odoo.exceptions import ValidationError
 
 from odoo.addons.payment.logging import get_payment_logger
 from odoo.addons.payment_bawaba import bawaba_protocol, const
+from odoo.addons.payment_bawaba.exceptions import BawabaRetryLater
 from odoo.addons.payment_bawaba.models.payment_provider import BawabaEdgeUnreachable
 
 
@@ -158,10 +159,21 @@ class PaymentTransaction(models.Model):
             elif event_type == const.REFUND_SUCCEEDED and not payment_data.get('idempotency_key'):
                 # No key of the shop and no refund known by its id: made in the gateway's dashboard.
                 self._bawaba_record_gateway_refund(payment_data)._process('bawaba', payment_data)
+            elif time.time() - (payment_data.get('created_at') or 0) < const.REFUND_WAIT_SECS:
+                # A key but no refund transaction: the Odoo request that asked for this refund may
+                # not have committed it yet (the edge reports the refund as soon as the gateway
+                # answers). Answering 200 would drop the result; the edge sends it again later.
+                raise BawabaRetryLater(
+                    "refund %s of %s under key %s is not committed here yet" % (
+                        payment_data.get('refund_id'), self.reference, payment_data.get('idempotency_key')))
+            elif event_type == const.REFUND_SUCCEEDED:
+                # Still unknown long after: money was refunded under a key this database does not
+                # have (its request rolled back). Recorded, so the books show every refund.
+                self._bawaba_record_gateway_refund(payment_data)._process('bawaba', payment_data)
             else:
                 _logger.warning(
                     "Bawaba %s of %s for a refund this database did not ask (key %s): acknowledged, nothing "
-                    "changed.", event_type, self.reference, payment_data.get('idempotency_key'))
+                    "changed (nothing was refunded).", event_type, self.reference, payment_data.get('idempotency_key'))
         elif event_type in const.PAYMENT_STATUS_MAPPING:
             self._process('bawaba', payment_data)
         else:
@@ -189,10 +201,11 @@ class PaymentTransaction(models.Model):
 
     def _bawaba_record_gateway_refund(self, payment_data):
         """Create the refund transaction of a refund made outside Odoo (in the gateway's
-        dashboard), as `payment_stripe` does for its dashboard refunds.
+        dashboard, or by a request of this database that rolled back), as `payment_stripe` does
+        for its dashboard refunds.
 
-        :param dict payment_data: A verified `refund.succeeded` with no idempotency key, of a
-            refund id that no refund transaction has.
+        :param dict payment_data: A verified `refund.succeeded` of a refund that no refund
+            transaction has (no key, or a key no refund transaction here has).
         :return: The refund transaction, in draft (`_process` confirms it).
         :rtype: payment.transaction
         """
@@ -205,9 +218,17 @@ class PaymentTransaction(models.Model):
         )
         _logger.info("Bawaba refund %s of %s made outside Odoo: recorded as %s.",
                      payment_data.get('refund_id'), self.reference, refund.reference)
-        self._log_message_on_linked_documents(_(
-            "Bawaba: a refund of %(amount)s made in the gateway's dashboard was recorded as %(refund)s.",
-            amount=self.currency_id.format(amount), refund=refund.reference))
+        if payment_data.get('idempotency_key'):
+            message = _(
+                "Bawaba: the edge refunded %(amount)s under the key %(key)s, which this database has no refund "
+                "for; it was recorded as %(refund)s.",
+                amount=self.currency_id.format(amount), key=payment_data.get('idempotency_key'),
+                refund=refund.reference)
+        else:
+            message = _(
+                "Bawaba: a refund of %(amount)s made in the gateway's dashboard was recorded as %(refund)s.",
+                amount=self.currency_id.format(amount), refund=refund.reference)
+        self._log_message_on_linked_documents(message)
         return refund
 
     def _process(self, provider_code, payment_data):

@@ -7,6 +7,7 @@ from unittest.mock import patch
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.payment_bawaba import const
 from odoo.addons.payment_bawaba.tests.common import REQUESTS_REQUEST, BawabaCommon, edge_answer
 
 
@@ -115,6 +116,51 @@ class TestWebhook(BawabaCommon):
         self.assertEqual(refund.state, 'done')
 
     @mute_logger('odoo.addons.payment_bawaba.controllers.main', 'odoo.addons.payment.models.payment_transaction')
+    def test_a_refund_result_that_comes_before_its_refund_is_committed_is_sent_again(self):
+        # The edge reports a refund as soon as the gateway answers, while the Odoo request that
+        # asked for it may not have committed its refund transaction: never acknowledged and
+        # dropped, but answered 503 so that the edge sends it again.
+        tx = self._create_transaction('direct', state='done', reference='S00095')
+        data = self._notification(
+            event_id='evt_early_1', type='refund.succeeded', reference=tx.reference, amount=2500,
+            refund_id='re_early', idempotency_key='R-S00095')
+        response = self._post_notification(data)
+        self.assertEqual(response.status_code, 503)
+        self.assertEqual(response.json()['error']['code'], 'retry_later')
+        self.assertFalse(tx.child_transaction_ids, "nothing recorded yet")
+        # Sent again once the request committed its refund: found by its key and done.
+        refund = tx._create_child_transaction(25.0, is_refund=True)
+        self.assertEqual(refund.reference, 'R-S00095')
+        refund._set_pending()
+        response = self._post_notification(data)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual((refund.state, refund.provider_reference), ('done', 're_early'))
+
+    @mute_logger('odoo.addons.payment_bawaba.controllers.main', 'odoo.addons.payment.models.payment_transaction',
+                 'odoo.addons.payment_bawaba.models.payment_transaction')
+    def test_a_refund_under_a_key_this_database_never_committed_is_recorded_in_the_end(self):
+        # The request that asked for it rolled back, but the gateway refunded: after the wait the
+        # refund is recorded, so the books show every refunded amount; a failed one changes nothing.
+        tx = self._create_transaction('direct', state='done', reference='S00096')
+        late = int(time.time()) - const.REFUND_WAIT_SECS - 1
+        failed = self._notification(
+            event_id='evt_lost_0', type='refund.failed', reference=tx.reference, amount=1000,
+            idempotency_key='R-S00096-1', created_at=late, error={'code': 'declined', 'message': 'no'})
+        self.assertEqual(self._post_notification(failed).status_code, 200)
+        self.assertFalse(tx.child_transaction_ids)
+        data = self._notification(
+            event_id='evt_lost_1', type='refund.succeeded', reference=tx.reference, amount=2500,
+            refund_id='re_lost', idempotency_key='R-S00096', created_at=late)
+        with self._chatter() as log:
+            response = self._post_notification(data)
+        self.assertEqual(response.status_code, 200)
+        refund = tx.child_transaction_ids
+        self.assertEqual((refund.operation, refund.state, refund.amount), ('refund', 'done', -25.0))
+        self.assertIn("R-S00096", str(log.call_args_list[0].args[-1]))
+        self._post_notification(data)
+        self.assertEqual(len(tx.child_transaction_ids), 1, "delivered again: nothing more")
+
+    @mute_logger('odoo.addons.payment_bawaba.controllers.main', 'odoo.addons.payment.models.payment_transaction')
     def test_refund_failed_sets_the_refund_in_error_with_the_message(self):
         tx, refund = self._pending_refund()
         data = self._refund_notification(
@@ -130,12 +176,15 @@ class TestWebhook(BawabaCommon):
                  'odoo.addons.payment.models.payment_transaction')
     def test_a_refund_result_never_touches_the_payment(self):
         """A refund event names the payment's reference too; without a known key or refund id it
-        is acknowledged and changes nothing (never taken for the payment itself)."""
+        is sent again later while its refund may still be committing, then acknowledged, and it
+        never changes the payment (never taken for the payment itself)."""
         tx, refund = self._pending_refund()
         data = self._refund_notification(tx, refund, type='refund.failed', idempotency_key='R-unknown',
                                          refund_id='re_unknown', error={'code': 'x', 'message': 'y'})
-        response = self._post_notification(data)
-        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self._post_notification(data).status_code, 503)
+        self.assertEqual((tx.state, refund.state), ('done', 'pending'))
+        data['created_at'] = int(time.time()) - const.REFUND_WAIT_SECS - 1
+        self.assertEqual(self._post_notification(data).status_code, 200)
         self.assertEqual((tx.state, refund.state), ('done', 'pending'))
 
     # === DUPLICATE CHARGES AND UNKNOWN EVENTS === #
