@@ -1,7 +1,7 @@
 # Part of Bawaba. See LICENSE file for full copyright and licensing details.
 {
     'name': "Payment Provider: Bawaba",
-    'version': '19.0.1.2.0',
+    'version': '19.0.1.3.0',
     'category': 'Accounting/Payment Providers',
     'sequence': 350,
     'summary': "mada, Visa, Mastercard, Apple Pay, STC Pay and PayPal through the Bawaba edge "
@@ -13,6 +13,7 @@
     'data': [
         'views/payment_bawaba_templates.xml',
         'views/payment_provider_views.xml',
+        'views/payment_transaction_views.xml',
         'data/payment_method_data.xml',
         'data/payment_provider_data.xml',
     ],

@@ -80,3 +80,30 @@ SENSITIVE_KEYS = {'bawaba_signing_secret', 'intent'}
 
 # The intent lives 15 minutes (the edge accepts at most 30).
 INTENT_LIFETIME_SECS = 15 * 60
+
+
+# The edge's normalized decline reasons (`bawaba_core::decline`: every gateway's codes map to one
+# of these), as shown on a failed transaction.
+DECLINE_REASONS = [
+    ('insufficient_funds', "Insufficient funds"),
+    ('do_not_honor', "Refused by the card's bank"),
+    ('expired_card', "Expired card"),
+    ('invalid_card', "Card details wrong"),
+    ('authentication_failed', "3-D Secure failed"),
+    ('card_not_supported', "Card not accepted here"),
+    ('suspected_fraud', "Blocked as suspected fraud"),
+    ('limit_exceeded', "Card limit reached"),
+    ('canceled_by_shopper', "Canceled by the shopper"),
+    ('expired_session', "Payment page expired"),
+    ('gateway_error', "Gateway error"),
+    ('declined', "Declined"),
+]
+
+# Codes a notification may carry from before the reasons were normalized, or from the edge's own
+# lifecycle (an expired payment, a page superseded by another method).
+DECLINE_REASON_ALIASES = {
+    'expired': 'expired_session',
+    'canceled': 'canceled_by_shopper',
+    'superseded': 'canceled_by_shopper',
+    'card_declined': 'declined',
+}

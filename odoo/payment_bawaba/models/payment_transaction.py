@@ -17,6 +17,15 @@ _logger = get_payment_logger(__name__, const.SENSITIVE_KEYS)
 class PaymentTransaction(models.Model):
     _inherit = 'payment.transaction'
 
+    bawaba_gateway = fields.Char(
+        string="Gateway", readonly=True,
+        help="The gateway that took the payment at the edge (moyasar, tap, aps, stripe, paypal, sandbox).")
+    bawaba_card_brand = fields.Char(string="Card Brand", readonly=True)
+    bawaba_card_last4 = fields.Char(string="Card Last Digits", readonly=True)
+    bawaba_decline_reason = fields.Selection(
+        selection=const.DECLINE_REASONS, string="Decline Reason", readonly=True,
+        help="Why the payment did not go through, the same for every gateway; the gateway's own words "
+             "and code are in the message.")
     bawaba_event_id = fields.Char(
         string="Bawaba Event",
         help="The edge's notification that created this transaction (a refund made in the gateway's "
@@ -356,6 +365,7 @@ class PaymentTransaction(models.Model):
             self._bawaba_post_process_now()
             return
         self.provider_reference = payment_data.get('gateway_payment_id') or self.provider_reference
+        self._bawaba_record_details(payment_data)
         method = payment_data.get('card_brand') or payment_data.get('method') or ''
         payment_method = self.env['payment.method']._get_from_code(method.lower())
         self.payment_method_id = payment_method or self.payment_method_id
@@ -380,6 +390,26 @@ class PaymentTransaction(models.Model):
                               message=error.get('message', ''), code=error.get('code', '')))
         else:
             _logger.warning("Unknown Bawaba event type %s for %s.", event_type, self.reference)
+
+    def _bawaba_record_details(self, payment_data):
+        """Keep what the edge tells of the payment: the gateway, the card, and why it failed.
+
+        :param dict payment_data: A verified `payment.*` notification.
+        """
+        values = {'bawaba_gateway': payment_data.get('gateway') or self.bawaba_gateway}
+        if payment_data.get('card_brand'):
+            values['bawaba_card_brand'] = payment_data['card_brand']
+        if payment_data.get('card_last4'):
+            values['bawaba_card_last4'] = payment_data['card_last4']
+        state = const.PAYMENT_STATUS_MAPPING.get(payment_data.get('type'))
+        if payment_data.get('type') in ('payment.failed', 'payment.canceled'):
+            code = (payment_data.get('error') or {}).get('code') or ''
+            code = const.DECLINE_REASON_ALIASES.get(code, code)
+            known = dict(const.DECLINE_REASONS)
+            values['bawaba_decline_reason'] = code if code in known else 'declined'
+        elif state in ('done', 'authorized'):
+            values['bawaba_decline_reason'] = False
+        self.write(values)
 
     def _bawaba_set_authorized(self):
         """Set the transaction `authorized`: the gateway holds the amount until it is captured or

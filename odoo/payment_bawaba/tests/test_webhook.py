@@ -84,6 +84,47 @@ class TestWebhook(BawabaCommon):
         self._post_notification(self._notification(
             reference=tx2.reference, type='payment.canceled', error={'code': 'expired', 'message': 'Too late'}))
         self.assertEqual(tx2.state, 'cancel')
+        # The merchant sees the gateway, the card and the normalized reason on each transaction.
+        self.assertEqual(
+            (tx.bawaba_gateway, tx.bawaba_card_brand, tx.bawaba_card_last4, tx.bawaba_decline_reason),
+            ('moyasar', 'mada', '0007', 'insufficient_funds'))
+        self.assertEqual(tx2.bawaba_decline_reason, 'expired_session', "the edge's own expiry is a reason too")
+        tx3 = self._create_transaction('direct', reference='Odd Reason')
+        self._post_notification(self._notification(
+            reference=tx3.reference, type='payment.failed', error={'code': 'something_new', 'message': 'x'}))
+        self.assertEqual(tx3.bawaba_decline_reason, 'declined', "a code this version does not know")
+
+    @mute_logger('odoo.addons.payment_bawaba.controllers.main')
+    def test_bawaba_payments_report_counts_by_gateway_and_reason(self):
+        for i, (gateway, kind, code) in enumerate([
+            ('moyasar', 'payment.succeeded', None), ('moyasar', 'payment.failed', 'insufficient_funds'),
+            ('tap', 'payment.failed', 'expired_card'), ('tap', 'payment.failed', 'insufficient_funds'),
+        ]):
+            tx = self._create_transaction('direct', reference=f'Report {i}')
+            data = self._notification(event_id=f'evt_report_{i}', reference=tx.reference, type=kind, gateway=gateway)
+            if code:
+                data['error'] = {'code': code, 'message': code}
+            self._post_notification(data)
+        action = self.env.ref('payment_bawaba.action_bawaba_payments')
+        self.assertEqual(action.view_mode.split(',')[:2], ['graph', 'pivot'])
+        domain = action._get_eval_domain() if hasattr(action, '_get_eval_domain') else eval(action.domain)
+        domain += [('reference', 'like', 'Report ')]
+        Tx = self.env['payment.transaction']
+        by_gateway = {g: n for g, n in Tx._read_group(domain, ['bawaba_gateway'], ['__count'])}
+        self.assertEqual(by_gateway, {'moyasar': 2, 'tap': 2})
+        failed = domain + [('state', '=', 'error')]
+        by_reason = {r: n for r, n in Tx._read_group(failed, ['bawaba_decline_reason'], ['__count'])}
+        self.assertEqual(by_reason, {'insufficient_funds': 2, 'expired_card': 1})
+        # The views the merchant opens load.
+        for view in ('graph', 'pivot'):
+            self.assertTrue(Tx.get_views([(False, view)], {'action_id': action.id})['views'][view]['arch'])
+        # In Arabic, the reasons and the report's name are translated.
+        self.env['res.lang']._activate_lang('ar_001')
+        self.env['ir.module.module']._load_module_terms(['payment_bawaba'], ['ar_001'])
+        ar = self.env(context=dict(self.env.context, lang='ar_001'))
+        labels = dict(ar['payment.transaction']._fields['bawaba_decline_reason']._description_selection(ar))
+        self.assertEqual(labels['insufficient_funds'], 'الرصيد غير كافٍ')
+        self.assertEqual(action.with_context(lang='ar_001').name, 'مدفوعات بوابة')
 
     # === REFUNDS === #
 
