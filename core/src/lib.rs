@@ -18,6 +18,7 @@ pub mod money;
 pub mod notification;
 pub mod payment;
 pub mod secret;
+pub mod shop_events;
 pub mod signature;
 pub mod web_policy;
 

@@ -147,3 +147,23 @@ async fn futures_select(
         }
     }
 }
+
+/// Posts a signed body to the shop (a payment notification or a shop event): one `v1=` per key
+/// while its key is rotated; `Ok` only for a 2xx.
+pub async fn post_to_shop(shop: &crate::config::Shop, url: &str, body: &str, timeout_ms: u64) -> Result<(), String> {
+    use bawaba_core::signature;
+    let keys: Vec<&[u8]> = shop.keys().collect();
+    let header = signature::sign_with_each(&keys, crate::util::now_secs(), body.as_bytes());
+    let headers = Headers::new();
+    headers.set("Content-Type", "application/json").map_err(|e| e.to_string())?;
+    headers.set(signature::HEADER, &header).map_err(|e| e.to_string())?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(headers).with_body(Some(wasm_bindgen::JsValue::from_str(body)));
+    let req = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+    let resp = send_request_within(req, timeout_ms).await.map_err(|e| e.to_string())?;
+    if (200..300).contains(&resp.status) {
+        Ok(())
+    } else {
+        Err(format!("the shop answered HTTP {}", resp.status))
+    }
+}

@@ -13,7 +13,7 @@
 use crate::config;
 use crate::error::{internal, response};
 use crate::ledger;
-use crate::util::{now_millis, now_secs, set_alarm_at};
+use crate::util::{now_millis, set_alarm_at};
 use bawaba_core::api::{ApiError, SessionView};
 use bawaba_core::gateway::connector::{Connector, Start, StartInput};
 use bawaba_core::gateway::{CancelOutcome, GatewayError};
@@ -24,7 +24,6 @@ use bawaba_core::lifecycle::{
 };
 use bawaba_core::method::PaymentMethod;
 use bawaba_core::money::Money;
-use bawaba_core::signature;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State, Storage};
@@ -279,6 +278,7 @@ impl PaymentObject {
             updated_at_ms: now_millis(),
             wake_at_ms: next,
             delivery: payment.delivery_summary(),
+            notify_url: Some(payment.order.notify_url.clone()),
         };
         if let Err(e) = ledger::upsert(&self.env, payment.shop.as_str(), &entry).await {
             worker::console_error!("ledger update for {}:{} failed: {e}", payment.shop, payment.reference);
@@ -497,6 +497,7 @@ async fn start_session(
                 let outcome = Outcome { at_ms: now_millis(), latency_ms: now_millis() - sent_at, outage };
                 if let Some(t) = crate::gateway_index::record(env, gateway, outcome, breaker).await {
                     worker::console_warn!("gateway {gateway}: {t:?}");
+                    tell_shops(env, gateway, t).await;
                 }
                 attempt
             }
@@ -547,6 +548,16 @@ async fn start_session(
         store(storage, &payment).await?;
     }
     payment.session_view(&id)
+}
+
+/// Tells every registered shop that `gateway` degraded or recovered (each shop's ledger queues
+/// and delivers it). Never fails the payment that noticed it.
+async fn tell_shops(env: &Env, gateway: &str, transition: bawaba_core::health::Transition) {
+    for shop in config::shops(env).unwrap_or_default() {
+        if let Err(e) = ledger::gateway_event(env, &shop.id, gateway, transition).await {
+            worker::console_error!("cannot tell {} that {gateway} {transition:?}: {e}", shop.id);
+        }
+    }
 }
 
 /// The circuit breaker's settings (a malformed one keeps its default and is logged).
@@ -779,23 +790,7 @@ async fn post_notification(
     body: &str,
     settings: Settings,
 ) -> Result<(), String> {
-    // One `v1=` per key while the shop's key is rotated.
-    let keys: Vec<&[u8]> = shop.keys().collect();
-    let header = signature::sign_with_each(&keys, now_secs(), body.as_bytes());
-    let headers = worker::Headers::new();
-    headers.set("Content-Type", "application/json").map_err(|e| e.to_string())?;
-    headers.set(signature::HEADER, &header).map_err(|e| e.to_string())?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_body(Some(wasm_bindgen::JsValue::from_str(body)));
-    let req = Request::new_with_init(notify_url, &init).map_err(|e| e.to_string())?;
-    let resp = crate::http::send_request_within(req, settings.notify_timeout_ms.max(1) as u64)
-        .await
-        .map_err(|e| e.to_string())?;
-    if (200..300).contains(&resp.status) {
-        Ok(())
-    } else {
-        Err(format!("the shop answered HTTP {}", resp.status))
-    }
+    crate::http::post_to_shop(shop, notify_url, body, settings.notify_timeout_ms.max(1) as u64).await
 }
 
 /// The stub of the payment object of `(shop, reference)`.

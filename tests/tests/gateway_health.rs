@@ -2,9 +2,11 @@
 //! hanging, the first starts wait for the gateway timeout and fall back to the sandbox; once the
 //! breaker opens the next ones go to the fallback without waiting (time measured here, compared
 //! with the timeout setting), a method with no fallback fails at once with a clear 502, and after
-//! the cool-down one probe finds Moyasar back and closes the breaker. `GET /v1/health` shows it.
+//! the cool-down one probe finds Moyasar back and closes the breaker. `GET /v1/health` shows it,
+//! and the shop receives one signed `gateway.degraded` and, once it is back, one `gateway.recovered`.
 
-use bawaba_tests::edge::{Edge, EdgeOptions, ShopConfig};
+use bawaba_core::signature;
+use bawaba_tests::edge::{eventually, Edge, EdgeOptions, ShopConfig};
 use bawaba_tests::fake_shop::FakeShop;
 use bawaba_tests::fakes::moyasar::FakeMoyasar;
 use bawaba_tests::fakes::Health;
@@ -23,6 +25,25 @@ fn start(edge: &Edge, shop: &ShopConfig, method: &str) -> (http::Reply, Duration
     let began = Instant::now();
     let reply = flows::start_session(edge, &intent, method);
     (reply, began.elapsed())
+}
+
+/// The distinct gateway events the shop received (answered 2xx), each verified with its secret.
+fn gateway_events(fake: &FakeShop, shop: &ShopConfig) -> Vec<(String, String)> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for r in fake.received().into_iter().filter(|r| (200..300).contains(&r.answered)) {
+        let Ok(body) = serde_json::from_slice::<serde_json::Value>(&r.body) else { continue };
+        let kind = body["type"].as_str().unwrap_or_default().to_string();
+        if !kind.starts_with("gateway.") {
+            continue;
+        }
+        signature::verify(shop.secret.as_bytes(), r.header(signature::HEADER), &r.body, bawaba_tests::now(), 300)
+            .expect("a signed gateway event");
+        if seen.insert(body["event_id"].as_str().unwrap_or_default().to_string()) {
+            out.push((kind, body["gateway"].as_str().unwrap_or_default().to_string()));
+        }
+    }
+    out
 }
 
 fn moyasar_health(edge: &Edge) -> serde_json::Value {
@@ -64,6 +85,12 @@ fn a_failing_gateway_is_bypassed_without_waiting_and_probed_back() {
     let degraded = moyasar_health(&edge);
     assert_eq!(degraded["state"], "degraded", "{degraded}");
     assert_eq!(degraded["recent_outages"], FAILURES_TO_OPEN);
+    // The shop hears it once, signed, at the notification URL its payments use.
+    let events = eventually(20, "gateway.degraded at the shop", || {
+        let events = gateway_events(&fake, &shop);
+        (!events.is_empty()).then_some(events)
+    });
+    assert_eq!(events, [("gateway.degraded".to_string(), "moyasar".to_string())]);
 
     // Open: straight to the fallback, without waiting for Moyasar's timeout.
     for _ in 0..3 {
@@ -85,4 +112,17 @@ fn a_failing_gateway_is_bypassed_without_waiting_and_probed_back() {
     assert_eq!(moyasar_health(&edge)["state"], "healthy");
     let (r, _) = start(&edge, &shop, "mada");
     assert_eq!(r.json()["gateway"], "moyasar", "{}", r.body);
+    let events = eventually(20, "gateway.recovered at the shop", || {
+        let events = gateway_events(&fake, &shop);
+        (events.len() >= 2).then_some(events)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        gateway_events(&fake, &shop),
+        [
+            ("gateway.degraded".to_string(), "moyasar".to_string()),
+            ("gateway.recovered".to_string(), "moyasar".to_string())
+        ],
+        "one of each: {events:?}"
+    );
 }
