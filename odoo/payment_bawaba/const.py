@@ -107,3 +107,8 @@ DECLINE_REASON_ALIASES = {
     'superseded': 'canceled_by_shopper',
     'card_declined': 'declined',
 }
+
+# Events about the edge itself (not one payment): a gateway's circuit breaker opened or closed.
+GATEWAY_DEGRADED = 'gateway.degraded'
+GATEWAY_RECOVERED = 'gateway.recovered'
+GATEWAY_EVENTS = (GATEWAY_DEGRADED, GATEWAY_RECOVERED)

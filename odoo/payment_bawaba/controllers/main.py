@@ -54,6 +54,8 @@ class BawabaController(http.Controller):
                 {'error': {'code': 'invalid_request', 'message': "the body is not a Bawaba notification"}},
                 status=400,
             )
+        if data.get('type') in const.GATEWAY_EVENTS:
+            return self._gateway_event(data, raw)
         tx_sudo = request.env['payment.transaction'].sudo()._bawaba_search_notified(data)
         if not tx_sudo:
             _logger.warning(
@@ -79,6 +81,28 @@ class BawabaController(http.Controller):
                 "Bawaba notification %s for %s refused by Odoo: %s", data.get('event_id'), tx_sudo.reference, error,
             )
             tx_sudo._bawaba_refuse_notification(data, error)
+        return self._acknowledge()
+
+    def _gateway_event(self, data, raw):
+        """A gateway degraded or recovered at the edge: checked with the secret of a Bawaba provider
+        of that shop (each candidate's secret is tried; a message none of them signed is refused),
+        then told to the administrators."""
+        header = request.httprequest.headers.get(bawaba_protocol.SIGNATURE_HEADER)
+        providers = request.env['payment.provider'].sudo().search([
+            ('code', '=', 'bawaba'), ('bawaba_shop_id', '=', data.get('shop_id') or False),
+        ])
+        for provider in providers:
+            secret = provider.bawaba_signing_secret
+            try:
+                if secret:
+                    bawaba_protocol.verify_signature(secret, header, raw, int(time.time()))
+                    break
+            except bawaba_protocol.ProtocolError:
+                continue
+        else:
+            _logger.warning("Bawaba %s refused: no provider of shop %s signed it.", data.get('type'), data.get('shop_id'))
+            raise Forbidden()
+        provider._bawaba_notify_gateway_event(data)
         return self._acknowledge()
 
     @staticmethod

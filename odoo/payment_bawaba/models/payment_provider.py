@@ -486,3 +486,39 @@ class PaymentProvider(models.Model):
             'tag': 'display_notification',
             'params': {'title': _("Test connection"), 'message': message, 'type': kind, 'sticky': kind != 'success'},
         }
+
+    def _bawaba_notify_gateway_event(self, data):
+        """Tell the administrators (Discuss inbox or e-mail, as each prefers, in their language)
+        that a gateway of this shop's edge degraded or recovered. The same event delivered again
+        is told once.
+
+        :param dict data: A verified `gateway.degraded` or `gateway.recovered`.
+        """
+        self.ensure_one()
+        event_id = data.get('event_id') or ''
+        seen = self.env['ir.config_parameter'].sudo()
+        key = f'payment_bawaba.gateway_event.{event_id}'
+        if not event_id or seen.get_param(key):
+            return
+        seen.set_param(key, '1')
+        admins = self.env.ref('base.group_system').sudo().all_user_ids.filtered(lambda u: u.active and not u.share)
+        for lang in set(admins.mapped('lang')):
+            users = admins.filtered(lambda u, lang=lang: u.lang == lang)
+            provider = self.with_context(lang=lang)
+            gateway = data.get('gateway') or '?'
+            if data.get('type') == const.GATEWAY_DEGRADED:
+                subject = provider.env._("Bawaba: %(gateway)s is failing", gateway=gateway)
+                body = provider.env._(
+                    "The payment gateway %(gateway)s does not answer the Bawaba edge (no answer, server errors "
+                    "or timeouts). New payments go to the next gateway routed for their method, or are refused "
+                    "at once where there is none, until it answers again. Check the gateway's status page; "
+                    "the edge's GET /v1/health shows its state.", gateway=gateway)
+            else:
+                subject = provider.env._("Bawaba: %(gateway)s works again", gateway=gateway)
+                body = provider.env._(
+                    "The payment gateway %(gateway)s answers the Bawaba edge again: new payments use it again.",
+                    gateway=gateway)
+            self.env['mail.thread'].sudo().message_notify(
+                model=self._name, res_id=self.id, subject=subject, body=body, partner_ids=users.partner_id.ids,
+            )
+        _logger.info("Bawaba %s for %s told to %d administrator(s).", data.get('type'), data.get('gateway'), len(admins))

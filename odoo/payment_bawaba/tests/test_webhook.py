@@ -228,6 +228,30 @@ class TestWebhook(BawabaCommon):
         self.assertEqual(self._post_notification(data).status_code, 200)
         self.assertEqual((tx.state, refund.state), ('done', 'pending'))
 
+    # === EVENTS ABOUT THE EDGE === #
+
+    @mute_logger('odoo.addons.payment_bawaba.controllers.main', 'odoo.addons.payment_bawaba.models.payment_provider')
+    def test_a_gateway_degraded_at_the_edge_is_told_to_the_administrators_once(self):
+        data = {
+            'event_id': 'gev_1', 'type': 'gateway.degraded', 'shop_id': 'odoo-shop', 'gateway': 'moyasar',
+            'message': 'moyasar is failing', 'created_at': int(time.time()),
+        }
+        messages = self.env['mail.message'].search_count
+        domain = [('model', '=', 'payment.provider'), ('res_id', '=', self.provider.id)]
+        before = messages(domain)
+        self.assertEqual(self._post_notification(data, secret='another-secret').status_code, 403)
+        self.assertEqual(messages(domain), before, "not signed by this shop: nothing told")
+        self.assertEqual(self._post_notification(data).status_code, 200)
+        told = self.env['mail.message'].search(domain, order='id desc', limit=1)
+        self.assertIn('moyasar', told.subject)
+        admin = self.env.ref('base.user_admin')
+        self.assertIn(admin.partner_id, told.partner_ids, "the administrators hear it")
+        self._post_notification(data)
+        self.assertEqual(messages(domain), before + 1, "delivered again: told once")
+        recovered = dict(data, event_id='gev_2', type='gateway.recovered')
+        self.assertEqual(self._post_notification(recovered).status_code, 200)
+        self.assertIn('works again', self.env['mail.message'].search(domain, order='id desc', limit=1).subject)
+
     # === DUPLICATE CHARGES AND UNKNOWN EVENTS === #
 
     @mute_logger('odoo.addons.payment_bawaba.controllers.main', 'odoo.addons.payment_bawaba.models.payment_transaction')
