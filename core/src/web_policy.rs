@@ -45,6 +45,12 @@ pub fn allowed_origin<'a>(
     registered.into_iter().filter_map(normalize).any(|r| r == origin).then_some(origin)
 }
 
+/// Whether `s` is an http(s) origin (`https://shop.example`, `http://127.0.0.1:8069`): what the
+/// shop registry accepts as an origin.
+pub fn is_origin(s: &str) -> bool {
+    normalize(s).is_some()
+}
+
 /// `scheme://host[:port]` lower-cased, without a trailing slash or path; `None` for `null`
 /// (sandboxed frames, `file:`) and anything that is not an http(s) origin.
 fn normalize(origin: &str) -> Option<String> {

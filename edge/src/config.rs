@@ -47,6 +47,18 @@ pub struct ShopEntry {
     /// each, so neither side has to switch at the same instant (docs/deploy.md).
     #[serde(default)]
     pub previous_secret: Option<String>,
+    /// Other origins the shop's pages are served from (`https://www.shop.example` beside
+    /// `https://shop.example`): their pages may call the API too (CORS). Notifications still go
+    /// only to `origin`.
+    #[serde(default)]
+    pub also_origins: Vec<String>,
+}
+
+impl ShopEntry {
+    /// Every origin the shop's pages may call the API from.
+    pub fn browser_origins(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.origin.as_str()).chain(self.also_origins.iter().map(String::as_str))
+    }
 }
 
 /// A shop with its key.
@@ -113,6 +125,12 @@ pub fn parse_shops(raw: &str) -> Result<Vec<ShopEntry>, ApiError> {
     let mut seen = std::collections::BTreeSet::new();
     for shop in &shops {
         ShopId::parse(&shop.id).map_err(|why| ApiError::Misconfigured(format!("setting BAWABA_SHOPS: {why}")))?;
+        if let Some(bad) = shop.also_origins.iter().find(|o| !bawaba_core::web_policy::is_origin(o)) {
+            return Err(ApiError::Misconfigured(format!(
+                "setting BAWABA_SHOPS: shop {:?} has {bad:?} in also_origins, which is not an origin like https://www.shop.example",
+                shop.id
+            )));
+        }
         if !seen.insert(shop.id.as_str()) {
             return Err(ApiError::Misconfigured(format!("setting BAWABA_SHOPS lists shop id {:?} twice", shop.id)));
         }
@@ -202,6 +220,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(rotating[0].previous_secret.as_deref(), Some("S1"));
+        let two = parse_shops(
+            r#"[{"id":"s","origin":"https://s.example","also_origins":["https://www.s.example"],"secret":"S","mode":"live"}]"#,
+        )
+        .unwrap();
+        assert_eq!(two[0].browser_origins().collect::<Vec<_>>(), ["https://s.example", "https://www.s.example"]);
+        let bad = parse_shops(
+            r#"[{"id":"s","origin":"https://s.example","also_origins":["www.s.example"],"secret":"S","mode":"live"}]"#,
+        )
+        .unwrap_err();
+        assert!(bad.to_string().contains("also_origins"), "{bad}");
     }
 
     #[test]

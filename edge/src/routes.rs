@@ -43,7 +43,8 @@ fn with_policy(resp: Response, env: &Env, api_origin: Option<Option<&str>>) -> R
     }
     if let Some(request_origin) = api_origin {
         let shops = config::shops(env).unwrap_or_default();
-        if let Some(origin) = web_policy::allowed_origin(request_origin, shops.iter().map(|s| s.origin.as_str())) {
+        if let Some(origin) = web_policy::allowed_origin(request_origin, shops.iter().flat_map(|s| s.browser_origins()))
+        {
             let _ = headers.set("Access-Control-Allow-Origin", &origin);
             let _ = headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
             let _ = headers.set("Access-Control-Allow-Headers", "Content-Type");

@@ -36,6 +36,8 @@ pub struct EdgeOptions {
     /// Shops whose key is being rotated: `(shop id, old secret)`, registered as the shop's
     /// `previous_secret` (its `secret` stays the new one).
     pub previous_secrets: Vec<(String, String)>,
+    /// Other origins of a shop's pages: `(shop id, origin)`, registered in its `also_origins`.
+    pub also_origins: Vec<(String, String)>,
 }
 
 /// Settings a test edge runs with unless the test sets its own. Tests start many sessions from
@@ -142,6 +144,11 @@ impl Edge {
                     dev_vars.push_str(&format!("{old_name}={old}\n"));
                     entry["previous_secret"] = old_name.into();
                     crate::http::register_secret(old);
+                }
+                let also: Vec<&str> =
+                    options.also_origins.iter().filter(|(id, _)| *id == s.id).map(|(_, o)| o.as_str()).collect();
+                if !also.is_empty() {
+                    entry["also_origins"] = also.into();
                 }
                 crate::http::register_secret(&s.secret);
                 entry

@@ -45,6 +45,9 @@ struct World {
 
 const OLD_KEY: &str = "rotating-old-secret-0123456789";
 
+/// A second origin of the per-payment shop's pages (its `www.` site).
+const WWW_ORIGIN: &str = "https://www.per-payment.example";
+
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
@@ -66,7 +69,8 @@ fn world() -> &'static World {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         let previous_secrets = vec![("rotating".to_string(), OLD_KEY.to_string())];
-        let edge = Edge::start(EdgeOptions { shops, vars, previous_secrets, ..Default::default() });
+        let also_origins = vec![("per-payment".to_string(), WWW_ORIGIN.to_string())];
+        let edge = Edge::start(EdgeOptions { shops, vars, previous_secrets, also_origins, ..Default::default() });
         moyasar.set_webhook_url(&edge.url("/v1/webhooks/moyasar"));
         World { edge, moyasar, per_payment, per_client, per_shop, returns, rotating }
     })
@@ -229,6 +233,8 @@ fn the_api_is_readable_only_from_the_shops_registered_origins() {
     assert_eq!(from_shop.status, 200, "{}", from_shop.body);
     assert_eq!(from_shop.header("access-control-allow-origin"), Some(config.origin.as_str()));
     assert!(from_shop.header("vary").is_some_and(|v| v.contains("Origin")));
+    let from_www = methods(WWW_ORIGIN);
+    assert_eq!(from_www.header("access-control-allow-origin"), Some(WWW_ORIGIN), "an origin in also_origins");
     let from_elsewhere = methods("https://evil.example");
     assert_eq!(from_elsewhere.header("access-control-allow-origin"), None, "another site cannot read the answer");
     // The preflight says the same.
