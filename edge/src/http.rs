@@ -6,10 +6,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use worker::{AbortController, Fetch, Headers, Method, Request, RequestInit};
 
-/// How long a gateway may take before the call counts as unreachable, unless
-/// `GATEWAY_TIMEOUT_MS` says otherwise.
-pub const DEFAULT_TIMEOUT_MS: u64 = 15_000;
-
 thread_local! {
     /// Gateway tokens (OAuth2) by gateway and credentials, with when they expire (unix ms). A
     /// worker isolate keeps them between requests; a new isolate asks again.
@@ -86,11 +82,6 @@ pub fn to_request(req: &HttpRequest) -> Result<Request, GatewayError> {
         init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
     }
     Request::new_with_init(&req.url, &init).map_err(|e| GatewayError::Unreachable(e.to_string()))
-}
-
-/// Sends a prepared request with the default timeout.
-pub async fn send_request(request: Request) -> Result<HttpResponse, GatewayError> {
-    send_request_within(request, DEFAULT_TIMEOUT_MS).await
 }
 
 /// Sends a prepared request, giving up after `timeout_ms`.
