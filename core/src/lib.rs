@@ -20,6 +20,7 @@ pub mod payment;
 pub mod secret;
 pub mod shop_events;
 pub mod signature;
+pub mod stats;
 pub mod web_policy;
 
 mod b64 {

@@ -178,6 +178,7 @@ impl World {
             error: None,
             // "form" gateways (APS-like) do not report refunded totals.
             refunded: (gateway != "form").then(|| self.refunded_at_gateway(&format!("tx_{gateway_payment_id}"))),
+            three_ds: None,
         })
     }
 
@@ -373,6 +374,7 @@ impl Harness {
                             gateway_payment_id,
                             redirect_url: "https://gateway.example/page".into(),
                             form_fields: None,
+                            start_latency_ms: None,
                         },
                         &at,
                     );

@@ -76,6 +76,9 @@ pub struct GatewayPayment {
     /// sandbox): how the edge learns of refunds whose answer it lost, and of refunds made in the
     /// gateway's dashboard.
     pub refunded: Option<i64>,
+    /// Whether the shopper passed 3-D Secure (`Some(false)`: asked and failed), where the gateway
+    /// says; `None` when it was not asked or the gateway does not tell.
+    pub three_ds: Option<bool>,
 }
 
 /// What a session needs, whatever the gateway: each gateway reads the fields it uses.

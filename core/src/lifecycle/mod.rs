@@ -152,6 +152,18 @@ pub struct Session {
     /// [`Payment::return_asks_gateway`]).
     #[serde(default)]
     pub asked_at_ms: Option<i64>,
+    /// How long the gateway took to create it (ms), where a call was made: for the stats.
+    #[serde(default)]
+    pub start_latency_ms: Option<i64>,
+    /// When the gateway's verdict (charged, declined, canceled) first reached the edge (unix ms).
+    #[serde(default)]
+    pub decided_at_ms: Option<i64>,
+    /// Why it closed without a charge: the normalized decline reason or the cancel code.
+    #[serde(default)]
+    pub closed_code: Option<String>,
+    /// Whether the shopper passed 3-D Secure on it, where the gateway says.
+    #[serde(default)]
+    pub three_ds: Option<bool>,
 }
 
 impl Session {
@@ -330,6 +342,8 @@ pub struct NewSession {
     pub redirect_url: String,
     /// Form-post fields.
     pub form_fields: Option<BTreeMap<String, String>>,
+    /// How long the gateway took to create it (ms), where a call was made.
+    pub start_latency_ms: Option<i64>,
 }
 
 /// A gateway session to act on.

@@ -59,6 +59,10 @@ impl Payment {
             never_opened: false,
             last_answer: None,
             asked_at_ms: None,
+            start_latency_ms: new.start_latency_ms,
+            decided_at_ms: None,
+            closed_code: None,
+            three_ds: None,
         });
         self.offer(PaymentState::Pending, Source::Session, at);
         self.reconcile_rounds = 0;
@@ -156,6 +160,9 @@ impl Payment {
             None => (payment.state, payment.error.clone()),
         };
         if let Some(s) = self.session_mut(session_id) {
+            if mismatch.is_none() && payment.three_ds.is_some() {
+                s.three_ds = payment.three_ds;
+            }
             s.never_opened = state == PaymentState::Created;
             s.last_answer = Some(if s.never_opened { "never opened".into() } else { state.as_str().to_string() });
         }
@@ -177,6 +184,9 @@ impl Payment {
                 }
                 if let Some(s) = self.session_mut(session_id) {
                     s.status = SessionStatus::Closed;
+                    s.decided_at_ms.get_or_insert(at.now_ms);
+                    let fallback = if state == PaymentState::Canceled { "canceled" } else { "declined" };
+                    s.closed_code = Some(error.as_ref().map_or(fallback.to_string(), |e| e.code.clone()));
                 }
                 // A decline decides at once (a charge confirmed later on an older page still
                 // wins); a cancellation only once no page can take money any more (invariant 4).
@@ -245,6 +255,7 @@ impl Payment {
         }
         if let Some(s) = self.session_mut(&session.id) {
             s.status = SessionStatus::Charged;
+            s.decided_at_ms.get_or_insert(at.now_ms);
         }
         let transaction_id = p.transaction_id.clone().unwrap_or_else(|| p.id.clone());
         let first = self.charge().is_none();
@@ -369,6 +380,7 @@ mod tests {
                 gateway_payment_id: format!("g{i}"),
                 redirect_url: "https://g.example".into(),
                 form_fields: None,
+                start_latency_ms: None,
             };
             p.add_session(session_id, new, &at);
         }

@@ -232,6 +232,7 @@ pub fn parse_fetch_payment(
             card_last4: None,
             error: None,
             refunded: None,
+            three_ds: None,
         });
     }
     let transaction_status = p.get("transaction_status").cloned().unwrap_or_default();
@@ -269,6 +270,7 @@ pub fn parse_fetch_payment(
         error,
         // CHECK_STATUS reports refunds only as a status; APS refunds answer at once.
         refunded: None,
+        three_ds: None,
     })
 }
 

@@ -176,6 +176,7 @@ pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, Gatewa
         card_last4: source.and_then(|s| s.number.as_ref()).map(|n| crate::gateway::shared::last_four(n)),
         error,
         refunded: payment.map(|p| p.refunded),
+        three_ds: None,
     })
 }
 

@@ -444,6 +444,7 @@ pub fn payment_from_order(order: wire::Order) -> Result<GatewayPayment, GatewayE
         // The capture's answer may be replayed from before a refund (idempotency): refunds are
         // followed by their own status, not reconciled from here.
         refunded: None,
+        three_ds: None,
     })
 }
 

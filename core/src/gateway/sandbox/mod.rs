@@ -179,6 +179,7 @@ pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, Gatewa
         card_last4: p.card_last4,
         error: p.failure_code.map(|code| failure(state, code, p.failure_message)),
         refunded: Some(p.refunded),
+        three_ds: p.three_d_secure,
     })
 }
 

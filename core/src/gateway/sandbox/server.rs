@@ -99,6 +99,7 @@ pub fn create(req: CreatePayment, id: String, page_base: &str, now: i64, ttl_sec
             failure_code: None,
             failure_message: None,
             refunded: 0,
+            three_d_secure: None,
         },
         return_url: req.return_url,
         webhook_url: req.webhook_url,
@@ -177,7 +178,9 @@ pub fn submit_challenge(record: &mut Record, code: &str, now: i64) -> PageOutcom
     if !is_open(record, now) || record.payment.status != "requires_challenge" {
         return PageOutcome::Finished;
     }
-    if code.trim() == CHALLENGE_CODE {
+    let passed = code.trim() == CHALLENGE_CODE;
+    record.payment.three_d_secure = Some(passed);
+    if passed {
         finish(record, "succeeded", None);
     } else {
         finish(record, "failed", Some(("authentication_failed", "3-D Secure authentication failed.")));

@@ -57,6 +57,9 @@ pub struct Payment {
     /// Refunded so far, minor units.
     #[serde(default)]
     pub refunded: i64,
+    /// 3-D Secure: `true` passed, `false` failed, absent when the card asked for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub three_d_secure: Option<bool>,
 }
 
 /// The webhook body: which payment changed. The receiver fetches the payment to learn how.

@@ -268,6 +268,7 @@ pub fn parse_fetch_session(resp: &HttpResponse) -> Result<GatewayPayment, Gatewa
         error,
         // Refunds only exist on a charge that went through.
         refunded: charge.filter(|_| state == PaymentState::Paid).map(|c| c.amount_refunded),
+        three_ds: None,
     })
 }
 

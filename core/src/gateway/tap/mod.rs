@@ -187,6 +187,7 @@ pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, Gatewa
         error,
         // A charge does not carry its refunds; Tap's refunds are followed by their own status.
         refunded: None,
+        three_ds: None,
     })
 }
 
