@@ -147,7 +147,10 @@ pub fn attempts(payment: &Payment) -> Vec<Attempt> {
 /// merchant ended it, or it timed out. (`canceled_by_shopper` is a decline reason too, but it
 /// says nothing about the card: it counts as canceled.)
 fn is_cancel_code(code: &str) -> bool {
-    matches!(code, "canceled" | "canceled_by_shopper" | "superseded" | "expired_session" | "payment_expired" | "expired")
+    matches!(
+        code,
+        "canceled" | "canceled_by_shopper" | "superseded" | "expired_session" | "payment_expired" | "expired"
+    )
 }
 
 /// The UTC day of a unix-ms time, `YYYY-MM-DD` (the proleptic Gregorian calendar).
@@ -337,8 +340,7 @@ impl StatsQuery {
     /// The statements for `shop`, in the order [`assemble`] reads their rows: counts, gateway
     /// latency and time to pay per group, then the same for all attempts, then the funnel.
     pub fn statements(&self, shop: &str) -> Vec<Statement> {
-        let params =
-            || vec![SqlValue::Text(shop.to_string()), SqlValue::Int(self.from_ms), SqlValue::Int(self.to_ms)];
+        let params = || vec![SqlValue::Text(shop.to_string()), SqlValue::Int(self.from_ms), SqlValue::Int(self.to_ms)];
         let window = "shop = ?1 AND started_at_ms >= ?2 AND started_at_ms < ?3";
         let mut out = Vec::new();
         for key in [self.group.column(), "'all'"] {
@@ -637,10 +639,8 @@ pub fn compute(query: &StatsQuery, shop: &str, rows: &[Attempt], checkouts: &[(S
         refs.len() as i64
     };
     let funnel = Funnel {
-        methods_shown: checkouts
-            .iter()
-            .filter(|(s, _, t)| s == shop && *t >= query.from_ms && *t < query.to_ms)
-            .count() as i64,
+        methods_shown: checkouts.iter().filter(|(s, _, t)| s == shop && *t >= query.from_ms && *t < query.to_ms).count()
+            as i64,
         session_started: distinct(false),
         paid: distinct(true),
     };

@@ -22,14 +22,19 @@ pub mod payment_object;
 pub mod reconcile;
 pub mod routes;
 pub mod sandbox_object;
+pub mod stats;
 pub mod util;
 
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 /// The worker's entry point. Every error, whatever its cause, leaves as a JSON error body.
 #[event(fetch)]
-pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    Ok(routes::handle(req, env).await)
+pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let response = routes::handle(req, env).await;
+    for work in stats::take_deferred() {
+        ctx.wait_until(work);
+    }
+    Ok(response)
 }
 
 /// The cron trigger: the reconciliation sweep.

@@ -283,6 +283,9 @@ impl PaymentObject {
         if let Err(e) = ledger::upsert(&self.env, payment.shop.as_str(), &entry).await {
             worker::console_error!("ledger update for {}:{} failed: {e}", payment.shop, payment.reference);
         }
+        // The stats are written after the answer, never in its way (crate::stats).
+        let (env, storage, now) = (self.env.clone(), self.state.storage(), now_millis());
+        self.state.wait_until(async move { crate::stats::record_attempts(&env, &storage, &payment, now).await });
     }
 }
 
@@ -485,6 +488,7 @@ async fn start_session(
             expires_at,
             now: Some(at.now_ms / 1000),
         };
+        let mut latency_ms = None;
         let attempt = match connector.build_start(&input) {
             Ok(Start::Ready(session)) => Ok(session),
             Ok(Start::Call(request)) => {
@@ -495,6 +499,7 @@ async fn start_session(
                 };
                 let outage = matches!(&attempt, Err(e) if e.is_outage());
                 let outcome = Outcome { at_ms: now_millis(), latency_ms: now_millis() - sent_at, outage };
+                latency_ms = Some(outcome.latency_ms);
                 if let Some(t) = crate::gateway_index::record(env, gateway, outcome, breaker).await {
                     worker::console_warn!("gateway {gateway}: {t:?}");
                     tell_shops(env, gateway, t).await;
@@ -505,7 +510,7 @@ async fn start_session(
         };
         match attempt {
             Ok(session) => {
-                started = Some((gateway, session));
+                started = Some((gateway, session, latency_ms));
                 break;
             }
             Err(e) if e.is_outage() => {
@@ -518,7 +523,7 @@ async fn start_session(
             Err(refused) => return Err(gateway_error(refused)),
         }
     }
-    let Some((gateway, session)) = started else {
+    let Some((gateway, session, start_latency_ms)) = started else {
         if let (None, Some((gateway, until_ms))) = (&outage, skipped) {
             let secs = ((until_ms - now_millis()).max(0) + 999) / 1000;
             return Err(ApiError::GatewayUnavailable(format!(
@@ -535,6 +540,7 @@ async fn start_session(
         gateway_payment_id: session.id,
         redirect_url: session.redirect_url,
         form_fields: session.form,
+        start_latency_ms,
     };
     let to_close = payment.add_session(id.clone(), new_session, at);
     store(storage, &payment).await?;

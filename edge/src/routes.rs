@@ -3,7 +3,7 @@
 use crate::config;
 use crate::error::{internal, response};
 use crate::payment_object::{self, Command};
-use crate::util::{json, now_secs, origin_of, query_escape, read_body, read_json, see_other};
+use crate::util::{json, now_millis, now_secs, origin_of, query_escape, read_body, read_json, see_other};
 use bawaba_core::api::{ApiError, MethodOption, MethodsRequest, MethodsResponse, SessionRequest, SessionView};
 use bawaba_core::gateway::WebhookError;
 use bawaba_core::intent::{self, IntentError, ShopKey, VerifiedIntent};
@@ -109,6 +109,10 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             only(&method, Method::Post)?;
             back_office(&mut req, env, Office::Void).await
         }
+        ["v1", "stats"] => {
+            only(&method, Method::Get)?;
+            stats(&req, env).await
+        }
         ["v1", "check"] => {
             only(&method, Method::Post)?;
             check(&mut req, env).await
@@ -207,6 +211,12 @@ fn available_methods(env: &Env, intent: &VerifiedIntent, origin: &str) -> Result
 async fn methods(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let body: MethodsRequest = read_json(req).await?;
     let intent = verify_intent(env, &body.intent)?;
+    let methods = available_methods(env, &intent, &origin_of(req))?;
+    if !methods.is_empty() {
+        // The top of the checkout funnel, after the answer.
+        let (shop, reference) = (intent.claims.iss.clone(), intent.claims.sub.clone());
+        crate::stats::defer(crate::stats::record_checkout(env.clone(), shop, reference, now_millis()));
+    }
     Ok(json(
         200,
         &MethodsResponse {
@@ -214,9 +224,20 @@ async fn methods(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
             amount: intent.money.minor,
             currency: intent.money.currency.code().to_string(),
             amount_display: intent.money.to_major_string(),
-            methods: available_methods(env, &intent, &origin_of(req))?,
+            methods,
         },
     ))
+}
+
+/// `GET /v1/stats?from=&to=&group=` (signed): the shop's attempts, outcomes, decline reasons,
+/// latency and funnel (bawaba_core::stats).
+async fn stats(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    let shop = verify_shop_call(req, env, b"", None)?.shop;
+    let url = req.url().map_err(internal)?;
+    let pairs: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let query = bawaba_core::stats::StatsQuery::parse(&pairs, now_millis())?;
+    let report = crate::stats::report(env, shop.id.as_str(), &query).await?;
+    Ok(json(200, &report))
 }
 
 async fn create_session(req: &mut Request, env: &Env) -> Result<Response, ApiError> {

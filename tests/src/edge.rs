@@ -173,6 +173,7 @@ impl Edge {
         let log = dir.join("wrangler.log");
         let wrangler = root.join("node_modules/wrangler/bin/wrangler.js");
         let path = format!("{}:{}", node_dir().display(), std::env::var("PATH").unwrap_or_default());
+        copy_dir(&stats_template(&dir.join("wrangler.toml"), &path), &dir.join("state/v3/d1"));
         let command_line = format!(
             "node '{wrangler}' dev -c '{config}' --ip 127.0.0.1 --port {port} --inspector-port {inspector} \
              --persist-to '{state}' --show-interactive-dev-session=false >'{log}' 2>&1",
@@ -310,6 +311,66 @@ impl Drop for Edge {
 /// Durable Object bindings, migrations and triggers) without `[build]` (xtask already built) or
 /// the environments, with absolute paths to the build output, and as `[vars]` those of
 /// `[env.local]` (the demo's), or of the top level for a `production` edge, then the test's.
+/// Local D1 with the stats schema applied (`wrangler d1 migrations apply`), made once per set of
+/// migrations and copied into each edge's state: applying them per edge costs seconds each.
+fn stats_template(config: &std::path::Path, path: &str) -> PathBuf {
+    static TEMPLATE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let migrations = root().join("edge/migrations");
+            let mut files: Vec<PathBuf> =
+                std::fs::read_dir(&migrations).expect("edge/migrations").map(|e| e.unwrap().path()).collect();
+            files.sort();
+            let mut text = Vec::new();
+            for f in &files {
+                text.extend(std::fs::read(f).unwrap());
+            }
+            let digest = hex_digest(&text);
+            let done = root().join(format!("target/test-edges/d1-{digest}"));
+            if done.join("v3/d1").exists() {
+                return done.join("v3/d1");
+            }
+            let work = root().join(format!("target/test-edges/d1-{digest}-{}", random_hex()));
+            let wrangler = root().join("node_modules/wrangler/bin/wrangler.js");
+            let status = std::process::Command::new("node")
+                .arg(&wrangler)
+                .args(["d1", "migrations", "apply", "STATS", "--local", "--persist-to"])
+                .arg(&work)
+                .arg("-c")
+                .arg(config)
+                .env("PATH", path)
+                .env("CI", "1")
+                .env("WRANGLER_SEND_METRICS", "false")
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("wrangler d1 migrations apply");
+            assert!(status.success(), "wrangler d1 migrations apply failed");
+            // Another test process may have made it meanwhile: either copy is the same.
+            if std::fs::rename(&work, &done).is_err() {
+                let _ = std::fs::remove_dir_all(&work);
+            }
+            done.join("v3/d1")
+        })
+        .clone()
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    bawaba_core::hmac_sha256(b"migrations", bytes)[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create state dir");
+    for entry in std::fs::read_dir(from).expect("read D1 template") {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy D1 template");
+        }
+    }
+}
+
 fn test_config(shim: &std::path::Path, site: &std::path::Path, production: bool, vars: &[(String, String)]) -> String {
     let original = std::fs::read_to_string(root().join("wrangler.toml")).expect("wrangler.toml");
     let base_section = if production { "[vars]" } else { "[env.local.vars]" };
@@ -334,6 +395,8 @@ fn test_config(shim: &std::path::Path, site: &std::path::Path, production: bool,
         }
         if section.is_empty() && trimmed.starts_with("main =") {
             out.push_str(&format!("main = \"{}\"\n", shim.display()));
+        } else if section == "[[d1_databases]]" && trimmed.starts_with("migrations_dir =") {
+            out.push_str(&format!("migrations_dir = \"{}\"\n", root().join("edge/migrations").display()));
         } else if section == "[assets]" && trimmed.starts_with("directory =") {
             out.push_str(&format!("directory = \"{}\"\n", site.display()));
         } else {

@@ -474,6 +474,11 @@ fn start_edge(tools: &crate::setup::Tools, state: &Path, log: &Path) -> Result<S
         { "id": "odoo", "origin": format!("http://127.0.0.1:{ODOO_PORT}"), "secret": "SHOP_ODOO_SECRET", "mode": "test" },
     ]);
     let config = edge_config(state.parent().unwrap_or(state))?;
+    let mut migrate = Command::new(&tools.node);
+    migrate.current_dir(root()).arg(&tools.wrangler).args(["d1", "migrations", "apply", "STATS", "--local"]);
+    migrate.arg("--config").arg(&config).args(["--env", "local", "--persist-to"]).arg(state).env("CI", "1");
+    crate::run::wrangler_env(&mut migrate, tools);
+    crate::run_cmd(&mut migrate)?;
     let log_file = std::fs::File::create(log).map_err(|e| e.to_string())?;
     let mut wrangler = Command::new(&tools.node);
     wrangler
@@ -512,7 +517,7 @@ fn edge_config(dir: &Path) -> Result<PathBuf> {
         if section == "[build]" {
             continue;
         }
-        let path_setting = ["main", "directory"].into_iter().find_map(|key| {
+        let path_setting = ["main", "directory", "migrations_dir"].into_iter().find_map(|key| {
             let value = trimmed.strip_prefix(key)?.trim_start().strip_prefix('=')?.trim().trim_matches('"');
             Some((key, value))
         });

@@ -52,6 +52,20 @@ pub fn demo() -> Result {
     let tools = setup::tools()?;
     build::build(true)?;
     ensure_dev_vars()?;
+    step("applying the stats database's migrations to local D1 (edge/migrations)");
+    let mut migrate = Command::new(&tools.node);
+    migrate.current_dir(root()).arg(&tools.wrangler).args([
+        "d1",
+        "migrations",
+        "apply",
+        "STATS",
+        "--local",
+        "--env",
+        "local",
+    ]);
+    wrangler_env(&mut migrate, &tools);
+    migrate.env("CI", "1");
+    run_cmd(&mut migrate)?;
     step("starting the edge in local workerd (wrangler dev); Ctrl-C stops everything");
     eprintln!();
     eprintln!("    Demo storefront:  http://127.0.0.1:8787/");
