@@ -153,19 +153,12 @@ fn is_cancel_code(code: &str) -> bool {
     )
 }
 
-/// The UTC day of a unix-ms time, `YYYY-MM-DD` (the proleptic Gregorian calendar).
+/// The UTC day of a unix-ms time, `YYYY-MM-DD` (the date part of the one civil-date conversion,
+/// [`crate::gateway::moyasar::iso8601_utc`]).
 pub fn utc_day(ms: i64) -> String {
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = ms.div_euclid(86_400_000) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    let mut text = crate::gateway::moyasar::iso8601_utc(ms.div_euclid(1000));
+    text.truncate(10);
+    text
 }
 
 /// A value bound to a statement.
