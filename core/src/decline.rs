@@ -128,6 +128,28 @@ impl DeclineReason {
         )
     }
 
+    /// A few words naming the reason, for the merchant's reports (the dashboard, Odoo's views).
+    pub fn label(self, locale: Locale) -> &'static str {
+        let (en, ar) = match self {
+            DeclineReason::InsufficientFunds => ("Insufficient funds", "رصيد غير كافٍ"),
+            DeclineReason::DoNotHonor => ("Refused by the card's bank", "رفضه البنك المُصدر"),
+            DeclineReason::ExpiredCard => ("Expired card", "بطاقة منتهية الصلاحية"),
+            DeclineReason::InvalidCard => ("Card details wrong", "بيانات البطاقة خاطئة"),
+            DeclineReason::AuthenticationFailed => ("3-D Secure failed", "فشل التحقق ثلاثي الأبعاد"),
+            DeclineReason::CardNotSupported => ("Card not accepted here", "بطاقة غير مقبولة هنا"),
+            DeclineReason::SuspectedFraud => ("Blocked as suspected fraud", "حُظر للاشتباه في احتيال"),
+            DeclineReason::LimitExceeded => ("Card limit reached", "تجاوز حد البطاقة"),
+            DeclineReason::CanceledByShopper => ("Canceled by the shopper", "ألغاه المتسوق"),
+            DeclineReason::ExpiredSession => ("Payment page expired", "انتهت مهلة صفحة الدفع"),
+            DeclineReason::GatewayError => ("Gateway error", "خطأ في البوابة"),
+            DeclineReason::Declined => ("Declined", "مرفوض"),
+        };
+        match locale {
+            Locale::En => en,
+            Locale::Ar => ar,
+        }
+    }
+
     /// One polite sentence for the shopper, saying what to do next.
     pub fn message(self, locale: Locale) -> &'static str {
         match locale {

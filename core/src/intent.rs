@@ -151,11 +151,7 @@ struct Header {
 
 /// Signs claims into a compact JWT. Used by shops (the demo shop, Odoo) and by tests.
 pub fn sign(claims: &IntentClaims, secret: &[u8]) -> String {
-    let header = b64::encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let payload = b64::encode(&serde_json::to_vec(claims).expect("claims serialize"));
-    let signing_input = format!("{header}.{payload}");
-    let mac = hmac_sha256(secret, signing_input.as_bytes());
-    format!("{signing_input}.{}", b64::encode(&mac))
+    sign_hs256(claims, secret)
 }
 
 /// Verifies an intent. `lookup` finds the shop named by `iss`; `now` is unix seconds.
@@ -166,30 +162,13 @@ pub fn verify<'a>(
     lookup: impl FnOnce(&str) -> Option<ShopKey<'a>>,
     now: i64,
 ) -> Result<VerifiedIntent, IntentError> {
-    let mut parts = token.trim().split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(IntentError::Malformed);
-    };
-    let header: Header = b64::decode(h).and_then(|b| serde_json::from_slice(&b).ok()).ok_or(IntentError::Malformed)?;
-    if header.alg != "HS256" {
-        return Err(IntentError::UnsupportedAlgorithm);
-    }
-    let payload = b64::decode(p).ok_or(IntentError::Malformed)?;
-    let signature = b64::decode(s).ok_or(IntentError::Malformed)?;
-    // Only `iss` is read before the signature is checked, to choose the key.
-    let untrusted: serde_json::Value = serde_json::from_slice(&payload).map_err(|_| IntentError::Malformed)?;
-    let iss = untrusted.get("iss").and_then(|v| v.as_str()).ok_or(IntentError::UnknownShop)?;
-    let shop = lookup(iss).ok_or(IntentError::UnknownShop)?;
-    let expected = hmac_sha256(shop.secret, format!("{h}.{p}").as_bytes());
-    if !constant_time_eq(&signature, &expected) {
-        return Err(IntentError::InvalidSignature);
-    }
+    let (trusted, shop) = verify_hs256(token, |iss| lookup(iss).map(|shop| (shop.secret, shop)))?;
     let claims: IntentClaims =
-        serde_json::from_value(untrusted).map_err(|e| IntentError::InvalidClaims(e.to_string()))?;
+        serde_json::from_value(trusted).map_err(|e| IntentError::InvalidClaims(e.to_string()))?;
     if claims.aud != AUDIENCE {
         return Err(IntentError::WrongAudience);
     }
-    check_times(claims.iat, claims.exp, now)?;
+    check_times(claims.iat, claims.exp, now, MAX_LIFETIME_SECS)?;
     // Characters, as the payment's reference counts them (an Arabic reference is two bytes a letter).
     if claims.sub.is_empty() || claims.sub.chars().count() > crate::lifecycle::Reference::MAX_CHARS {
         return Err(IntentError::InvalidClaims("sub must be 1 to 128 characters".into()));
@@ -212,9 +191,47 @@ pub fn verify<'a>(
     Ok(VerifiedIntent { claims, money, methods })
 }
 
+/// The checks every token a shop signs (an intent, a dashboard link) goes through before any of
+/// its claims is trusted: three base64url parts, HS256, an issuer `lookup` knows (it gives the
+/// issuer's secret and whatever else the caller needs), and a MAC made with that secret.
+/// Returns the claims, now trusted, as JSON.
+pub(crate) fn verify_hs256<'a, K>(
+    token: &str,
+    lookup: impl FnOnce(&str) -> Option<(&'a [u8], K)>,
+) -> Result<(serde_json::Value, K), IntentError> {
+    let mut parts = token.trim().split('.');
+    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(IntentError::Malformed);
+    };
+    let header: Header = b64::decode(h).and_then(|b| serde_json::from_slice(&b).ok()).ok_or(IntentError::Malformed)?;
+    if header.alg != "HS256" {
+        return Err(IntentError::UnsupportedAlgorithm);
+    }
+    let payload = b64::decode(p).ok_or(IntentError::Malformed)?;
+    let signature = b64::decode(s).ok_or(IntentError::Malformed)?;
+    // Only `iss` is read before the signature is checked, to choose the key.
+    let untrusted: serde_json::Value = serde_json::from_slice(&payload).map_err(|_| IntentError::Malformed)?;
+    let iss = untrusted.get("iss").and_then(|v| v.as_str()).ok_or(IntentError::UnknownShop)?;
+    let (secret, found) = lookup(iss).ok_or(IntentError::UnknownShop)?;
+    let expected = hmac_sha256(secret, format!("{h}.{p}").as_bytes());
+    if !constant_time_eq(&signature, &expected) {
+        return Err(IntentError::InvalidSignature);
+    }
+    Ok((untrusted, found))
+}
+
+/// Signs any claims into a compact HS256 JWT.
+pub(crate) fn sign_hs256(claims: &impl Serialize, secret: &[u8]) -> String {
+    let header = b64::encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = b64::encode(&serde_json::to_vec(claims).expect("claims serialize"));
+    let signing_input = format!("{header}.{payload}");
+    let mac = hmac_sha256(secret, signing_input.as_bytes());
+    format!("{signing_input}.{}", b64::encode(&mac))
+}
+
 /// The time claims, in checked arithmetic: any `i64` may arrive in a signed intent, and a
 /// wrapped `exp - iat` must not pass for a short life.
-fn check_times(iat: i64, exp: i64, now: i64) -> Result<(), IntentError> {
+pub(crate) fn check_times(iat: i64, exp: i64, now: i64, max_lifetime_secs: i64) -> Result<(), IntentError> {
     if exp <= now {
         return Err(IntentError::Expired);
     }
@@ -222,7 +239,7 @@ fn check_times(iat: i64, exp: i64, now: i64) -> Result<(), IntentError> {
         return Err(IntentError::NotYetValid);
     }
     match exp.checked_sub(iat) {
-        Some(lifetime) if lifetime <= MAX_LIFETIME_SECS => Ok(()),
+        Some(lifetime) if lifetime <= max_lifetime_secs => Ok(()),
         _ => Err(IntentError::LifetimeTooLong),
     }
 }
@@ -336,9 +353,10 @@ mod tests {
         c.exp = i64::MAX;
         assert_eq!(check(&c), Err(IntentError::LifetimeTooLong));
         // A clock at the end of i64 does not overflow either.
-        assert_eq!(check_times(i64::MAX - 10, i64::MAX, i64::MAX - 1), Ok(()));
-        assert_eq!(check_times(0, i64::MAX, i64::MAX - 1), Err(IntentError::LifetimeTooLong));
-        assert_eq!(check_times(i64::MIN, i64::MIN + 1, i64::MIN), Ok(()));
+        let max = MAX_LIFETIME_SECS;
+        assert_eq!(check_times(i64::MAX - 10, i64::MAX, i64::MAX - 1, max), Ok(()));
+        assert_eq!(check_times(0, i64::MAX, i64::MAX - 1, max), Err(IntentError::LifetimeTooLong));
+        assert_eq!(check_times(i64::MIN, i64::MIN + 1, i64::MIN, max), Ok(()));
     }
 
     #[test]

@@ -246,6 +246,9 @@ pub enum GroupBy {
     Method,
     /// Per UTC day of the attempt's start.
     Day,
+    /// Per gateway and day: the key is `gateway/day` (`moyasar/2026-12-01`; gateway codes have
+    /// no `/`), for a gateway's success over time.
+    GatewayDay,
 }
 
 impl GroupBy {
@@ -254,6 +257,7 @@ impl GroupBy {
             GroupBy::Gateway => "gateway",
             GroupBy::Method => "method",
             GroupBy::Day => "day",
+            GroupBy::GatewayDay => "gateway || '/' || day",
         }
     }
 
@@ -262,6 +266,7 @@ impl GroupBy {
             GroupBy::Gateway => a.gateway.clone(),
             GroupBy::Method => a.method.clone(),
             GroupBy::Day => utc_day(a.started_at_ms),
+            GroupBy::GatewayDay => format!("{}/{}", a.gateway, utc_day(a.started_at_ms)),
         }
     }
 }
@@ -285,7 +290,7 @@ pub struct StatsQuery {
 
 impl StatsQuery {
     /// Reads `from` and `to` (unix seconds; default the last 30 days up to `now_ms`) and `group`
-    /// (`gateway`, `method` or `day`; default `gateway`) from a query string's pairs. Anything
+    /// (`gateway`, `method`, `day` or `gateway_day`; default `gateway`) from a query string's pairs. Anything
     /// else is `invalid_request` naming it.
     pub fn parse(pairs: &[(String, String)], now_ms: i64) -> Result<Self, ApiError> {
         let mut from = None;
@@ -305,9 +310,10 @@ impl StatsQuery {
                         "gateway" => GroupBy::Gateway,
                         "method" => GroupBy::Method,
                         "day" => GroupBy::Day,
+                        "gateway_day" => GroupBy::GatewayDay,
                         other => {
                             return Err(ApiError::InvalidRequest(format!(
-                                "group must be gateway, method or day, not {other:?}"
+                                "group must be gateway, method, day or gateway_day, not {other:?}"
                             )))
                         }
                     }
@@ -665,7 +671,7 @@ mod tests {
         assert_eq!((q.from_ms, q.to_ms, q.group), (100_000, 200_000, GroupBy::Day));
         for (bad, says) in [
             (vec![("from", "1.5")], "unix seconds"),
-            (vec![("group", "shop")], "gateway, method or day"),
+            (vec![("group", "shop")], "gateway, method, day or gateway_day"),
             (vec![("from", "200"), ("to", "100")], "before"),
             (vec![("from", "0"), ("to", "40000000")], "at most 366 days"),
             (vec![("shop", "other")], "unknown parameter"),

@@ -117,7 +117,7 @@ proptest! {
                 checkouts.push((shop, reference, T0 + offset));
             }
         }
-        for group in [GroupBy::Gateway, GroupBy::Method, GroupBy::Day] {
+        for group in [GroupBy::Gateway, GroupBy::Method, GroupBy::Day, GroupBy::GatewayDay] {
             let q = StatsQuery { from_ms: T0 + from_day * DAY, to_ms: T0 + (from_day + days) * DAY, group };
             for shop in ["shop-a", "shop-b"] {
                 let expected = stats::compute(&q, shop, &rows, &checkouts);

@@ -117,6 +117,12 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             only(&method, Method::Post)?;
             check(&mut req, env).await
         }
+        ["dashboard"] => {
+            if method != Method::Get && method != Method::Head {
+                return Err(ApiError::HttpMethodNotAllowed);
+            }
+            Ok(dashboard(&req, env).await)
+        }
         ["sandbox", ..] if config::flag(env, "SANDBOX_ENABLED") => forward_to_sandbox(req, env).await,
         ["demo", "shop", ..] if config::flag(env, "DEMO_SHOP_ENABLED") => crate::demo_shop::handle(req, env).await,
         _ => Err(ApiError::NotFound),
@@ -238,6 +244,60 @@ async fn stats(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let query = bawaba_core::stats::StatsQuery::parse(&pairs, now_millis())?;
     let report = crate::stats::report(env, shop.id.as_str(), &query).await?;
     Ok(json(200, &report))
+}
+
+/// `GET /dashboard?token=&days=&lang=`: the shop's dashboard, for whoever holds a fresh link the
+/// shop signed (`bawaba_core::dashboard::link`). A browser page: errors are pages too, with the
+/// status and the stable code of the API's errors.
+async fn dashboard(req: &Request, env: &Env) -> Response {
+    use bawaba_core::dashboard::{self, DashboardRequest};
+    use bawaba_core::decline::Locale;
+    let pairs: Vec<(String, String)> = match req.url() {
+        Ok(url) => url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
+        Err(_) => Vec::new(),
+    };
+    let locale = match pairs.iter().find(|(k, _)| k == "lang") {
+        Some((_, v)) if v == "ar" => Locale::Ar,
+        _ => Locale::En,
+    };
+    let page = async {
+        let request = DashboardRequest::parse(&pairs)?;
+        let shop = verify_dashboard_link(env, &request.token)?;
+        let data = crate::stats::dashboard(env, shop.id.as_str(), request.days, now_millis()).await?;
+        Ok::<_, ApiError>(dashboard::render(&data, &request))
+    };
+    let (status, page) = match page.await {
+        Ok(page) => (200, page),
+        Err(e) => {
+            if e.status() >= 500 {
+                worker::console_error!("dashboard: {} {}", e.code(), e);
+            }
+            (e.status(), dashboard::error_page(e.code(), &e.to_string(), locale))
+        }
+    };
+    let mut resp = crate::util::html_with_styles(status, page.html, &[page.style]);
+    let _ = resp.headers_mut().set("Cache-Control", "no-store");
+    resp
+}
+
+/// The shop whose dashboard link this is, with either key while one is rotated.
+fn verify_dashboard_link(env: &Env, token: &str) -> Result<config::Shop, ApiError> {
+    use bawaba_core::dashboard::link::{self, LinkError};
+    let refused = |e: LinkError| ApiError::Unauthorized { code: e.code().into(), message: e.to_string() };
+    let iss = link::claimed_issuer(token).ok_or_else(|| refused(LinkError::Malformed))?;
+    let shop = config::shop(env, &iss)?.ok_or_else(|| refused(LinkError::UnknownShop))?;
+    let mut outcome = Err(LinkError::UnknownShop);
+    for (i, key) in shop.keys().enumerate() {
+        let checked = link::verify(token, |_| Some(key), now_secs());
+        if i == 0 || checked.is_ok() {
+            outcome = checked;
+        }
+        if outcome.is_ok() {
+            break;
+        }
+    }
+    outcome.map_err(refused)?;
+    Ok(shop)
 }
 
 async fn create_session(req: &mut Request, env: &Env) -> Result<Response, ApiError> {

@@ -9,6 +9,7 @@
 
 use crate::error::internal;
 use bawaba_core::api::ApiError;
+use bawaba_core::dashboard::Dashboard;
 use bawaba_core::lifecycle::Payment;
 use bawaba_core::stats::{self, Attempt, SqlValue, Statement, StatsQuery, StatsReport};
 use wasm_bindgen::JsValue;
@@ -121,4 +122,32 @@ fn integral(v: serde_json::Value) -> serde_json::Value {
         serde_json::Value::Object(map) => map.into_iter().map(|(k, v)| (k, integral(v))).collect(),
         other => other,
     }
+}
+
+/// The reports the dashboard shows ([`bawaba_core::dashboard::queries`]), in one batch.
+pub async fn dashboard(env: &Env, shop: &str, days: i64, now_ms: i64) -> Result<Dashboard, ApiError> {
+    let db = database(env).ok_or_else(|| {
+        ApiError::Misconfigured(format!("the D1 binding {BINDING} is missing: stats are not recorded (docs/deploy.md)"))
+    })?;
+    let queries = bawaba_core::dashboard::queries(days, now_ms);
+    let statements = queries
+        .iter()
+        .flat_map(|q| q.statements(shop))
+        .map(|s| prepare(&db, &s))
+        .collect::<worker::Result<Vec<_>>>()
+        .map_err(internal)?;
+    let results = db.batch(statements).await.map_err(internal)?;
+    let mut sets: Vec<Vec<serde_json::Value>> = Vec::with_capacity(results.len());
+    for r in results {
+        let rows: Vec<serde_json::Value> = r.results().map_err(internal)?;
+        sets.push(rows.into_iter().map(integral).collect());
+    }
+    let per_query = sets.len() / queries.len();
+    let mut reports = Vec::with_capacity(queries.len());
+    for (q, chunk) in queries.iter().zip(sets.chunks(per_query.max(1))) {
+        reports.push(stats::assemble(q, chunk.to_vec())?);
+    }
+    let [by_gateway, by_gateway_day, by_method]: [StatsReport; 3] =
+        reports.try_into().map_err(|_| internal("dashboard: three reports expected"))?;
+    Ok(Dashboard { shop: shop.to_string(), by_gateway, by_gateway_day, by_method })
 }

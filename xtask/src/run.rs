@@ -231,18 +231,19 @@ pub fn test(args: &[String]) -> Result {
     Ok(())
 }
 
-/// `cargo xtask screenshots`: the browser test of the demo storefront, saving its pictures in
+/// `cargo xtask screenshots`: the browser tests of the demo storefront and of the dashboard
+/// (`stats`), saving their pictures in
 /// `docs/screenshots/` (the Odoo ones come from
 /// `BAWABA_SCREENSHOTS_DIR=docs/screenshots cargo xtask odoo-demo --exit`).
 pub fn screenshots() -> Result {
     let tools = setup::tools()?;
     setup::ensure_browser()?;
     build::build(true)?;
-    step("refreshing docs/screenshots from the storefront's browser test");
+    step("refreshing docs/screenshots from the storefront's and the dashboard's browser tests");
     run_cmd(
         Command::new(env!("CARGO"))
             .current_dir(root())
-            .args(["test", "-p", "bawaba-tests", "--test", "browser_checkout"])
+            .args(["test", "-p", "bawaba-tests", "--test", "browser_checkout", "--test", "stats"])
             .env("BAWABA_NODE_DIR", tools.node.parent().expect("node dir"))
             .env("BAWABA_SCREENSHOTS_DIR", root().join("docs/screenshots")),
     )?;
