@@ -116,6 +116,19 @@ pub fn attempts(payment: &Payment) -> Vec<Attempt> {
                 (SessionStatus::Open, _) => AttemptResult::Pending,
             };
             let decided = !matches!(result, AttemptResult::Pending);
+            let reason = match result {
+                AttemptResult::Failed | AttemptResult::Canceled => {
+                    Some(s.closed_code.clone().unwrap_or_else(|| "declined".into()))
+                }
+                _ => None,
+            };
+            // A gateway that says how 3-D Secure went (the sandbox) is believed; for the others a
+            // decline normalized to `authentication_failed` is a failed 3-D Secure (Moyasar's
+            // "3-D Secure transaction attempt failed", Tap's and APS's authentication codes), and a
+            // pass is not known (their documented answers do not say whether a challenge ran).
+            let three_ds = s.three_ds.or_else(|| {
+                (reason.as_deref() == Some(crate::decline::DeclineReason::AuthenticationFailed.code())).then_some(false)
+            });
             Attempt {
                 shop: payment.shop.to_string(),
                 reference: payment.reference.to_string(),
@@ -126,13 +139,8 @@ pub fn attempts(payment: &Payment) -> Vec<Attempt> {
                 currency: payment.money.currency.code().to_string(),
                 started_at_ms: s.created_at_ms,
                 result,
-                reason: match result {
-                    AttemptResult::Failed | AttemptResult::Canceled => {
-                        Some(s.closed_code.clone().unwrap_or_else(|| "declined".into()))
-                    }
-                    _ => None,
-                },
-                three_ds: s.three_ds,
+                reason,
+                three_ds,
                 gateway_latency_ms: s.start_latency_ms,
                 time_to_result_ms: s
                     .decided_at_ms
@@ -652,6 +660,56 @@ mod tests {
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn a_3ds_failure_is_known_from_the_reason_and_a_gateways_own_word_wins() {
+        use crate::lifecycle::{At, NewPayment, Order, Reference, Session, Settings, ShopId};
+        use crate::method::PaymentMethod;
+        use crate::money::{Currency, Money};
+        let at = At { now_ms: 1_800_000_000_000, settings: Settings::default() };
+        let mut payment = Payment::new(
+            NewPayment {
+                shop: ShopId::parse("shop").unwrap(),
+                reference: Reference::parse("S1").unwrap(),
+                money: Money::new(100, Currency::parse("SAR").unwrap()),
+                order: Order {
+                    return_url: "https://shop.example/r".into(),
+                    notify_url: "https://shop.example/n".into(),
+                    customer_name: None,
+                    customer_email: None,
+                },
+                edge_origin: "https://edge.example".into(),
+                seed: [1; 16],
+            },
+            &at,
+        );
+        let session = |id: &str, code: Option<&str>, three_ds: Option<bool>| Session {
+            id: id.into(),
+            method: PaymentMethod::Visa,
+            gateway: "moyasar".into(),
+            gateway_payment_id: format!("g-{id}"),
+            redirect_url: String::new(),
+            form_fields: None,
+            created_at_ms: at.now_ms,
+            superseded: false,
+            status: SessionStatus::Closed,
+            close_requested: false,
+            never_opened: false,
+            last_answer: None,
+            asked_at_ms: None,
+            start_latency_ms: None,
+            decided_at_ms: None,
+            closed_code: code.map(str::to_string),
+            three_ds,
+        };
+        payment.sessions = vec![
+            session("a", Some("authentication_failed"), None),
+            session("b", Some("insufficient_funds"), None),
+            session("c", Some("insufficient_funds"), Some(true)),
+        ];
+        let seen: Vec<Option<bool>> = attempts(&payment).iter().map(|a| a.three_ds).collect();
+        assert_eq!(seen, vec![Some(false), None, Some(true)]);
     }
 
     #[test]

@@ -116,3 +116,22 @@ fn currency_vectors_match_the_exponent_table_and_the_gateways() {
         assert_eq!(listed, capabilities.currencies, "{code}: run `cargo xtask vectors`");
     }
 }
+
+#[test]
+fn dashboard_link_vectors() {
+    use bawaba_core::dashboard::link;
+    let v = load("dashboard_links.json");
+    let secret = v["secret"].as_str().unwrap().as_bytes();
+    let now = v["now"].as_i64().unwrap();
+    let cases = v["cases"].as_array().unwrap();
+    assert!(cases.len() >= 5);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let verdict = link::verify(case["token"].as_str().unwrap(), |iss| (iss == v["shop_id"]).then_some(secret), now);
+        let got = match verdict {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        };
+        assert_eq!(got, case["expect"].as_str().unwrap(), "{name}");
+    }
+}

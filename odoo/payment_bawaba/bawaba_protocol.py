@@ -18,6 +18,10 @@ import re
 import urllib.parse
 
 AUDIENCE = 'bawaba'
+# A dashboard link (docs/protocol.md, "The dashboard"): its own audience, so that it never pays.
+DASHBOARD_AUDIENCE = 'bawaba-dashboard'
+DASHBOARD_MAX_LIFETIME_SECS = 60 * 60
+DASHBOARD_LINK_LIFETIME_SECS = 30 * 60
 MAX_LIFETIME_SECS = 30 * 60
 CLOCK_SKEW_SECS = 60
 SIGNATURE_HEADER = 'Bawaba-Signature'
@@ -73,11 +77,27 @@ def _hmac(secret, message):
 
 
 def sign_intent(claims, secret):
-    """Return the compact HS256 JWT for ``claims`` (a dict)."""
+    """Return the compact HS256 JWT for ``claims`` (a dict): an intent, or any token the shop signs."""
     header = _b64encode(b'{"alg":"HS256","typ":"JWT"}')
     payload = _b64encode(json.dumps(claims, separators=(',', ':'), ensure_ascii=False).encode())
     signing_input = f'{header}.{payload}'
     return f'{signing_input}.{_b64encode(_hmac(secret, signing_input.encode()))}'
+
+
+def dashboard_url(edge_url, shop_id, secret, now, lang='en', lifetime=DASHBOARD_LINK_LIFETIME_SECS):
+    """Return the address of the shop's dashboard at the edge, by a link signed now.
+
+    Whoever holds the link sees the shop's payment statistics until it expires, so it lives at
+    most an hour (the edge refuses longer ones) and is made anew each time it is opened.
+
+    :param str edge_url: The edge's address, e.g. `https://pay.example.com`.
+    :param str lang: `en` or `ar`.
+    """
+    lifetime = min(int(lifetime), DASHBOARD_MAX_LIFETIME_SECS)
+    claims = {'iss': shop_id, 'aud': DASHBOARD_AUDIENCE, 'iat': int(now), 'exp': int(now) + lifetime}
+    token = sign_intent(claims, secret)
+    query = urllib.parse.urlencode({'token': token, 'lang': 'ar' if lang == 'ar' else 'en'})
+    return f"{edge_url.rstrip('/')}/dashboard?{query}"
 
 
 def to_minor_units(amount, currency):

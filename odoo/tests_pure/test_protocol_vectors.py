@@ -200,3 +200,25 @@ def test_is_on_origin_is_the_edges_notify_url_rule(url, origin, expected):
     """The rule Test connection checks the Public URL with is the one the edge applies to an
     intent's notify_url (and verify_intent in the vectors above)."""
     assert protocol.is_on_origin(url, origin) is expected
+
+
+DASHBOARD_LINKS = json.loads((ROOT / 'tests' / 'vectors' / 'dashboard_links.json').read_text())
+
+
+def test_python_signs_dashboard_links_exactly_like_rust():
+    """The edge checks the link Odoo signs: the same claims make the same bytes on both sides."""
+    valid = next(c for c in DASHBOARD_LINKS['cases'] if c['name'] == 'valid')
+    claims = valid['claims']
+    assert claims['aud'] == protocol.DASHBOARD_AUDIENCE == DASHBOARD_LINKS['audience']
+    assert protocol.DASHBOARD_MAX_LIFETIME_SECS == DASHBOARD_LINKS['max_lifetime_secs']
+    url = protocol.dashboard_url(
+        'https://pay.example.com/', DASHBOARD_LINKS['shop_id'], DASHBOARD_LINKS['secret'], claims['iat'],
+        lang='ar', lifetime=claims['exp'] - claims['iat'])
+    assert url == f"https://pay.example.com/dashboard?token={valid['token']}&lang=ar"
+
+
+def test_a_dashboard_link_never_lives_longer_than_the_edge_accepts():
+    url = protocol.dashboard_url('https://pay.example.com', 'shop', 'secret', 1000, lifetime=10 ** 6)
+    token = url.split('token=')[1].split('&')[0]
+    claims = json.loads(protocol._b64decode(token.split('.')[1]))
+    assert claims['exp'] - claims['iat'] == protocol.DASHBOARD_MAX_LIFETIME_SECS

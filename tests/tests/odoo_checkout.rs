@@ -829,3 +829,56 @@ async fn wait_for_text(c: &Client, text: &str) -> String {
     }
     panic!("the page never said {text:?}: {page}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a running Odoo 19 shop and edge: run `cargo xtask odoo-demo`"]
+async fn the_merchant_opens_the_dashboard_from_the_provider_form() {
+    // A payment first, so that the dashboard has one to show whatever ran before.
+    let (_, tx) = purchase(Purchase {
+        lang: "",
+        odoo_method: "card",
+        card: "4111111111111111",
+        widget: ("ltr", "Pay now"),
+        done_message: "Your payment has been processed",
+        recorded_method: "visa",
+        screenshots: ("odoo-shop-payment-dashboard", "odoo-shop-confirmation-dashboard"),
+    })
+    .await;
+    let shop = shop();
+    let odoo = &shop.odoo;
+    let driver = Driver::start();
+    let c = driver.browser().await;
+    odoo.sign_in(&c).await;
+    c.goto(&format!("{}/odoo/action-payment.action_payment_provider/{}", odoo.base, shop.provider)).await.unwrap();
+    let before = c.windows().await.unwrap();
+    click(&c, "button[name=action_bawaba_open_dashboard]").await;
+    // Odoo opens the link in a new tab (act_url, target new).
+    let mut tab = None;
+    for _ in 0..200 {
+        let now = c.windows().await.unwrap();
+        if let Some(new) = now.into_iter().find(|w| !before.contains(w)) {
+            tab = Some(new);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.switch_to_window(tab.expect("a new tab with the dashboard")).await.unwrap();
+    let attempts = wait_css(&c, "[data-metric=attempts]").await;
+    let url = c.current_url().await.unwrap().to_string();
+    assert!(url.contains("/dashboard?token=") && url.contains("lang=en"), "{url}");
+    let attempts: i64 = attempts.attr("data-value").await.unwrap().unwrap_or_default().parse().unwrap();
+    let paid: i64 = c
+        .find(Locator::Css("[data-metric=paid]"))
+        .await
+        .unwrap()
+        .attr("data-value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+        .parse()
+        .unwrap();
+    // The edge records attempts a moment after each answer: the one just paid is among them.
+    assert!(attempts >= 1 && paid >= 1, "attempts {attempts}, paid {paid} after {}", tx["reference"]);
+    shoot(&c, "odoo-dashboard").await;
+    println!("dashboard opened from Odoo: {attempts} attempts, {paid} paid");
+}

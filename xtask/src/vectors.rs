@@ -31,6 +31,28 @@ fn claims() -> IntentClaims {
     }
 }
 
+/// Dashboard links (`bawaba_core::dashboard::link`): one the shop signs for 30 minutes, which
+/// the shop's side must produce byte for byte, and each way one is refused.
+fn dashboard_links() -> Value {
+    use bawaba_core::dashboard::link::{self, LinkClaims};
+    let sign = |c: &LinkClaims| link::sign(c, SECRET.as_bytes());
+    let good = LinkClaims::new(SHOP_ID, NOW - 60, 1800);
+    let cases = vec![
+        json!({"name": "valid", "claims": good, "token": sign(&good), "expect": "ok"}),
+        json!({"name": "expired", "token": sign(&LinkClaims { exp: NOW - 1, ..good.clone() }),
+               "expect": "dashboard_link_expired"}),
+        json!({"name": "longer than an hour", "token": sign(&LinkClaims::new(SHOP_ID, NOW - 60, 3601)),
+               "expect": "dashboard_link_lifetime_too_long"}),
+        json!({"name": "an intent's audience",
+               "token": sign(&LinkClaims { aud: intent::AUDIENCE.into(), ..good.clone() }),
+               "expect": "dashboard_link_invalid_claims"}),
+        json!({"name": "another secret", "token": link::sign(&good, b"another-secret"),
+               "expect": "dashboard_link_invalid_signature"}),
+    ];
+    json!({"now": NOW, "shop_id": SHOP_ID, "secret": SECRET, "audience": link::AUDIENCE,
+           "max_lifetime_secs": link::MAX_LIFETIME_SECS, "cases": cases})
+}
+
 fn with(f: impl Fn(&mut IntentClaims)) -> String {
     let mut c = claims();
     f(&mut c);
@@ -341,6 +363,7 @@ pub fn write() -> Result {
         ("notification_signatures.json", signatures()),
         ("call_signatures.json", call_signatures()),
         ("currencies.json", currencies()),
+        ("dashboard_links.json", dashboard_links()),
     ] {
         step(&format!("writing tests/vectors/{name}"));
         let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())? + "\n";

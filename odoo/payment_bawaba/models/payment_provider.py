@@ -326,6 +326,22 @@ class PaymentProvider(models.Model):
             kind = 'warning'
         return self._bawaba_notify('\n'.join(problems + lines + method_lines), kind)
 
+    def action_bawaba_open_dashboard(self):
+        """Open this shop's dashboard at the edge (success rates, failures by reason, gateway
+        latency, volume by method) in a new tab, in the user's language.
+
+        The link is signed now with the shop's secret and lives half an hour: it is made anew each
+        time, and the secret never leaves Odoo.
+        """
+        self.ensure_one()
+        secret = self.sudo().bawaba_signing_secret
+        if not (self.bawaba_edge_url and self.bawaba_shop_id and secret):
+            raise ValidationError(_("Set the Edge URL, the Shop ID and the Signing Secret to open the dashboard."))
+        lang = 'ar' if (self.env.lang or '').startswith('ar') else 'en'
+        url = bawaba_protocol.dashboard_url(
+            self.bawaba_edge_url, self.bawaba_shop_id, secret, int(time.time()), lang=lang)
+        return {'type': 'ir.actions.act_url', 'url': url, 'target': 'new'}
+
     def _bawaba_explain_methods(self, currencies, offered):
         """Name the active methods of this provider that the edge does not offer in a currency the
         shop sells in, and why.

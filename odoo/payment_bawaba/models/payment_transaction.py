@@ -386,10 +386,48 @@ class PaymentTransaction(models.Model):
         elif state == 'cancel':
             self._set_canceled(state_message=error.get('message'))
         elif state == 'error':
-            self._set_error(_("The payment failed: %(message)s (%(code)s)",
-                              message=error.get('message', ''), code=error.get('code', '')))
+            self._set_error(self._bawaba_failure_message(error))
         else:
             _logger.warning("Unknown Bawaba event type %s for %s.", event_type, self.reference)
+
+    def _bawaba_failure_message(self, error):
+        """What the shopper reads on the payment status page, in their language: why the payment
+        failed and what to do; then, in brackets, the gateway's own words for the merchant.
+
+        :param dict error: The `error` of a `payment.failed` notification (`code`, `message`).
+        """
+        code = (error or {}).get('code') or ''
+        code = const.DECLINE_REASON_ALIASES.get(code, code)
+        messages = self.with_context(lang=self.partner_lang or self.env.lang)._bawaba_decline_messages()
+        sentence = messages.get(code, messages['declined'])
+        detail = (error or {}).get('message')
+        return f"{sentence} ({detail})" if detail else sentence
+
+    def _bawaba_decline_messages(self):
+        """The shopper's sentence for each normalized decline reason (`bawaba_core::decline`,
+        whose `message` has the same words), in the language of the context."""
+        return {
+            'insufficient_funds': _(
+                "The card does not have enough funds for this payment. Please use another card or contact your bank."),
+            'do_not_honor': _("Your bank declined this payment. Please contact your bank or try another card."),
+            'expired_card': _("This card has expired. Please use another card."),
+            'invalid_card': _(
+                "The card number, expiry date or security code (CVV) is not correct. Please check them and try "
+                "again."),
+            'authentication_failed': _(
+                "The card could not be verified with your bank (3-D Secure). Please try again, or use another card."),
+            'card_not_supported': _(
+                "This card cannot be used for this payment. Please use another card or payment method."),
+            'suspected_fraud': _("Your bank declined this payment. Please contact your bank or use another card."),
+            'limit_exceeded': _(
+                "This payment exceeds a limit on your card. Please contact your bank or use another card."),
+            'canceled_by_shopper': _("The payment was canceled. You can try again when you are ready."),
+            'expired_session': _("The payment page timed out before the payment was completed. Please try again."),
+            'gateway_error': _(
+                "The payment could not be processed because of a technical problem. Please try again in a few "
+                "minutes."),
+            'declined': _("The payment was declined. Please try another card or contact your bank."),
+        }
 
     def _bawaba_record_details(self, payment_data):
         """Keep what the edge tells of the payment: the gateway, the card, and why it failed.

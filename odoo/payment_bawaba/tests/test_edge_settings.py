@@ -1,7 +1,12 @@
 # Part of Bawaba. See LICENSE file for full copyright and licensing details.
 
+import base64
+import hashlib
+import hmac
+import json
 import time
 from unittest.mock import patch
+from urllib.parse import parse_qs, urlsplit
 
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
@@ -155,3 +160,37 @@ class TestEdgeSettings(BawabaCommon):
         self.provider.bawaba_can_capture = True
         self._test_connection({'gateways': [{'gateway': 'sandbox', 'verdict': 'ok', 'message': 'ok'}]})
         self.assertEqual(self.provider.support_manual_capture, 'full_only')
+
+    # === DASHBOARD === #
+
+    def _dashboard_claims(self, url):
+        query = parse_qs(urlsplit(url).query)
+        token = query['token'][0]
+        header, payload, signature = token.split('.')
+        expected = hmac.new(b'shop-secret-for-tests', f'{header}.{payload}'.encode(), hashlib.sha256).digest()
+        self.assertEqual(base64.urlsafe_b64decode(signature + '=' * (-len(signature) % 4)), expected)
+        claims = json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
+        return claims, query['lang'][0]
+
+    def test_open_dashboard_opens_a_fresh_link_signed_by_the_shop(self):
+        self.provider.bawaba_edge_url = 'https://pay.example.com/'
+        before = int(time.time())
+        action = self.provider.action_bawaba_open_dashboard()
+        self.assertEqual((action['type'], action['target']), ('ir.actions.act_url', 'new'))
+        self.assertTrue(action['url'].startswith('https://pay.example.com/dashboard?token='), action['url'])
+        claims, lang = self._dashboard_claims(action['url'])
+        self.assertEqual((claims['iss'], claims['aud'], lang), ('odoo-shop', 'bawaba-dashboard', 'en'))
+        self.assertGreaterEqual(claims['iat'], before)
+        self.assertEqual(claims['exp'] - claims['iat'], 30 * 60, "half an hour, within the edge's hour")
+        self.assertNotIn('shop-secret-for-tests', action['url'])
+        # In Arabic for an Arabic user, and a new link each time.
+        self.env['res.lang']._activate_lang('ar_001')
+        arabic = self.provider.with_context(lang='ar_001').action_bawaba_open_dashboard()
+        self.assertEqual(self._dashboard_claims(arabic['url'])[1], 'ar')
+
+    def test_open_dashboard_needs_the_edge_settings(self):
+        # A copy keeps none of the edge settings (they are not copied), as a provider being set up.
+        unset = self.provider.copy({'state': 'disabled'})
+        self.assertFalse(unset.bawaba_edge_url)
+        with self.assertRaises(ValidationError):
+            unset.action_bawaba_open_dashboard()

@@ -94,6 +94,29 @@ class TestWebhook(BawabaCommon):
             reference=tx3.reference, type='payment.failed', error={'code': 'something_new', 'message': 'x'}))
         self.assertEqual(tx3.bawaba_decline_reason, 'declined', "a code this version does not know")
 
+    def test_the_shopper_reads_why_the_payment_failed_in_their_language(self):
+        tx = self._create_transaction('direct')
+        self._post_notification(self._notification(
+            type='payment.failed', error={'code': 'insufficient_funds', 'message': 'Insufficient Funds (051)'}))
+        # What the shopper reads on the status page, then the gateway's words for the merchant.
+        self.assertEqual(tx.state_message, (
+            "The card does not have enough funds for this payment. Please use another card or contact your "
+            "bank. (Insufficient Funds (051))"))
+        self.env['res.lang']._activate_lang('ar_001')
+        self.env['ir.module.module']._load_module_terms(['payment_bawaba'], ['ar_001'])
+        noura = self.env['res.partner'].create({'name': "Noura", 'email': 'noura@example.com', 'lang': 'ar_001'})
+        tx_ar = self._create_transaction('direct', reference='Arabic Shopper', partner_id=noura.id)
+        self._post_notification(self._notification(
+            event_id='evt_arabic', reference=tx_ar.reference, type='payment.failed',
+            error={'code': 'authentication_failed', 'message': '3DS failed'}))
+        self.assertIn("تعذّر التحقق من البطاقة مع البنك (3-D Secure)", tx_ar.state_message)
+        self.assertIn("(3DS failed)", tx_ar.state_message)
+        tx_odd = self._create_transaction('direct', reference='Odd Code')
+        self._post_notification(self._notification(
+            event_id='evt_odd', reference=tx_odd.reference, type='payment.failed', error={'code': 'brand_new'}))
+        self.assertEqual(
+            tx_odd.state_message, "The payment was declined. Please try another card or contact your bank.")
+
     @mute_logger('odoo.addons.payment_bawaba.controllers.main')
     def test_bawaba_payments_report_counts_by_gateway_and_reason(self):
         for i, (gateway, kind, code) in enumerate([
