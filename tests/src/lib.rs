@@ -8,6 +8,7 @@
 //! - [`odoo::Odoo`] talks to a running Odoo through its external API, and [`mailbox::Mailbox`]
 //!   receives the e-mails it sends (the Odoo end-to-end test).
 
+pub mod bench_stats;
 pub mod browser;
 pub mod edge;
 pub mod fake_shop;
