@@ -344,20 +344,24 @@ impl StatsQuery {
         Ok(StatsQuery { from_ms, to_ms, group })
     }
 
+    fn params(&self, shop: &str) -> Vec<SqlValue> {
+        vec![SqlValue::Text(shop.to_string()), SqlValue::Int(self.from_ms), SqlValue::Int(self.to_ms)]
+    }
+
+    /// Only the counts per group, the first of [`StatsQuery::statements`]: what a chart of
+    /// outcomes needs (the dashboard's per-day and per-method charts), read by [`assemble_counts`].
+    pub fn count_statement(&self, shop: &str) -> Statement {
+        Statement { sql: counts_sql(self.group.column(), WINDOW), params: self.params(shop) }
+    }
+
     /// The statements for `shop`, in the order [`assemble`] reads their rows: counts, gateway
     /// latency and time to pay per group, then the same for all attempts, then the funnel.
     pub fn statements(&self, shop: &str) -> Vec<Statement> {
-        let params = || vec![SqlValue::Text(shop.to_string()), SqlValue::Int(self.from_ms), SqlValue::Int(self.to_ms)];
-        let window = "shop = ?1 AND started_at_ms >= ?2 AND started_at_ms < ?3";
+        let params = || self.params(shop);
+        let window = WINDOW;
         let mut out = Vec::new();
         for key in [self.group.column(), "'all'"] {
-            out.push(Statement {
-                sql: format!(
-                    "SELECT {key} AS key, result, reason, three_ds, COUNT(*) AS n FROM attempts WHERE {window} \
-                     GROUP BY 1, 2, 3, 4"
-                ),
-                params: params(),
-            });
+            out.push(Statement { sql: counts_sql(key, window), params: params() });
             out.push(Statement { sql: percentile_sql(key, "gateway_latency_ms", window, ""), params: params() });
             out.push(Statement {
                 sql: percentile_sql(key, "time_to_result_ms", window, " AND result IN ('paid', 'authorized')"),
@@ -375,6 +379,16 @@ impl StatsQuery {
         });
         out
     }
+}
+
+/// The attempts of one shop's window (parameters: shop, from, to).
+const WINDOW: &str = "shop = ?1 AND started_at_ms >= ?2 AND started_at_ms < ?3";
+
+/// The attempts per `key`, outcome, reason and 3-D Secure.
+fn counts_sql(key: &str, window: &str) -> String {
+    format!(
+        "SELECT {key} AS key, result, reason, three_ds, COUNT(*) AS n FROM attempts WHERE {window} GROUP BY 1, 2, 3, 4"
+    )
 }
 
 /// Nearest-rank p50 and p95 of `column` per `key`, in SQL (window functions).
@@ -578,6 +592,22 @@ pub fn assemble(query: &StatsQuery, rows: Vec<Vec<serde_json::Value>>) -> Result
         .map(|f| Funnel { methods_shown: f.shown, session_started: f.started, paid: f.paid })
         .unwrap_or_default();
     Ok(finish(query, groups, total, funnel))
+}
+
+/// The groups of [`StatsQuery::count_statement`]'s rows, with their counts, reasons, 3-D Secure
+/// and success rates; the percentiles, `total` and `funnel` are left empty.
+pub fn assemble_counts(query: &StatsQuery, rows: &[serde_json::Value]) -> Result<StatsReport, ApiError> {
+    let mut groups: BTreeMap<String, GroupStats> = BTreeMap::new();
+    for row in rows {
+        let row: CountRow =
+            serde_json::from_value(row.clone()).map_err(|e| ApiError::Internal(format!("stats row: {e}")))?;
+        let result = AttemptResult::parse(&row.result)
+            .ok_or_else(|| ApiError::Internal(format!("stats: result {:?}", row.result)))?;
+        let g =
+            groups.entry(row.key.clone()).or_insert_with(|| GroupStats { key: row.key.clone(), ..Default::default() });
+        g.add(result, row.reason.as_deref(), row.three_ds.map(|v| v != 0), row.n);
+    }
+    Ok(finish(query, groups, GroupStats { key: "all".into(), ..Default::default() }, Funnel::default()))
 }
 
 fn finish(

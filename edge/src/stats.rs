@@ -124,30 +124,34 @@ fn integral(v: serde_json::Value) -> serde_json::Value {
     }
 }
 
-/// The reports the dashboard shows ([`bawaba_core::dashboard::queries`]), in one batch.
+/// The reports the dashboard shows ([`bawaba_core::dashboard::queries`]), in one batch: the
+/// whole report per gateway, and only the counts per gateway and day and per method (the charts
+/// need no more; each statement reads the whole window, so fewer is faster).
 pub async fn dashboard(env: &Env, shop: &str, days: i64, now_ms: i64) -> Result<Dashboard, ApiError> {
     let db = database(env).ok_or_else(|| {
         ApiError::Misconfigured(format!("the D1 binding {BINDING} is missing: stats are not recorded (docs/deploy.md)"))
     })?;
-    let queries = bawaba_core::dashboard::queries(days, now_ms);
-    let statements = queries
-        .iter()
-        .flat_map(|q| q.statements(shop))
-        .map(|s| prepare(&db, &s))
-        .collect::<worker::Result<Vec<_>>>()
-        .map_err(internal)?;
-    let results = db.batch(statements).await.map_err(internal)?;
+    let [per_gateway, per_day, per_method] = bawaba_core::dashboard::queries(days, now_ms);
+    let mut statements = per_gateway.statements(shop);
+    let full = statements.len();
+    statements.push(per_day.count_statement(shop));
+    statements.push(per_method.count_statement(shop));
+    let prepared = statements.iter().map(|s| prepare(&db, s)).collect::<worker::Result<Vec<_>>>().map_err(internal)?;
+    let results = db.batch(prepared).await.map_err(internal)?;
     let mut sets: Vec<Vec<serde_json::Value>> = Vec::with_capacity(results.len());
     for r in results {
         let rows: Vec<serde_json::Value> = r.results().map_err(internal)?;
         sets.push(rows.into_iter().map(integral).collect());
     }
-    let per_query = sets.len() / queries.len();
-    let mut reports = Vec::with_capacity(queries.len());
-    for (q, chunk) in queries.iter().zip(sets.chunks(per_query.max(1))) {
-        reports.push(stats::assemble(q, chunk.to_vec())?);
+    if sets.len() != full + 2 {
+        return Err(internal("dashboard: a result set is missing"));
     }
-    let [by_gateway, by_gateway_day, by_method]: [StatsReport; 3] =
-        reports.try_into().map_err(|_| internal("dashboard: three reports expected"))?;
-    Ok(Dashboard { shop: shop.to_string(), by_gateway, by_gateway_day, by_method })
+    let method_rows = sets.pop().unwrap_or_default();
+    let day_rows = sets.pop().unwrap_or_default();
+    Ok(Dashboard {
+        shop: shop.to_string(),
+        by_gateway: stats::assemble(&per_gateway, sets)?,
+        by_gateway_day: stats::assemble_counts(&per_day, &day_rows)?,
+        by_method: stats::assemble_counts(&per_method, &method_rows)?,
+    })
 }

@@ -92,11 +92,11 @@ pub fn queries(days: i64, now_ms: i64) -> [StatsQuery; 3] {
 pub struct Dashboard {
     /// The shop's id.
     pub shop: String,
-    /// Per gateway.
+    /// Per gateway: the whole report (totals, funnel, latency).
     pub by_gateway: StatsReport,
-    /// Per gateway and day (`gateway/day` keys).
+    /// Per gateway and day (`gateway/day` keys): the groups' counts are all the page reads.
     pub by_gateway_day: StatsReport,
-    /// Per method.
+    /// Per method: the groups' counts are all the page reads.
     pub by_method: StatsReport,
 }
 
