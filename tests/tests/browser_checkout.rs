@@ -173,3 +173,90 @@ async fn a_page_that_already_asked_goes_straight_to_the_gateway() {
     assert_eq!(order["notifications"][0]["type"], "payment.succeeded", "{order}");
     assert_eq!(order["payment_method"], "mastercard •••• 4444", "the brand paid with: {order}");
 }
+
+/// axe-core (from the npm lockfile) on the widget: zero WCAG 2.2 A/AA violations.
+async fn axe_violations(c: &fantoccini::Client) -> Vec<serde_json::Value> {
+    let axe = bawaba_tests::root().join("node_modules/axe-core/axe.min.js");
+    let source = std::fs::read_to_string(&axe).unwrap_or_else(|e| panic!("{}: {e} (npm ci)", axe.display()));
+    c.execute(&source, vec![]).await.expect("axe loads");
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document.querySelector('bawaba-checkout'),
+                     { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
+                .then((r) => done(r.violations.map((v) => ({ id: v.id, help: v.help,
+                                                            nodes: v.nodes.map((n) => n.target) }))),
+                      (e) => done([{ id: 'axe-error', help: String(e) }]));",
+            vec![],
+        )
+        .await
+        .expect("axe runs");
+    found.as_array().cloned().unwrap_or_default()
+}
+
+/// The widget in each of its states, in both languages, passes axe: ready, redirecting (the
+/// redirect held), and an error (the page's intent replaced by a broken one).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_widget_has_no_accessibility_violations_in_any_state() {
+    let _one_at_a_time = SERIAL.lock().await;
+    let edge = edge();
+    let c = driver().browser().await;
+    for home in ["/", "/ar/"] {
+        c.goto(&edge.url(home)).await.expect("storefront");
+        wait_css(&c, "#buy-qahwa").await.click().await.expect("buy");
+        wait_url(&c, "/demo/shop/checkout/").await;
+        let widget = wait_css(&c, "bawaba-checkout[data-state=ready]").await;
+        assert_eq!(axe_violations(&c).await, Vec::<serde_json::Value>::new(), "{home} ready");
+        hold_the_widgets_redirect(&c).await;
+        widget.shadow_root().await.unwrap().find(Locator::Css("button.pay")).await.unwrap().click().await.unwrap();
+        held_redirect(&c).await;
+        wait_css(&c, "bawaba-checkout[data-state=redirecting]").await;
+        assert_eq!(axe_violations(&c).await, Vec::<serde_json::Value>::new(), "{home} redirecting");
+        c.execute("document.querySelector('bawaba-checkout').setAttribute('intent', 'not-a-jwt')", vec![])
+            .await
+            .unwrap();
+        wait_css(&c, "bawaba-checkout[data-state=error]").await;
+        assert_eq!(axe_violations(&c).await, Vec::<serde_json::Value>::new(), "{home} error");
+    }
+    c.close().await.ok();
+}
+
+/// A shopper with only a keyboard: Tab into the widget, an arrow key to Visa, Tab to the button,
+/// Enter; the card typed on the gateway's page and sent with Enter. The order is paid by Visa.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_keyboard_only_shopper_pays() {
+    use fantoccini::key::Key;
+    let _one_at_a_time = SERIAL.lock().await;
+    let edge = edge();
+    let c = driver().browser().await;
+    c.goto(&edge.url("/")).await.expect("storefront");
+    wait_css(&c, "#buy-qahwa").await.click().await.expect("buy");
+    wait_url(&c, "/demo/shop/checkout/").await;
+    wait_css(&c, "bawaba-checkout[data-state=ready]").await;
+    let focused = "const w = document.activeElement; \
+                   return w && w.shadowRoot && w.shadowRoot.activeElement \
+                     ? (w.shadowRoot.activeElement.value || w.shadowRoot.activeElement.className) : '';";
+    let mut reached = String::new();
+    for _ in 0..30 {
+        c.active_element().await.unwrap().send_keys(&Key::Tab.to_string()).await.unwrap();
+        reached = c.execute(focused, vec![]).await.unwrap().as_str().unwrap_or_default().to_string();
+        if !reached.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(reached, "mada", "Tab reaches the preselected method first");
+    c.active_element().await.unwrap().send_keys(&Key::Down.to_string()).await.unwrap();
+    assert_eq!(c.execute(focused, vec![]).await.unwrap(), "visa", "an arrow key moves to Visa");
+    c.active_element().await.unwrap().send_keys(&Key::Tab.to_string()).await.unwrap();
+    assert_eq!(c.execute(focused, vec![]).await.unwrap(), "pay", "Tab reaches the button");
+    c.active_element().await.unwrap().send_keys(&Key::Enter.to_string()).await.unwrap();
+    wait_url(&c, "/sandbox/pay/").await;
+    wait_css(&c, "#number").await.send_keys("4111111111111111").await.unwrap();
+    c.find(Locator::Css("#expiry")).await.unwrap().send_keys("12/34").await.unwrap();
+    let cvc = c.find(Locator::Css("#cvc")).await.unwrap();
+    cvc.send_keys("123").await.unwrap();
+    cvc.send_keys(&Key::Enter.to_string()).await.unwrap();
+    let order_url = wait_url(&c, "/demo/shop/orders/").await;
+    assert!(order_url.contains("status=paid"), "{order_url}");
+    c.close().await.ok();
+}

@@ -1,5 +1,6 @@
 //! DOM helpers: an event listener that removes itself when dropped (as gloo-events does, without
-//! the extra crate), and element builders that only ever set text, never HTML.
+//! the extra crate), and element builders that only ever set text, never HTML (the one markup
+//! the widget inserts is its own constant SVG marks, `marks.rs`).
 
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, Element, Event, EventTarget};

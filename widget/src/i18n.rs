@@ -15,8 +15,8 @@ pub enum Locale {
 impl Locale {
     /// From a BCP 47 tag (`ar`, `ar-SA`, `en-US`); anything not Arabic is English.
     pub fn from_tag(tag: &str) -> Self {
-        let primary = tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
-        if primary == "ar" {
+        let primary = tag.split(['-', '_']).next().unwrap_or("");
+        if primary.eq_ignore_ascii_case("ar") {
             Locale::Ar
         } else {
             Locale::En
@@ -144,6 +144,20 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
     }
 }
 
+/// A decimal amount (`45.50`, `1,250.00`) in Arabic-Indic digits with the Arabic decimal and
+/// thousands separators (`٤٥٫٥٠`, `١٬٢٥٠٫٠٠`).
+pub fn arabic_indic(amount: &str) -> String {
+    amount
+        .chars()
+        .map(|c| match c {
+            '0'..='9' => char::from_u32('٠' as u32 + (c as u32 - '0' as u32)).unwrap_or(c),
+            '.' => '٫',
+            ',' => '٬',
+            other => other,
+        })
+        .collect()
+}
+
 /// The currency's name for display (the ISO code in English, the Arabic name in Arabic).
 pub fn currency_label(code: &str, locale: Locale) -> &str {
     match (code, locale) {
@@ -172,6 +186,13 @@ mod tests {
         assert_eq!(error_message("anything", Locale::En), EN.generic);
         assert_eq!(error_message("rate_limited", Locale::Ar), AR.too_many);
         assert_eq!(error_message("rate_limited", Locale::En), EN.too_many);
+    }
+
+    #[test]
+    fn amounts_in_arabic_indic_digits() {
+        assert_eq!(arabic_indic("45.50"), "٤٥٫٥٠");
+        assert_eq!(arabic_indic("1,250.000"), "١٬٢٥٠٫٠٠٠");
+        assert_eq!(arabic_indic("-0.09"), "-٠٫٠٩");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! (optional: the page already chose it, as Odoo's payment form does, so the widget preselects
 //! it and, with `autostart`, goes straight to the gateway; `card` means the first card brand the
 //! edge offers, since the gateway's page takes any).
+//! `digits="arab"` shows the amount in Arabic-Indic digits (٤٥٫٥٠).
 //! It sets `data-state` on the element (`loading`, `ready`, `redirecting`, `error`) and fires
 //! `bawaba:redirect` (cancelable, `detail.url`) and `bawaba:error` (`detail.code`, and
 //! `detail.message` in the page's language) events.
@@ -18,54 +19,59 @@
 
 mod dom;
 pub mod i18n;
+mod marks;
 
 use bawaba_core::method::PaymentMethod;
 use dom::{attrs, el, Listener};
 use i18n::Locale;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Document, Element, HtmlButtonElement, HtmlElement, HtmlInputElement, ShadowRoot};
 
+/// The allocator: talc, a fraction of the size of Rust's default (dlmalloc) on wasm, and faster.
+#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 /// The widget's styles. Logical properties only (`inline`, `block`), so Arabic lays itself out.
-const STYLE: &str = ":host{display:block;font-family:inherit;color:#1d2433}\
-.bw{border:1px solid #d5d9e0;border-radius:12px;padding:1rem;background:#fff;max-inline-size:28rem}\
+/// A page restyles it with the `--bawaba-*` custom properties (README: Theming) and the parts
+/// (`::part(container)`, `pay-button`, `method`, `mark`, `mark-<method>`, `total`, `status`,
+/// `error`, `note`); dark defaults follow `prefers-color-scheme` unless the page sets them.
+const STYLE: &str = ":host{display:block;--a:var(--bawaba-accent,#0b6e4f);--t:var(--bawaba-text,#1d2433);\
+--b:var(--bawaba-background,#fff);--l:var(--bawaba-border,#d5d9e0);--m:var(--bawaba-muted,#4b5563);\
+--e:var(--bawaba-error,#a4161a);--f:var(--bawaba-focus,#b45309);--r:var(--bawaba-radius,12px);--s:var(--bawaba-space,1rem);\
+font-family:var(--bawaba-font,inherit);color:var(--t)}\
+@media (prefers-color-scheme:dark){:host{--a:var(--bawaba-accent,#34d399);--t:var(--bawaba-text,#e5e7eb);\
+--b:var(--bawaba-background,#111827);--l:var(--bawaba-border,#374151);--m:var(--bawaba-muted,#9ca3af);\
+--e:var(--bawaba-error,#fca5a5);--f:var(--bawaba-focus,#fbbf24)}}\
+.bw{border:1px solid var(--l);border-radius:var(--r);padding:var(--s);background:var(--b);max-inline-size:28rem}\
 .total{display:flex;justify-content:space-between;margin-block:0 .75rem;font-size:1.05rem}\
 .total b{unicode-bidi:isolate}\
 fieldset{border:0;margin:0;padding:0}legend{font-weight:600;margin-block-end:.5rem;padding:0}\
 .method{display:flex;align-items:center;gap:.6rem;padding-block:.6rem;padding-inline:.75rem;margin-block-end:.4rem;\
-border:1px solid #d5d9e0;border-radius:8px;cursor:pointer}\
-.method:has(input:checked){border-color:#0b6e4f;box-shadow:0 0 0 1px #0b6e4f}\
-.method input{margin:0;accent-color:#0b6e4f}\
-.pay{inline-size:100%;margin-block-start:.5rem;padding-block:.75rem;font:inherit;font-weight:700;color:#fff;\
-background:#0b6e4f;border:0;border-radius:8px;cursor:pointer}\
+border:1px solid var(--l);border-radius:calc(var(--r) - 4px);cursor:pointer}\
+.method:has(input:checked){border-color:var(--a);box-shadow:0 0 0 1px var(--a)}\
+.method input{margin:0;accent-color:var(--a)}.mark{display:inline-flex}.mark svg{block-size:24px;inline-size:48px}\
+.pay{inline-size:100%;margin-block-start:.5rem;padding-block:.75rem;font:inherit;font-weight:700;color:var(--b);\
+background:var(--a);border:0;border-radius:calc(var(--r) - 4px);cursor:pointer}\
 .pay:disabled{opacity:.6;cursor:progress}\
-.pay:focus-visible,.method:focus-within{outline:3px solid #f2a900;outline-offset:2px}\
-.status{min-block-size:1.2em;margin-block:.5rem 0;color:#445}\
-.error{margin-block:.5rem 0;color:#a4161a;font-weight:600}.error:empty{display:none}\
-.note{font-size:.8rem;color:#667;margin-block:.75rem 0;text-align:start}";
+.pay:focus-visible,.method:focus-within,.error:focus{outline:3px solid var(--f);outline-offset:2px}\
+.status{min-block-size:1.2em;margin-block:.5rem 0;color:var(--m)}\
+.error{margin-block:.5rem 0;color:var(--e);font-weight:600}.error:empty{display:none}\
+.note{font-size:.8rem;color:var(--m);margin-block:.75rem 0;text-align:start}\
+@media (prefers-reduced-motion:reduce){*{transition:none!important;animation:none!important}}";
 
 struct Mounted {
+    host: HtmlElement,
     _listeners: Vec<Listener>,
 }
 
 thread_local! {
-    static MOUNTED: RefCell<HashMap<String, Mounted>> = RefCell::new(HashMap::new());
-    static NEXT_KEY: RefCell<u32> = const { RefCell::new(0) };
-}
-
-fn key_of(host: &HtmlElement) -> String {
-    if let Some(k) = host.get_attribute("data-bawaba-key") {
-        return k;
-    }
-    let k = NEXT_KEY.with(|n| {
-        *n.borrow_mut() += 1;
-        format!("w{}", n.borrow())
-    });
-    let _ = host.set_attribute("data-bawaba-key", &k);
-    k
+    /// The mounted widgets: a few per page at most, so a list (no hash map: every kilobyte of
+    /// the widget is downloaded by every shopper).
+    static MOUNTED: RefCell<Vec<Mounted>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Finds the page language for `host`: its own `lang`, the nearest ancestor's, the document's.
@@ -96,6 +102,8 @@ struct Parts {
     intent: String,
     method: Option<String>,
     autostart: bool,
+    /// `digits="arab"`: amounts in Arabic-Indic digits.
+    arabic_digits: bool,
 }
 
 /// Mounts (or re-mounts) the widget in `host`. `edge_base` is the loader's base URL.
@@ -112,15 +120,14 @@ pub fn mount(host: HtmlElement, edge_base: String) {
             wasm_bindgen_futures::spawn_local(async move { pay(&parts).await });
         })
     };
-    MOUNTED.with(|m| m.borrow_mut().insert(key_of(&host), Mounted { _listeners: vec![listener] }));
+    MOUNTED.with(|m| m.borrow_mut().push(Mounted { host, _listeners: vec![listener] }));
     wasm_bindgen_futures::spawn_local(async move { load_methods(&parts).await });
 }
 
 /// Removes the widget's listeners (the element was disconnected).
 #[wasm_bindgen]
 pub fn unmount(host: HtmlElement) {
-    let key = key_of(&host);
-    MOUNTED.with(|m| m.borrow_mut().remove(&key));
+    MOUNTED.with(|m| m.borrow_mut().retain(|w| w.host != host));
 }
 
 /// The widget's styles: a constructed stylesheet where the browser has them, so that a page
@@ -148,6 +155,7 @@ fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
     let container = el(&doc, "div", "bw", "");
     attrs(&container, &[("dir", locale.dir()), ("lang", locale.tag()), ("part", "container")]);
     let total = el(&doc, "p", "total", "");
+    attrs(&total, &[("part", "total")]);
     let fieldset = el(&doc, "fieldset", "", "");
     let legend = el(&doc, "legend", "", t.choose);
     let methods = el(&doc, "div", "methods", "");
@@ -157,10 +165,13 @@ fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
     attrs(&button, &[("type", "button"), ("part", "pay-button")]);
     button.set_disabled(true);
     let status = el(&doc, "p", "status", t.loading);
-    attrs(&status, &[("role", "status"), ("aria-live", "polite")]);
+    attrs(&status, &[("role", "status"), ("aria-live", "polite"), ("part", "status")]);
     let error = el(&doc, "p", "error", "");
-    attrs(&error, &[("role", "alert")]);
+    // Focusable by script only: an error takes the focus, so a keyboard or screen-reader user
+    // is where the problem is told.
+    attrs(&error, &[("role", "alert"), ("part", "error"), ("tabindex", "-1")]);
     let note = el(&doc, "p", "note", t.secure_note);
+    attrs(&note, &[("part", "note")]);
     for child in [&total, &fieldset, button.as_ref(), &status, &error, &note] {
         let _ = container.append_child(child);
     }
@@ -175,6 +186,7 @@ fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
     let intent = host.get_attribute("intent").unwrap_or_default();
     let method = host.get_attribute("method").filter(|m| !m.is_empty());
     let autostart = host.has_attribute("autostart");
+    let arabic_digits = host.get_attribute("digits").as_deref() == Some("arab");
     let parts = Parts {
         host: host.clone(),
         doc,
@@ -189,9 +201,19 @@ fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
         intent,
         method,
         autostart,
+        arabic_digits,
     };
     set_state(&parts, "loading");
     Some(parts)
+}
+
+/// Joins strings (what `format!` or `concat` would do, without their code in the download).
+fn join(parts: &[&str]) -> String {
+    let mut out = String::new();
+    for p in parts {
+        out.push_str(p);
+    }
+    out
 }
 
 fn set_state(parts: &Parts, state: &str) {
@@ -203,13 +225,16 @@ fn show_error(parts: &Parts, code: &str, fallback: Option<&str>) {
     // English pages also get the edge's precise message for codes we have no phrase for.
     if let (Locale::En, Some(detail)) = (parts.locale, fallback) {
         if message == parts.locale.text().generic && !detail.is_empty() {
-            message = format!("{message} ({detail})");
+            message = join(&[message.as_str(), " (", detail, ")"]);
         }
     }
     parts.error.set_text_content(Some(&message));
     parts.status.set_text_content(Some(""));
     set_state(parts, "error");
     let _ = parts.error.set_attribute("data-code", code);
+    if let Some(error) = parts.error.dyn_ref::<HtmlElement>() {
+        let _ = error.focus();
+    }
     dispatch(parts, "bawaba:error", &[("code", code), ("message", &message)]);
 }
 
@@ -274,7 +299,11 @@ async fn post(url: &str, fields: &[(&str, &str)]) -> Result<JsValue, CallError> 
             let json = json.unwrap_or(JsValue::NULL);
             match field(&json, &["error", "code"]) {
                 Some(code) => Err(CallError::Api(code, field(&json, &["error", "message"]).unwrap_or_default())),
-                None => Err(CallError::Api(format!("http_{}", resp.status()), String::new())),
+                None => {
+                    let status =
+                        String::from(js_sys::Number::from(resp.status()).to_string_with_radix(10).unwrap_or_default());
+                    Err(CallError::Api(join(&["http_", &status]), String::new()))
+                }
             }
         }
     }
@@ -285,7 +314,7 @@ async fn load_methods(parts: &Parts) {
         show_error(parts, "intent_missing", Some("the element has no intent attribute"));
         return;
     }
-    match post(&format!("{}/v1/methods", parts.edge), &[("intent", &parts.intent)]).await {
+    match post(&join(&[&parts.edge, "/v1/methods"]), &[("intent", &parts.intent)]).await {
         Ok(resp) => {
             render_methods(parts, &resp);
             let chosen = chosen_method(parts).as_deref().and_then(PaymentMethod::from_code);
@@ -317,11 +346,12 @@ fn render_methods(parts: &Parts, resp: &JsValue) {
     parts.total.set_text_content(None);
     let label = el(&parts.doc, "span", "", t.pay_amount);
     let currency = field(resp, &["currency"]).unwrap_or_default();
-    let amount_text = format!(
-        "{} {}",
-        field(resp, &["amount_display"]).unwrap_or_default(),
-        i18n::currency_label(&currency, parts.locale)
-    );
+    let mut amount_text = field(resp, &["amount_display"]).unwrap_or_default();
+    if parts.arabic_digits {
+        amount_text = i18n::arabic_indic(&amount_text);
+    }
+    amount_text.push(' ');
+    amount_text.push_str(i18n::currency_label(&currency, parts.locale));
     let amount = el(&parts.doc, "b", "", &amount_text);
     attrs(&amount, &[("dir", "ltr")]);
     let _ = parts.total.append_with_node_2(&label, &amount);
@@ -342,14 +372,18 @@ fn render_methods(parts: &Parts, resp: &JsValue) {
     for (i, method) in methods.iter().enumerate() {
         let code = method.code();
         let row = el(&parts.doc, "label", "method", "");
-        attrs(&row, &[("data-method", code)]);
+        attrs(&row, &[("data-method", code), ("part", "method")]);
         let input = el(&parts.doc, "input", "", "");
         attrs(&input, &[("type", "radio"), ("name", "bawaba-method"), ("value", code)]);
         if i == preselected {
             let _ = input.set_attribute("checked", "");
         }
+        let mark = el(&parts.doc, "span", "mark", "");
+        mark.set_inner_html(marks::svg(*method));
+        let mark_part = join(&["mark mark-", code]);
+        attrs(&mark, &[("part", &mark_part)]);
         let name = el(&parts.doc, "span", "", i18n::method_label(*method, parts.locale));
-        let _ = row.append_with_node_2(&input, &name);
+        let _ = row.append_with_node_3(&input, &mark, &name);
         let _ = parts.methods.append_child(&row);
     }
     parts.status.set_text_content(Some(""));
@@ -375,7 +409,7 @@ async fn pay(parts: &Parts) {
     parts.status.set_text_content(Some(parts.locale.text().redirecting));
     set_state(parts, "redirecting");
     let fields = [("intent", parts.intent.as_str()), ("method", method.as_str()), ("locale", parts.locale.tag())];
-    match post(&format!("{}/v1/sessions", parts.edge), &fields).await {
+    match post(&join(&[&parts.edge, "/v1/sessions"]), &fields).await {
         Ok(session) => {
             let action = field(&session, &["next_action", "type"]).unwrap_or_default();
             let target = match action.as_str() {

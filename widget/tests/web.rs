@@ -38,7 +38,7 @@ fn arabic_pages_get_a_right_to_left_widget_in_arabic() {
     let container = shadow_query(&h, ".bw");
     assert_eq!(container.get_attribute("dir").as_deref(), Some("rtl"));
     assert_eq!(shadow_query(&h, "legend").text_content().unwrap(), "اختر طريقة الدفع");
-    assert_eq!(shadow_query(&h, "label.method span").text_content().unwrap(), "مدى");
+    assert_eq!(shadow_query(&h, "label.method span:not(.mark)").text_content().unwrap(), "مدى");
     assert!(shadow_query(&h, ".total").text_content().unwrap().contains("45.50"));
 }
 
@@ -91,6 +91,65 @@ async fn a_missing_intent_is_an_error_the_shopper_can_read() {
     let (code, message) = heard.borrow().clone().expect("a bawaba:error event");
     assert_eq!(code, "intent_missing");
     assert_eq!(message, shown, "the event carries what the shopper reads, in Arabic here");
+    // The focus moves to the error, so a keyboard or screen-reader user is where it is told.
+    let focused = h.shadow_root().unwrap().active_element().expect("something has the focus");
+    assert_eq!(focused.class_name(), "error");
+}
+
+#[wasm_bindgen_test]
+fn every_method_has_its_mark_and_madas_is_first_and_never_smaller() {
+    let h = host("en");
+    let all = r#"{"reference":"S1","amount":4550,"currency":"SAR","amount_display":"45.50",
+      "methods":[{"code":"mada"},{"code":"visa"},{"code":"mastercard"},{"code":"amex"},{"code":"applepay"},
+                 {"code":"stcpay"},{"code":"paypal"}]}"#;
+    render_for_test(h.clone(), all).unwrap();
+    let marks = h.shadow_root().unwrap().query_selector_all("label.method .mark").unwrap();
+    assert_eq!(marks.length(), 7);
+    let mut sizes = Vec::new();
+    for i in 0..marks.length() {
+        let mark: Element = marks.item(i).unwrap().dyn_into().unwrap();
+        let row = mark.parent_element().unwrap();
+        let code = row.get_attribute("data-method").unwrap();
+        assert_eq!(mark.get_attribute("part"), Some(format!("mark mark-{code}")));
+        let svg = mark.query_selector("svg").unwrap().expect("an SVG mark");
+        assert_eq!(svg.get_attribute("aria-hidden").as_deref(), Some("true"), "decorative: the name follows");
+        assert!(!mark.inner_html().contains(" style="), "{code}: no style attribute, which a strict CSP refuses");
+        let r = svg.get_bounding_client_rect();
+        sizes.push((code, r.width(), r.height()));
+    }
+    assert_eq!(sizes[0].0, "mada", "mada first");
+    for (code, w, h) in &sizes[1..] {
+        assert!(sizes[0].1 >= *w && sizes[0].2 >= *h, "mada {:?} smaller than {code} ({w}×{h})", sizes[0]);
+    }
+    assert!(sizes[0].2 >= 24.0, "marks are drawn 24 px high: {:?}", sizes[0]);
+}
+
+#[wasm_bindgen_test]
+fn arabic_indic_digits_on_request() {
+    let h = host("ar");
+    h.set_attribute("digits", "arab").unwrap();
+    render_for_test(h.clone(), METHODS).unwrap();
+    let total = shadow_query(&h, ".total").text_content().unwrap();
+    assert!(total.contains("٤٥٫٥٠") && total.contains("ر.س"), "{total}");
+    let western = host("ar");
+    render_for_test(western.clone(), METHODS).unwrap();
+    assert!(shadow_query(&western, ".total").text_content().unwrap().contains("45.50"));
+}
+
+#[wasm_bindgen_test]
+fn the_page_restyles_the_widget_with_custom_properties() {
+    let h = host("en");
+    h.set_attribute("style", "--bawaba-accent: rgb(1, 2, 3); --bawaba-radius: 2px").unwrap();
+    render_for_test(h.clone(), METHODS).unwrap();
+    let button = shadow_query(&h, "button.pay");
+    let style = web_sys::window().unwrap().get_computed_style(&button).unwrap().unwrap();
+    assert_eq!(style.get_property_value("background-color").unwrap(), "rgb(1, 2, 3)");
+    let container = shadow_query(&h, ".bw");
+    let style = web_sys::window().unwrap().get_computed_style(&container).unwrap().unwrap();
+    assert_eq!(style.get_property_value("border-top-left-radius").unwrap(), "2px");
+    for part in ["container", "total", "pay-button", "status", "error", "note"] {
+        assert!(h.shadow_root().unwrap().query_selector(&format!("[part~={part}]")).unwrap().is_some(), "{part}");
+    }
 }
 
 #[wasm_bindgen_test]
