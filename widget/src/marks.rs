@@ -7,8 +7,10 @@
 //! network's name in its colours, as the guidelines' text references allow. A merchant with the
 //! networks' artwork files can replace them through the `mark` part (`::part(mark-visa)`).
 //!
-//! The marks are decorative (`aria-hidden`): the method's name follows each as text. They use
-//! presentation attributes, never `style`, so a page whose CSP refuses inline styles shows them.
+//! The marks are drawn left to right in both languages (`direction="ltr"`: a right-to-left page
+//! would otherwise anchor their text at its other end). They are decorative (`aria-hidden`): the
+//! method's name follows each as text. They use presentation attributes, never `style`, so a
+//! page whose CSP refuses inline styles shows them.
 
 use bawaba_core::method::PaymentMethod;
 
@@ -16,7 +18,7 @@ use bawaba_core::method::PaymentMethod;
 macro_rules! text_mark {
     ($background:literal, $colour:literal, $font:literal, $name:literal) => {
         concat!(
-            "<svg viewBox=\"0 0 48 24\" aria-hidden=\"true\"><rect x=\".5\" y=\".5\" width=\"47\" height=\"23\" rx=\"4\" fill=\"",
+            "<svg viewBox=\"0 0 48 24\" aria-hidden=\"true\" direction=\"ltr\"><rect x=\".5\" y=\".5\" width=\"47\" height=\"23\" rx=\"4\" fill=\"",
             $background,
             "\" stroke=\"#c9ced6\"/><text x=\"24\" y=\"15.5\" text-anchor=\"middle\" font-family=\"Arial,sans-serif\" ",
             $font,
@@ -33,14 +35,14 @@ macro_rules! text_mark {
 pub fn svg(method: PaymentMethod) -> &'static str {
     match method {
         PaymentMethod::Mada => concat!(
-            "<svg viewBox=\"0 0 48 24\" aria-hidden=\"true\"><rect x=\".5\" y=\".5\" width=\"47\" height=\"23\" rx=\"4\" ",
+            "<svg viewBox=\"0 0 48 24\" aria-hidden=\"true\" direction=\"ltr\"><rect x=\".5\" y=\".5\" width=\"47\" height=\"23\" rx=\"4\" ",
             "fill=\"#fff\" stroke=\"#c9ced6\"/><rect x=\"5\" y=\"7\" width=\"9\" height=\"4\" fill=\"#84b740\"/>",
-            "<rect x=\"5\" y=\"13\" width=\"9\" height=\"4\" fill=\"#259bd6\"/><text x=\"17\" y=\"16.5\" ",
-            "font-family=\"Arial,sans-serif\" font-weight=\"700\" font-size=\"10.5\" fill=\"#1d2433\">mada</text></svg>"
+            "<rect x=\"5\" y=\"13\" width=\"9\" height=\"4\" fill=\"#259bd6\"/><text x=\"16.5\" y=\"16.5\" ",
+            "font-family=\"Arial,sans-serif\" font-weight=\"700\" font-size=\"9.5\" fill=\"#1d2433\">mada</text></svg>"
         ),
         PaymentMethod::Visa => text_mark!("#1a1f71", "#fff", "font-style=\"italic\" font-weight=\"800\" font-size=\"11\"", "VISA"),
         PaymentMethod::Mastercard => concat!(
-            "<svg viewBox=\"0 0 48 24\" aria-hidden=\"true\"><rect x=\".5\" y=\".5\" width=\"47\" height=\"23\" rx=\"4\" ",
+            "<svg viewBox=\"0 0 48 24\" aria-hidden=\"true\" direction=\"ltr\"><rect x=\".5\" y=\".5\" width=\"47\" height=\"23\" rx=\"4\" ",
             "fill=\"#fff\" stroke=\"#c9ced6\"/><circle cx=\"19\" cy=\"12\" r=\"7.5\" fill=\"#eb001b\"/>",
             "<circle cx=\"29\" cy=\"12\" r=\"7.5\" fill=\"#f79e1b\"/><path d=\"M24 6.2a7.5 7.5 0 0 1 0 11.6a7.5 7.5 0 0 1 0-11.6z\" ",
             "fill=\"#ff5f00\"/></svg>"
