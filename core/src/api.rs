@@ -59,7 +59,12 @@ pub enum ApiError {
     },
     /// The reference was already used for a payment of another amount or currency: the shop
     /// must use a new reference. 409.
-    ReferenceReused(String),
+    ReferenceReused {
+        /// The reference.
+        reference: String,
+        /// What differs, in words (`amount 45.50 SAR, first 40.00 SAR`).
+        differs: String,
+    },
     /// A refund, capture or void came without an `Idempotency-Key` header. 400.
     IdempotencyKeyMissing,
     /// The `Idempotency-Key` is not 1–255 printable ASCII characters without spaces. 400.
@@ -91,7 +96,10 @@ impl ApiError {
             ApiError::InvalidRequest(_) => 400,
             ApiError::BodyTooLarge => 413,
             ApiError::Intent(
-                IntentError::AmountInvalid | IntentError::CurrencyUnsupported(_) | IntentError::UrlNotAllowed(_),
+                IntentError::AmountInvalid
+                | IntentError::CurrencyUnsupported(_)
+                | IntentError::UrlNotAllowed(_)
+                | IntentError::MethodUnknown(_),
             ) => 422,
             ApiError::Intent(_) => 401,
             ApiError::UnknownMethod(_) | ApiError::MethodNotAllowed(_) => 422,
@@ -99,7 +107,7 @@ impl ApiError {
             ApiError::HttpMethodNotAllowed => 405,
             ApiError::Unauthorized { .. } => 401,
             ApiError::PaymentFinished(_) | ApiError::OperationNotAllowed(_) => 409,
-            ApiError::ReferenceReused(_) | ApiError::IdempotencyKeyReused => 409,
+            ApiError::ReferenceReused { .. } | ApiError::IdempotencyKeyReused => 409,
             ApiError::IdempotencyKeyMissing | ApiError::IdempotencyKeyInvalid(_) => 400,
             ApiError::PaymentNotFound => 404,
             ApiError::OperationNotSupported(_) | ApiError::RefundExceedsPayment { .. } => 422,
@@ -126,7 +134,7 @@ impl ApiError {
             ApiError::OperationNotAllowed(_) => "operation_not_allowed",
             ApiError::OperationNotSupported(_) => "operation_not_supported",
             ApiError::RefundExceedsPayment { .. } => "refund_exceeds_payment",
-            ApiError::ReferenceReused(_) => "reference_reused",
+            ApiError::ReferenceReused { .. } => "reference_reused",
             ApiError::IdempotencyKeyMissing => "idempotency_key_missing",
             ApiError::IdempotencyKeyInvalid(_) => "idempotency_key_invalid",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
@@ -167,9 +175,10 @@ impl fmt::Display for ApiError {
             ApiError::RefundExceedsPayment { remaining } => {
                 write!(f, "the refund is larger than what remains of the payment ({remaining} in minor units)")
             }
-            ApiError::ReferenceReused(reference) => write!(
+            ApiError::ReferenceReused { reference, differs } => write!(
                 f,
-                "reference {reference:?} was already used for another amount or currency; the shop must use a new reference"
+                "reference {reference:?} was already used for another payment ({differs}); the shop must use a new \
+                 reference"
             ),
             ApiError::IdempotencyKeyMissing => {
                 f.write_str("refunds, captures and voids need an Idempotency-Key header (one new key per operation)")

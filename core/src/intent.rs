@@ -51,6 +51,13 @@ pub struct IntentClaims {
     /// The customer's e-mail, for the gateway's receipt.
     #[serde(default)]
     pub customer_email: Option<String>,
+    /// Not before (unix seconds; RFC 7519 §4.1.5): honoured when a JWT library adds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// JWT id (RFC 7519 §4.1.7): accepted and ignored (the reference already makes a payment
+    /// one; a replayed intent starts no second payment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
 
 /// An intent whose signature, audience, lifetime and contents were all checked.
@@ -91,6 +98,8 @@ pub enum IntentError {
     CurrencyUnsupported(String),
     /// `notify_url` or `return_url` is not on the shop's registered origin.
     UrlNotAllowed(&'static str),
+    /// `methods` names codes Bawaba does not know (listed).
+    MethodUnknown(Vec<String>),
 }
 
 impl IntentError {
@@ -109,6 +118,7 @@ impl IntentError {
             IntentError::AmountInvalid => "amount_invalid",
             IntentError::CurrencyUnsupported(_) => "currency_unsupported",
             IntentError::UrlNotAllowed(_) => "intent_url_not_allowed",
+            IntentError::MethodUnknown(_) => "method_unknown",
         }
     }
 }
@@ -130,6 +140,12 @@ impl fmt::Display for IntentError {
             IntentError::UrlNotAllowed(which) => {
                 write!(f, "{which} is not on the shop's registered origin")
             }
+            IntentError::MethodUnknown(codes) => write!(
+                f,
+                "the intent's methods name codes Bawaba does not know: {}; known: mada, visa, mastercard, amex, \
+                 applepay, stcpay, paypal",
+                codes.join(", ")
+            ),
         }
     }
 }
@@ -163,12 +179,16 @@ pub fn verify<'a>(
     now: i64,
 ) -> Result<VerifiedIntent, IntentError> {
     let (trusted, shop) = verify_hs256(token, |iss| lookup(iss).map(|shop| (shop.secret, shop)))?;
+    whole_seconds(&trusted)?;
     let claims: IntentClaims =
         serde_json::from_value(trusted).map_err(|e| IntentError::InvalidClaims(e.to_string()))?;
     if claims.aud != AUDIENCE {
         return Err(IntentError::WrongAudience);
     }
     check_times(claims.iat, claims.exp, now, MAX_LIFETIME_SECS)?;
+    if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(CLOCK_SKEW_SECS)) {
+        return Err(IntentError::NotYetValid);
+    }
     // Characters, as the payment's reference counts them (an Arabic reference is two bytes a letter).
     if claims.sub.is_empty() || claims.sub.chars().count() > crate::lifecycle::Reference::MAX_CHARS {
         return Err(IntentError::InvalidClaims("sub must be 1 to 128 characters".into()));
@@ -184,11 +204,30 @@ pub fn verify<'a>(
     if !is_http_url(&claims.return_url) {
         return Err(IntentError::UrlNotAllowed("return_url"));
     }
+    let unknown: Vec<String> =
+        claims.methods.iter().filter(|m| PaymentMethod::from_code(m).is_none()).cloned().collect();
+    if !unknown.is_empty() {
+        return Err(IntentError::MethodUnknown(unknown));
+    }
     let mut methods: Vec<PaymentMethod> = claims.methods.iter().filter_map(|m| PaymentMethod::from_code(m)).collect();
     methods.sort_by_key(|m| m.display_rank());
     methods.dedup();
     let money = Money::new(claims.amount, currency);
     Ok(VerifiedIntent { claims, money, methods })
+}
+
+/// The time claims are NumericDates in whole seconds. A fraction (JavaScript's
+/// `Date.now() / 1000`) gets a message that says so, rather than serde's type error.
+fn whole_seconds(claims: &serde_json::Value) -> Result<(), IntentError> {
+    for name in ["iat", "exp", "nbf"] {
+        if let Some(value) = claims.get(name).filter(|v| v.is_number() && v.as_i64().is_none()) {
+            return Err(IntentError::InvalidClaims(format!(
+                "{name} must be a whole number of seconds since 1970, not {value} (in JavaScript: \
+                 Math.floor(Date.now() / 1000))"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The checks every token a shop signs (an intent, a dashboard link) goes through before any of
@@ -274,12 +313,14 @@ mod tests {
             exp: NOW + 600,
             amount: 10050,
             currency: "SAR".into(),
-            methods: vec!["visa".into(), "mada".into(), "bitcoin".into()],
+            methods: vec!["visa".into(), "mada".into(), "visa".into()],
             return_url: "https://shop.example/payment/status".into(),
             notify_url: "https://shop.example/payment/bawaba/webhook".into(),
             locale: Some("ar".into()),
             customer_name: Some("Noura".into()),
             customer_email: Some("noura@example.com".into()),
+            nbf: None,
+            jti: None,
         }
     }
 
@@ -306,6 +347,43 @@ mod tests {
         assert!(check(&c).is_ok());
         c.sub.push('ط');
         assert!(matches!(check(&c), Err(IntentError::InvalidClaims(_))));
+    }
+
+    #[test]
+    fn what_jwt_libraries_add_is_accepted_and_fractions_are_explained() {
+        let mut c = claims();
+        c.nbf = Some(NOW - 10);
+        c.jti = Some("3f2b".into());
+        assert!(check(&c).is_ok(), "nbf in the past and jti are fine");
+        c.nbf = Some(NOW + 600);
+        assert_eq!(check(&c), Err(IntentError::NotYetValid), "nbf is honoured");
+        // Node's Date.now() / 1000.
+        let mut raw = serde_json::to_value(claims()).unwrap();
+        raw["iat"] = serde_json::json!((NOW - 10) as f64 + 0.25);
+        let header = b64::encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let payload = b64::encode(&serde_json::to_vec(&raw).unwrap());
+        let mac = hmac_sha256(SECRET, format!("{header}.{payload}").as_bytes());
+        let token = format!("{header}.{payload}.{}", b64::encode(&mac));
+        let e = verify(&token, lookup, NOW).unwrap_err();
+        assert_eq!(e.code(), "intent_invalid_claims");
+        assert!(e.to_string().contains("whole number of seconds") && e.to_string().contains("Math.floor"), "{e}");
+        // A private claim nobody knows is still refused.
+        raw = serde_json::to_value(claims()).unwrap();
+        raw["discount"] = serde_json::json!(50);
+        let payload = b64::encode(&serde_json::to_vec(&raw).unwrap());
+        let mac = hmac_sha256(SECRET, format!("{header}.{payload}").as_bytes());
+        let e = verify(&format!("{header}.{payload}.{}", b64::encode(&mac)), lookup, NOW).unwrap_err();
+        assert_eq!(e.code(), "intent_invalid_claims");
+    }
+
+    #[test]
+    fn unknown_methods_are_refused_by_name() {
+        let mut c = claims();
+        c.methods = vec!["mada".into(), "bitcoin".into(), "cash".into()];
+        let e = check(&c).unwrap_err();
+        assert_eq!(e, IntentError::MethodUnknown(vec!["bitcoin".into(), "cash".into()]));
+        assert_eq!(e.code(), "method_unknown");
+        assert!(e.to_string().contains("bitcoin, cash"));
     }
 
     #[test]

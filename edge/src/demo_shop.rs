@@ -188,6 +188,8 @@ impl DemoShop {
             locale: Some(order.lang.clone()),
             customer_name: Some("Noura Al-Harbi".into()),
             customer_email: Some("noura@example.com".into()),
+            nbf: None,
+            jti: None,
         };
         let token = intent::sign(&claims, shop.secret.expose().as_bytes());
         let ar = order.lang == "ar";

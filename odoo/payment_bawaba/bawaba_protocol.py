@@ -45,8 +45,12 @@ CURRENCY_EXPONENTS = {
 KNOWN_CLAIMS = {
     'iss', 'aud', 'sub', 'iat', 'exp', 'amount', 'currency', 'methods', 'return_url', 'notify_url',
     'locale', 'customer_name', 'customer_email',
+    # Registered claims a JWT library may add: `nbf` is honoured, `jti` ignored.
+    'nbf', 'jti',
 }
-REQUIRED_CLAIMS = KNOWN_CLAIMS - {'locale', 'customer_name', 'customer_email'}
+REQUIRED_CLAIMS = KNOWN_CLAIMS - {'locale', 'customer_name', 'customer_email', 'nbf', 'jti'}
+# The method codes the edge knows (`bawaba_core::method`); an intent naming another is refused.
+METHOD_CODES = {'mada', 'visa', 'mastercard', 'amex', 'applepay', 'stcpay', 'paypal'}
 
 
 class ProtocolError(Exception):
@@ -141,13 +145,14 @@ def verify_intent(token, shops, now):
     if set(claims) - KNOWN_CLAIMS or REQUIRED_CLAIMS - set(claims):
         raise ProtocolError('intent_invalid_claims')
     iat, exp = claims['iat'], claims['exp']
-    if not all(_is_i64(v) for v in (iat, exp)):
+    nbf = claims.get('nbf')
+    if not all(_is_i64(v) for v in (iat, exp)) or (nbf is not None and not _is_i64(nbf)):
         raise ProtocolError('intent_invalid_claims')
     if claims['aud'] != AUDIENCE:
         raise ProtocolError('intent_wrong_audience')
     if exp <= now:
         raise ProtocolError('intent_expired')
-    if iat > now + CLOCK_SKEW_SECS:
+    if iat > now + CLOCK_SKEW_SECS or (nbf is not None and nbf > now + CLOCK_SKEW_SECS):
         raise ProtocolError('intent_not_yet_valid')
     # Python's integers do not wrap; Rust checks the subtraction and refuses an overflow as
     # too long a life too, so both say intent_lifetime_too_long for any exp - iat over 1800.
@@ -159,6 +164,8 @@ def verify_intent(token, shops, now):
         raise ProtocolError('amount_invalid')
     if not is_on_origin(claims['notify_url'], shop['origin']):
         raise ProtocolError('intent_url_not_allowed')
+    if not isinstance(claims['methods'], list) or any(m not in METHOD_CODES for m in claims['methods']):
+        raise ProtocolError('method_unknown')
     return claims
 
 

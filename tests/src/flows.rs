@@ -23,6 +23,8 @@ pub fn claims(shop: &ShopConfig, reference: &str, amount: i64) -> IntentClaims {
         locale: Some("en".into()),
         customer_name: Some("Test Shopper".into()),
         customer_email: Some("shopper@example.com".into()),
+        nbf: None,
+        jti: None,
     }
 }
 

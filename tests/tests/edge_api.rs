@@ -102,6 +102,12 @@ fn every_bad_input_gets_a_4xx_json_error_with_a_code() {
         ),
         ("unknown method", flows::start_session(&w.edge, &intent, "bitcoin"), 422, "method_unknown"),
         (
+            "an intent naming an unknown method",
+            http::post_json(&methods, &serde_json::json!({"intent": with(&|c| c.methods.push("bitcoin".into()))})),
+            422,
+            "method_unknown",
+        ),
+        (
             "method the intent does not allow",
             flows::start_session(&w.edge, &with(&|c| c.methods = vec!["visa".into()]), "mada"),
             422,
@@ -228,6 +234,7 @@ fn sessions_are_idempotent_per_intent_and_method() {
     });
     let reused = flows::start_session(&w.edge, &other, "mada");
     assert_eq!((reused.status, reused.error_code().as_str()), (409, "reference_reused"));
+    assert!(reused.body.contains("amount 99.99 SAR, first"), "it says what differs: {}", reused.body);
 }
 
 #[test]

@@ -28,6 +28,8 @@ fn claims() -> IntentClaims {
         locale: Some("ar".into()),
         customer_name: Some("نورة الحربي".into()),
         customer_email: Some("noura@example.com".into()),
+        nbf: None,
+        jti: None,
     }
 }
 
@@ -57,6 +59,17 @@ fn with(f: impl Fn(&mut IntentClaims)) -> String {
     let mut c = claims();
     f(&mut c);
     intent::sign(&c, SECRET.as_bytes())
+}
+
+/// An intent whose `iat` is a float, as `Date.now() / 1000` makes it, correctly signed.
+fn fractional_iat() -> String {
+    use base64::Engine;
+    let mut raw = serde_json::to_value(claims()).unwrap();
+    raw["iat"] = json!((NOW - 60) as f64 + 0.5);
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let input = format!("{}.{}", b64(br#"{"alg":"HS256","typ":"JWT"}"#), b64(&serde_json::to_vec(&raw).unwrap()));
+    let mac = bawaba_core::hmac_sha256(SECRET.as_bytes(), input.as_bytes());
+    format!("{input}.{}", b64(&mac))
 }
 
 fn invalid(name: &str, token: String, error: &str) -> Value {
@@ -90,6 +103,14 @@ fn intents() -> Value {
             }),
             "intent_expired",
         ),
+        json!({"name": "with the nbf and jti a JWT library adds", "token": with(|c| {
+                   c.nbf = Some(NOW - 60);
+                   c.jti = Some("b3f1c2".into())
+               }),
+               "expect": {"valid": true, "reference": "S00042", "amount": 10050, "currency": "SAR"}}),
+        invalid("not before a time to come", with(|c| c.nbf = Some(NOW + 600)), "intent_not_yet_valid"),
+        invalid("a method Bawaba does not know", with(|c| c.methods.push("bitcoin".into())), "method_unknown"),
+        invalid("iat with a fraction (Date.now() / 1000)", fractional_iat(), "intent_invalid_claims"),
         invalid(
             "issued in the future",
             with(|c| {

@@ -175,6 +175,8 @@ mod tests {
             locale: None,
             customer_name: None,
             customer_email: None,
+            nbf: None,
+            jti: None,
         };
         let e = verify(&crate::intent::sign(&intent, SECRET), lookup, NOW).unwrap_err();
         assert_eq!(e.code(), "dashboard_link_invalid_claims");

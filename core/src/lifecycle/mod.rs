@@ -499,7 +499,13 @@ impl Payment {
     /// A reference is one payment: the same amount and currency, or a refusal.
     pub fn check_same_order(&self, money: &Money) -> Result<(), ApiError> {
         if self.money != *money {
-            return Err(ApiError::ReferenceReused(self.reference.to_string()));
+            let (now, first) = (money.to_major_string(), self.money.to_major_string());
+            let differs = if self.money.currency != money.currency {
+                format!("currency {} {}, first {first} {}", now, money.currency.code(), self.money.currency.code())
+            } else {
+                format!("amount {now} {}, first {first}", money.currency.code())
+            };
+            return Err(ApiError::ReferenceReused { reference: self.reference.to_string(), differs });
         }
         Ok(())
     }
