@@ -101,15 +101,19 @@ pub async fn report(env: &Env, shop: &str, query: &StatsQuery) -> Result<StatsRe
     let db = database(env).ok_or_else(|| {
         ApiError::Misconfigured(format!("the D1 binding {BINDING} is missing: stats are not recorded (docs/deploy.md)"))
     })?;
-    let statements =
-        query.statements(shop).iter().map(|s| prepare(&db, s)).collect::<worker::Result<Vec<_>>>().map_err(internal)?;
-    let results = db.batch(statements).await.map_err(internal)?;
+    stats::assemble(query, batch(&db, &query.statements(shop)).await?)
+}
+
+/// Runs statements in one D1 batch; the rows of each, in order.
+async fn batch(db: &D1Database, statements: &[Statement]) -> Result<Vec<Vec<serde_json::Value>>, ApiError> {
+    let prepared = statements.iter().map(|s| prepare(db, s)).collect::<worker::Result<Vec<_>>>().map_err(internal)?;
+    let results = db.batch(prepared).await.map_err(internal)?;
     let mut sets = Vec::with_capacity(results.len());
     for r in results {
         let rows: Vec<serde_json::Value> = r.results().map_err(internal)?;
         sets.push(rows.into_iter().map(integral).collect());
     }
-    stats::assemble(query, sets)
+    Ok(sets)
 }
 
 /// JavaScript has one number type: a whole float from D1 is read as the integer it is.
@@ -136,13 +140,7 @@ pub async fn dashboard(env: &Env, shop: &str, days: i64, now_ms: i64) -> Result<
     let full = statements.len();
     statements.push(per_day.count_statement(shop));
     statements.push(per_method.count_statement(shop));
-    let prepared = statements.iter().map(|s| prepare(&db, s)).collect::<worker::Result<Vec<_>>>().map_err(internal)?;
-    let results = db.batch(prepared).await.map_err(internal)?;
-    let mut sets: Vec<Vec<serde_json::Value>> = Vec::with_capacity(results.len());
-    for r in results {
-        let rows: Vec<serde_json::Value> = r.results().map_err(internal)?;
-        sets.push(rows.into_iter().map(integral).collect());
-    }
+    let mut sets = batch(&db, &statements).await?;
     if sets.len() != full + 2 {
         return Err(internal("dashboard: a result set is missing"));
     }

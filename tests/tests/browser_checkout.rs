@@ -174,6 +174,14 @@ async fn a_page_that_already_asked_goes_straight_to_the_gateway() {
     assert_eq!(order["payment_method"], "mastercard •••• 4444", "the brand paid with: {order}");
 }
 
+/// Buys the coffee on the demo storefront at `home` (`/` or `/ar/`); the widget once ready.
+async fn open_the_checkout(c: &fantoccini::Client, home: &str) -> fantoccini::elements::Element {
+    c.goto(&edge().url(home)).await.expect("storefront");
+    wait_css(c, "#buy-qahwa").await.click().await.expect("buy");
+    wait_url(c, "/demo/shop/checkout/").await;
+    wait_css(c, "bawaba-checkout[data-state=ready]").await
+}
+
 /// axe-core (from the npm lockfile) on the widget: zero WCAG 2.2 A/AA violations.
 async fn axe_violations(c: &fantoccini::Client) -> Vec<serde_json::Value> {
     let axe = bawaba_tests::root().join("node_modules/axe-core/axe.min.js");
@@ -199,13 +207,9 @@ async fn axe_violations(c: &fantoccini::Client) -> Vec<serde_json::Value> {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_widget_has_no_accessibility_violations_in_any_state() {
     let _one_at_a_time = SERIAL.lock().await;
-    let edge = edge();
     let c = driver().browser().await;
     for home in ["/", "/ar/"] {
-        c.goto(&edge.url(home)).await.expect("storefront");
-        wait_css(&c, "#buy-qahwa").await.click().await.expect("buy");
-        wait_url(&c, "/demo/shop/checkout/").await;
-        let widget = wait_css(&c, "bawaba-checkout[data-state=ready]").await;
+        let widget = open_the_checkout(&c, home).await;
         assert_eq!(axe_violations(&c).await, Vec::<serde_json::Value>::new(), "{home} ready");
         hold_the_widgets_redirect(&c).await;
         widget.shadow_root().await.unwrap().find(Locator::Css("button.pay")).await.unwrap().click().await.unwrap();
@@ -227,12 +231,8 @@ async fn the_widget_has_no_accessibility_violations_in_any_state() {
 async fn a_keyboard_only_shopper_pays() {
     use fantoccini::key::Key;
     let _one_at_a_time = SERIAL.lock().await;
-    let edge = edge();
     let c = driver().browser().await;
-    c.goto(&edge.url("/")).await.expect("storefront");
-    wait_css(&c, "#buy-qahwa").await.click().await.expect("buy");
-    wait_url(&c, "/demo/shop/checkout/").await;
-    wait_css(&c, "bawaba-checkout[data-state=ready]").await;
+    open_the_checkout(&c, "/").await;
     let focused = "const w = document.activeElement; \
                    return w && w.shadowRoot && w.shadowRoot.activeElement \
                      ? (w.shadowRoot.activeElement.value || w.shadowRoot.activeElement.className) : '';";
