@@ -83,6 +83,15 @@ pub enum ApiError {
         /// Whole seconds until a start may be admitted again.
         retry_after_secs: i64,
     },
+    /// What the shopper gave the widget for a payment made in the page was refused (the mobile
+    /// number, the one-time code, the Apple Pay token or validation URL). 422, with the
+    /// [`InPageError`]'s own code.
+    InPage(InPageError),
+    /// The session does not wait for a one-time code now (a hosted page, a payment already
+    /// decided, a session replaced by another). 409.
+    OtpNotExpected,
+    /// [`MAX_OTP_ATTEMPTS`] codes were sent on this session: the shopper starts again. 409.
+    OtpAttemptsExhausted,
     /// A setting the request needs is missing or malformed; names the setting. 500.
     Misconfigured(String),
     /// A bug or an unexpected platform failure. 500.
@@ -112,6 +121,8 @@ impl ApiError {
             ApiError::PaymentNotFound => 404,
             ApiError::OperationNotSupported(_) | ApiError::RefundExceedsPayment { .. } => 422,
             ApiError::RateLimited { .. } => 429,
+            ApiError::InPage(_) => 422,
+            ApiError::OtpNotExpected | ApiError::OtpAttemptsExhausted => 409,
             ApiError::GatewayUnavailable(_) | ApiError::GatewayRejected(_) => 502,
             ApiError::Misconfigured(_) | ApiError::Internal(_) => 500,
         }
@@ -141,6 +152,9 @@ impl ApiError {
             ApiError::GatewayUnavailable(_) => "gateway_unavailable",
             ApiError::GatewayRejected(_) => "gateway_rejected",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::InPage(e) => e.code(),
+            ApiError::OtpNotExpected => "otp_not_expected",
+            ApiError::OtpAttemptsExhausted => "otp_attempts_exhausted",
             ApiError::Misconfigured(_) => "edge_misconfigured",
             ApiError::Internal(_) => "internal_error",
         }
@@ -196,9 +210,104 @@ impl fmt::Display for ApiError {
             ApiError::RateLimited { reason, retry_after_secs } => {
                 write!(f, "{reason}; try again in {retry_after_secs} s")
             }
+            ApiError::InPage(e) => e.fmt(f),
+            ApiError::OtpNotExpected => f.write_str("this payment session is not waiting for a one-time code"),
+            ApiError::OtpAttemptsExhausted => {
+                write!(f, "{MAX_OTP_ATTEMPTS} one-time codes were tried on this session; start the payment again")
+            }
             ApiError::Misconfigured(why) => write!(f, "the edge is misconfigured: {why}"),
             ApiError::Internal(why) => write!(f, "internal error: {why}"),
         }
+    }
+}
+
+/// How many one-time codes one STC Pay session takes (the gateway's own limit may be lower).
+pub const MAX_OTP_ATTEMPTS: u8 = 3;
+
+/// Why what the shopper gave for a payment made in the page was refused. Each has its own code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "why", rename_all = "snake_case")]
+pub enum InPageError {
+    /// `mobile_invalid`: the STC Pay number is missing or not a Saudi mobile number.
+    MobileInvalid(String),
+    /// `otp_invalid`: the one-time code is not 4 to 8 digits.
+    OtpInvalid,
+    /// `applepay_token_invalid`: the Apple Pay token is missing, not JSON or too large.
+    ApplepayTokenInvalid,
+    /// `applepay_validation_url_invalid`: the merchant validation URL is not Apple's (https, a
+    /// host `apple-pay-gateway….apple.com`).
+    ApplepayValidationUrlInvalid(String),
+    /// `applepay_unavailable`: no gateway serving Apple Pay for this payment takes it in the
+    /// page (it stays on the gateway's page).
+    ApplepayUnavailable,
+    /// `wallet_not_expected`: a mobile number or token came for a method paid on the gateway's
+    /// page.
+    WalletNotExpected(String),
+}
+
+impl InPageError {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            InPageError::MobileInvalid(_) => "mobile_invalid",
+            InPageError::OtpInvalid => "otp_invalid",
+            InPageError::ApplepayTokenInvalid => "applepay_token_invalid",
+            InPageError::ApplepayValidationUrlInvalid(_) => "applepay_validation_url_invalid",
+            InPageError::ApplepayUnavailable => "applepay_unavailable",
+            InPageError::WalletNotExpected(_) => "wallet_not_expected",
+        }
+    }
+}
+
+impl fmt::Display for InPageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InPageError::MobileInvalid(why) => write!(f, "STC Pay: {why}"),
+            InPageError::OtpInvalid => f.write_str("the one-time code must be 4 to 8 digits"),
+            InPageError::ApplepayTokenInvalid => f.write_str("the Apple Pay token is missing, not JSON or too large"),
+            InPageError::ApplepayValidationUrlInvalid(url) => {
+                write!(f, "{url:?} is not an Apple Pay merchant validation URL")
+            }
+            InPageError::ApplepayUnavailable => {
+                f.write_str("Apple Pay is taken on the gateway's page for this payment, not in the page")
+            }
+            InPageError::WalletNotExpected(method) => {
+                write!(f, "{method} is paid on the gateway's page: send no mobile number or token for it")
+            }
+        }
+    }
+}
+
+/// A one-time code as typed (Arabic-Indic digits read as digits, spaces dropped): 4 to 8 digits.
+pub fn parse_otp(typed: &str) -> Result<String, InPageError> {
+    let mut code = String::new();
+    for c in typed.chars().filter(|c| !c.is_whitespace()) {
+        code.push(crate::mobile::ascii_digit(c).ok_or(InPageError::OtpInvalid)?);
+    }
+    if (4..=8).contains(&code.len()) {
+        Ok(code)
+    } else {
+        Err(InPageError::OtpInvalid)
+    }
+}
+
+/// Checks an Apple Pay merchant validation URL: Apple documents its hosts as
+/// `apple-pay-gateway[-…].apple.com` and `cn-apple-pay-gateway[-…].apple.com`. Anything else
+/// would make the gateway call a host of the caller's choosing.
+pub fn check_applepay_validation_url(url: &str) -> Result<(), InPageError> {
+    let refused = || InPageError::ApplepayValidationUrlInvalid(url.chars().take(200).collect());
+    let rest = url.strip_prefix("https://").ok_or_else(refused)?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default().to_ascii_lowercase();
+    let name = host.strip_suffix(".apple.com").ok_or_else(refused)?;
+    let name = name.strip_prefix("cn-").unwrap_or(name);
+    let apple = name.starts_with("apple-pay-gateway")
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !host.contains('@')
+        && !host.contains(':');
+    if apple {
+        Ok(())
+    } else {
+        Err(refused())
     }
 }
 
@@ -255,6 +364,10 @@ pub struct MethodOption {
     pub code: PaymentMethod,
     /// The gateway that would serve it.
     pub gateway: String,
+    /// How the widget takes it there: `redirect` (the gateway's page), `otp` (STC Pay's number
+    /// and code in the page), `applepay` (the Apple Pay sheet, where the browser has it).
+    #[serde(default)]
+    pub flow: crate::gateway::MethodFlow,
 }
 
 /// `POST /v1/methods` response.
@@ -270,6 +383,9 @@ pub struct MethodsResponse {
     pub amount_display: String,
     /// Available methods in display order (mada first).
     pub methods: Vec<MethodOption>,
+    /// The shop's name as shoppers know it (the Apple Pay sheet's total line).
+    #[serde(default)]
+    pub merchant_name: String,
 }
 
 /// `POST /v1/sessions` request.
@@ -283,6 +399,30 @@ pub struct SessionRequest {
     /// The page's language (`ar` or `en`).
     #[serde(default)]
     pub locale: Option<String>,
+    /// STC Pay in the page: the shopper's mobile number, as typed.
+    #[serde(default)]
+    pub mobile: Option<String>,
+    /// Apple Pay in the page: the sheet's `payment.token`, as JSON text.
+    #[serde(default)]
+    pub applepay_token: Option<String>,
+}
+
+/// `POST /v1/sessions/{id}/otp` request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtpRequest {
+    /// The code the shopper received.
+    pub otp: String,
+}
+
+/// `POST /v1/applepay/validate` request: Apple's `validationURL` from `onvalidatemerchant`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplepayValidateRequest {
+    /// The signed intent.
+    pub intent: String,
+    /// Apple's merchant validation URL.
+    pub validation_url: String,
 }
 
 /// What the widget must do next.
@@ -301,6 +441,9 @@ pub enum NextAction {
         /// The form fields, signed by the edge.
         fields: std::collections::BTreeMap<String, String>,
     },
+    /// Ask the shopper for the one-time code the wallet sent (STC Pay) and send it to
+    /// `POST /v1/sessions/{id}/otp`.
+    Otp,
     /// Nothing: the payment is already decided.
     None,
 }
@@ -373,6 +516,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_time_codes_are_four_to_eight_digits_in_any_script() {
+        assert_eq!(parse_otp("123456"), Ok("123456".into()));
+        assert_eq!(parse_otp(" 123 456 "), Ok("123456".into()));
+        assert_eq!(parse_otp("١٢٣٤٥٦"), Ok("123456".into()));
+        for bad in ["", "123", "123456789", "12a456", "12-456"] {
+            assert_eq!(parse_otp(bad), Err(InPageError::OtpInvalid), "{bad}");
+        }
+        assert_eq!(ApiError::InPage(InPageError::OtpInvalid).status(), 422);
+        assert_eq!(ApiError::InPage(InPageError::OtpInvalid).code(), "otp_invalid");
+    }
+
+    #[test]
+    fn only_apples_validation_hosts_are_accepted() {
+        for ok in [
+            "https://apple-pay-gateway.apple.com/paymentservices/paymentSession",
+            "https://apple-pay-gateway-cert.apple.com/paymentservices/startSession",
+            "https://apple-pay-gateway-nc-pod5.apple.com/paymentservices/paymentSession",
+            "https://cn-apple-pay-gateway.apple.com/paymentservices/paymentSession",
+        ] {
+            assert_eq!(check_applepay_validation_url(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "http://apple-pay-gateway.apple.com/x",
+            "https://apple-pay-gateway.apple.com.evil.example/x",
+            "https://evil.example/apple-pay-gateway.apple.com",
+            "https://user@apple-pay-gateway.apple.com/x",
+            "https://apple-pay-gateway.apple.com:8443/x",
+            "https://www.apple.com/x",
+            "https://x.apple-pay-gateway.apple.com/x",
+            "",
+        ] {
+            assert!(check_applepay_validation_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn intent_errors_split_between_401_and_422() {
         assert_eq!(ApiError::Intent(IntentError::Expired).status(), 401);
         assert_eq!(ApiError::Intent(IntentError::InvalidSignature).status(), 401);
@@ -386,6 +565,8 @@ mod tests {
             ApiError::RefundExceedsPayment { remaining: 5 },
             ApiError::PaymentFinished(PaymentState::Paid),
             ApiError::IdempotencyKeyReused,
+            ApiError::OtpAttemptsExhausted,
+            ApiError::InPage(InPageError::MobileInvalid("empty".into())),
             ApiError::GatewayUnavailable("down".into()),
         ] {
             let back: ApiError = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();

@@ -15,6 +15,7 @@ pub mod intent;
 pub mod lifecycle;
 pub mod limits;
 pub mod method;
+pub mod mobile;
 pub mod money;
 pub mod notification;
 pub mod payment;

@@ -721,6 +721,8 @@ mod tests {
             gateway_payment_id: format!("g-{id}"),
             redirect_url: String::new(),
             form_fields: None,
+            flow: Default::default(),
+            otp_attempts: 0,
             created_at_ms: at.now_ms,
             superseded: false,
             status: SessionStatus::Closed,

@@ -358,7 +358,7 @@ impl Harness {
         match action.clone() {
             Action::Start { method, gateway } => {
                 let method = METHODS[method % METHODS.len()];
-                if let Ok(SessionPlan::Start { session_id }) = self.payment.plan_session(method, &at) {
+                if let Ok(SessionPlan::Start { session_id }) = self.payment.plan_session(method, false, &at) {
                     if self.world.unreachable {
                         return; // every gateway down: nothing starts, nothing is stored
                     }
@@ -374,6 +374,7 @@ impl Harness {
                             gateway_payment_id,
                             redirect_url: "https://gateway.example/page".into(),
                             form_fields: None,
+                            flow: bawaba_core::gateway::SessionFlow::Hosted,
                             start_latency_ms: None,
                         },
                         &at,
@@ -976,7 +977,7 @@ mod examples {
         }
         assert_eq!(h.payment.sessions.len(), limit, "each switch started a session");
         let at = h.at();
-        match h.payment.plan_session(METHODS[limit % 2], &at) {
+        match h.payment.plan_session(METHODS[limit % 2], false, &at) {
             Err(bawaba_core::api::ApiError::RateLimited { retry_after_secs, .. }) => {
                 let frees_at = first + settings().payment_limit_window_ms;
                 assert_eq!(retry_after_secs, (frees_at - at.now_ms) / 1000);
@@ -984,10 +985,10 @@ mod examples {
             other => panic!("expected rate_limited, got {other:?}"),
         }
         // The method whose page is still open is reused: that starts nothing and is allowed.
-        assert!(matches!(h.payment.plan_session(METHODS[(limit - 1) % 2], &at), Ok(SessionPlan::Reuse(_))));
+        assert!(matches!(h.payment.plan_session(METHODS[(limit - 1) % 2], false, &at), Ok(SessionPlan::Reuse(_))));
         // Once the oldest start leaves the window, one more may start.
         let later = At { now_ms: first + settings().payment_limit_window_ms + 1, settings: settings() };
-        assert!(matches!(h.payment.plan_session(METHODS[limit % 2], &later), Ok(SessionPlan::Start { .. })));
+        assert!(matches!(h.payment.plan_session(METHODS[limit % 2], false, &later), Ok(SessionPlan::Start { .. })));
     }
 
     #[test]

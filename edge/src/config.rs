@@ -52,6 +52,10 @@ pub struct ShopEntry {
     /// only to `origin`.
     #[serde(default)]
     pub also_origins: Vec<String>,
+    /// The shop's name as shoppers know it (the Apple Pay sheet shows "Pay <name>"); the id
+    /// when absent.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 impl ShopEntry {

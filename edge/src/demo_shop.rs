@@ -26,6 +26,8 @@ pub const BINDING: &str = "DEMO_SHOP";
 pub const PRODUCTS: &[(&str, &str, &str, i64)] = &[
     ("qahwa", "Saudi coffee, 250 g", "قهوة سعودية، 250 غ", 4550),
     ("dates", "Sukkari dates, 1 kg", "تمر سكري، 1 كغ", 8900),
+    // 250.00: inside the amounts Moyasar's sandbox approves for Apple Pay (200–300 SAR).
+    ("oud", "Oud incense, 50 g", "بخور عود، 50 غ", 25000),
 ];
 
 /// A notification as the shop received it.

@@ -16,7 +16,7 @@ use crate::ledger;
 use crate::util::{now_millis, set_alarm_at};
 use bawaba_core::api::{ApiError, SessionView};
 use bawaba_core::gateway::connector::{Connector, Start, StartInput};
-use bawaba_core::gateway::{CancelOutcome, GatewayError};
+use bawaba_core::gateway::{CancelOutcome, GatewayError, SessionFlow, Wallet};
 use bawaba_core::health::{Admission, BreakerSettings, Outcome};
 use bawaba_core::lifecycle::{
     object_name, At, Begin, IdempotencyKey, MoneyOrder, NewPayment, NewSession, OperationKind, Order, Payment,
@@ -63,6 +63,18 @@ pub enum Command {
         edge_origin: String,
         /// The shopper's address, counted by the session limiter if a new session starts.
         client: String,
+        /// What the shopper gave the widget for a payment made in the page: used for the one
+        /// call that starts it, never stored.
+        #[serde(default)]
+        wallet: Option<Wallet>,
+    },
+    /// Send the shopper's one-time code (STC Pay) for a session waiting for one, then ask the
+    /// gateway how the payment ended.
+    SubmitOtp {
+        /// Session id.
+        session_id: String,
+        /// The code, 4 to 8 ASCII digits (checked by the worker).
+        code: String,
     },
     /// Read a session.
     GetSession {
@@ -312,10 +324,15 @@ async fn run(
     at: At,
 ) -> Result<serde_json::Value, ApiError> {
     match command {
-        Command::StartSession { shop, reference, money, order, method, locale, edge_origin, client } => {
+        Command::StartSession { shop, reference, money, order, method, locale, edge_origin, client, wallet } => {
             let new = NewPayment { shop, reference, money, order, edge_origin, seed: random_seed() };
-            let shopper = Shopper { method, locale: &locale, client: &client };
+            let shopper = Shopper { method, locale: &locale, client: &client, wallet: wallet.as_ref() };
             let view = start_session(storage, env, object_id, new, shopper, &at).await?;
+            to_value(&view)
+        }
+        Command::SubmitOtp { session_id, code } => {
+            let mut payment = load(storage).await?.ok_or(ApiError::SessionNotFound)?;
+            let view = submit_otp(storage, env, &mut payment, &session_id, &code, &at).await?;
             to_value(&view)
         }
         Command::GetSession { session_id } => {
@@ -393,10 +410,13 @@ fn gateway_error(e: GatewayError) -> ApiError {
 async fn fetch(
     env: &Env,
     gateway: &Connector,
-    gateway_payment_id: &str,
+    s: &SessionRef,
     at: &At,
 ) -> Result<bawaba_core::gateway::HttpResponse, GatewayError> {
-    let fetched = send(env, gateway, &gateway.build_fetch(gateway_payment_id), at).await?;
+    let gateway_payment_id = s.gateway_payment_id.as_str();
+    let request =
+        if s.direct { gateway.build_fetch_direct(gateway_payment_id) } else { gateway.build_fetch(gateway_payment_id) };
+    let fetched = send(env, gateway, &request, at).await?;
     match gateway.build_settle(gateway_payment_id, &fetched) {
         Some(settle) => send(env, gateway, &settle, at).await,
         None => Ok(fetched),
@@ -417,6 +437,8 @@ async fn send(
 struct Shopper<'a> {
     method: PaymentMethod,
     locale: &'a str,
+    /// What they gave for a payment made in the page.
+    wallet: Option<&'a Wallet>,
     /// Their address, for the session limiter.
     client: &'a str,
 }
@@ -429,7 +451,7 @@ async fn start_session(
     shopper: Shopper<'_>,
     at: &At,
 ) -> Result<SessionView, ApiError> {
-    let Shopper { method, locale, client } = shopper;
+    let Shopper { method, locale, client, wallet } = shopper;
     let mut payment = match load(storage).await? {
         Some(p) => {
             p.check_same_order(&new.money)?;
@@ -437,7 +459,7 @@ async fn start_session(
         }
         None => Payment::new(new, at),
     };
-    let n = match payment.plan_session(method, at)? {
+    let n = match payment.plan_session(method, wallet.is_some(), at)? {
         SessionPlan::Reuse(id) => return payment.session_view(&id),
         SessionPlan::Start { session_id } => session_id,
     };
@@ -446,7 +468,25 @@ async fn start_session(
     let currency = payment.money.currency.code().to_string();
     let shop = config::shop(env, payment.shop.as_str())?
         .ok_or_else(|| ApiError::Misconfigured(format!("shop {} is no longer in BAWABA_SHOPS", payment.shop)))?;
-    let gateways = config::gateways_for(env, method, &currency, shop.mode, &payment.edge_origin)?;
+    let mut gateways = config::gateways_for(env, method, &currency, shop.mode, &payment.edge_origin)?;
+    if let Some(wallet) = wallet {
+        // What the shopper gave is for a gateway that takes it in the page: only those are
+        // tried. An Apple Pay token is encrypted for one gateway's merchant: only the first.
+        let flow = match wallet {
+            Wallet::Stcpay { .. } => bawaba_core::gateway::MethodFlow::Otp,
+            Wallet::Applepay { .. } => bawaba_core::gateway::MethodFlow::Applepay,
+        };
+        let mut in_page = Vec::new();
+        for g in gateways {
+            if connector(env, &payment, g)?.flow(method) == flow {
+                in_page.push(g);
+            }
+        }
+        if matches!(wallet, Wallet::Applepay { .. }) {
+            in_page.truncate(1);
+        }
+        gateways = in_page;
+    }
     if gateways.is_empty() {
         return Err(ApiError::MethodNotAllowed(method.code().to_string()));
     }
@@ -487,6 +527,7 @@ async fn start_session(
             session_key: &session_key,
             expires_at,
             now: Some(at.now_ms / 1000),
+            wallet,
         };
         let mut latency_ms = None;
         let attempt = match connector.build_start(&input) {
@@ -510,7 +551,7 @@ async fn start_session(
         };
         match attempt {
             Ok(session) => {
-                started = Some((gateway, session, latency_ms));
+                started = Some((gateway, session, latency_ms, return_url));
                 break;
             }
             Err(e) if e.is_outage() => {
@@ -523,7 +564,7 @@ async fn start_session(
             Err(refused) => return Err(gateway_error(refused)),
         }
     }
-    let Some((gateway, session, start_latency_ms)) = started else {
+    let Some((gateway, session, start_latency_ms, return_url)) = started else {
         if let (None, Some((gateway, until_ms))) = (&outage, skipped) {
             let secs = ((until_ms - now_millis()).max(0) + 999) / 1000;
             return Err(ApiError::GatewayUnavailable(format!(
@@ -534,12 +575,15 @@ async fn start_session(
         return Err(gateway_error(outage.unwrap_or(GatewayError::Unreachable("no gateway".into()))));
     };
     crate::gateway_index::put(env, gateway, &session.id, object_id).await?;
+    let direct = session.flow == SessionFlow::Direct;
     let new_session = NewSession {
         gateway: gateway.to_string(),
         method,
         gateway_payment_id: session.id,
-        redirect_url: session.redirect_url,
+        // A payment made in the page goes on at the edge's return route, as a hosted page would.
+        redirect_url: if session.flow.is_direct() { return_url } else { session.redirect_url },
         form_fields: session.form,
+        flow: session.flow,
         start_latency_ms,
     };
     let to_close = payment.add_session(id.clone(), new_session, at);
@@ -553,7 +597,51 @@ async fn start_session(
         }
         store(storage, &payment).await?;
     }
+    if direct {
+        // Charged (or refused) already: the gateway's record is the answer the widget shows.
+        return confirm(storage, env, &mut payment, &id, Source::Session, at).await;
+    }
     payment.session_view(&id)
+}
+
+/// Sends a one-time code for a session waiting for one, then asks the gateway how the payment
+/// stands (the code's answer is only a hint, like a return). The attempt is stored before the
+/// code is sent, so a lost answer still counts against the limit.
+async fn submit_otp(
+    storage: &Storage,
+    env: &Env,
+    payment: &mut Payment,
+    session_id: &str,
+    code: &str,
+    at: &At,
+) -> Result<SessionView, ApiError> {
+    let url = payment.accept_otp(session_id)?;
+    store(storage, payment).await?;
+    let s = payment.sessions.iter().find(|s| s.id == session_id).ok_or(ApiError::SessionNotFound)?.to_ref();
+    let c = connector(env, payment, &s.gateway)?;
+    let request = c.build_otp(&url, code).ok_or(ApiError::OtpNotExpected)?;
+    let sent = match send(env, &c, &request, at).await {
+        Ok(resp) => c.parse_otp(&resp),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = &sent {
+        worker::console_warn!("one-time code for {session_id} at {}: {e}", s.gateway);
+    }
+    ask(env, payment, &s, Source::Session, at).await;
+    work(storage, env, payment, at).await?;
+    match sent {
+        // Unreachable: the code may or may not have arrived; the session says where it stands
+        // (still waiting: the shopper may send it again).
+        Ok(()) | Err(GatewayError::Unreachable(_)) => payment.session_view(session_id),
+        Err(e) => {
+            let view = payment.session_view(session_id)?;
+            if view.next_action == bawaba_core::api::NextAction::Otp {
+                // Refused and still waiting: say why (a code the gateway would not take).
+                return Err(gateway_error(e));
+            }
+            Ok(view)
+        }
+    }
 }
 
 /// Tells every registered shop that `gateway` degraded or recovered (each shop's ledger queues
@@ -616,7 +704,8 @@ async fn ask(env: &Env, payment: &mut Payment, s: &SessionRef, source: Source, a
     let answer = match connector(env, payment, &s.gateway) {
         Ok(c) => {
             let expected = c.expected_reference(&payment.gateway_reference(), &s.gateway_payment_id);
-            let fetched = match fetch(env, &c, &s.gateway_payment_id, at).await {
+            let fetched = match fetch(env, &c, s, at).await {
+                Ok(resp) if s.direct => c.parse_fetch_direct(&resp, &payment.money),
                 Ok(resp) => c.parse_fetch(&resp, &payment.money),
                 Err(e) => Err(e),
             };

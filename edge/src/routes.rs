@@ -4,8 +4,11 @@ use crate::config;
 use crate::error::{internal, response};
 use crate::payment_object::{self, Command};
 use crate::util::{json, now_millis, now_secs, origin_of, query_escape, read_body, read_json, see_other};
-use bawaba_core::api::{ApiError, MethodOption, MethodsRequest, MethodsResponse, SessionRequest, SessionView};
-use bawaba_core::gateway::WebhookError;
+use bawaba_core::api::{
+    ApiError, ApplepayValidateRequest, InPageError, MethodOption, MethodsRequest, MethodsResponse, OtpRequest,
+    SessionRequest, SessionView,
+};
+use bawaba_core::gateway::{MethodFlow, Wallet, WebhookError};
 use bawaba_core::intent::{self, IntentError, ShopKey, VerifiedIntent};
 use bawaba_core::lifecycle::{parse_gateway_reference, IdempotencyKey, Order, Reference, ShopId, Source};
 use bawaba_core::method::PaymentMethod;
@@ -78,6 +81,20 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         ["v1", "sessions", id] => {
             only(&method, Method::Get)?;
             get_session(env, id).await
+        }
+        ["v1", "sessions", id, "otp"] => {
+            only(&method, Method::Post)?;
+            submit_otp(&mut req, env, id).await
+        }
+        ["v1", "applepay", "validate"] => {
+            only(&method, Method::Post)?;
+            applepay_validate(&mut req, env).await
+        }
+        [".well-known", "apple-developer-merchantid-domain-association"] => {
+            if method != Method::Get && method != Method::Head {
+                return Err(ApiError::HttpMethodNotAllowed);
+            }
+            applepay_domain_association(env)
         }
         ["v1", "return", _gateway, session_id] => {
             if method != Method::Get && method != Method::Post {
@@ -208,10 +225,107 @@ fn available_methods(env: &Env, intent: &VerifiedIntent, origin: &str) -> Result
     for method in &intent.methods {
         let gateways = config::gateways_for(env, *method, intent.money.currency.code(), shop.mode, origin)?;
         if let Some(gateway) = gateways.first() {
-            out.push(MethodOption { code: *method, gateway: gateway.to_string() });
+            let flow = config::connector(env, gateway, origin)?.flow(*method);
+            out.push(MethodOption { code: *method, gateway: gateway.to_string(), flow });
         }
     }
     Ok(out)
+}
+
+/// What the shopper gave for a method the widget takes in the page, checked against how the
+/// method's gateway takes it: a mobile number for STC Pay's code, a token for Apple Pay's sheet,
+/// nothing for a gateway's page.
+fn wallet_of(body: &SessionRequest, flow: MethodFlow) -> Result<Option<Wallet>, ApiError> {
+    let refused = |e: InPageError| Err(ApiError::InPage(e));
+    match (flow, &body.mobile, &body.applepay_token) {
+        (MethodFlow::Otp, mobile, None) => {
+            match bawaba_core::mobile::SaudiMobile::parse(mobile.as_deref().unwrap_or("")) {
+                Ok(m) => Ok(Some(Wallet::Stcpay { mobile: m.national().to_string() })),
+                // A widget that asks for the gateway's page (an older one, or `autostart`) gets it.
+                Err(bawaba_core::mobile::MobileError::Empty) if mobile.is_none() => Ok(None),
+                Err(e) => refused(InPageError::MobileInvalid(e.to_string())),
+            }
+        }
+        (MethodFlow::Applepay, None, Some(token)) => {
+            let json_object = serde_json::from_str::<serde_json::Value>(token).is_ok_and(|v| v.is_object());
+            if token.len() > bawaba_core::gateway::moyasar::in_page::MAX_APPLEPAY_TOKEN_BYTES || !json_object {
+                return refused(InPageError::ApplepayTokenInvalid);
+            }
+            Ok(Some(Wallet::Applepay { token: token.clone() }))
+        }
+        (_, None, None) => Ok(None),
+        (MethodFlow::Applepay, _, None) if body.method == "applepay" => refused(InPageError::ApplepayTokenInvalid),
+        _ => refused(InPageError::WalletNotExpected(body.method.clone())),
+    }
+}
+
+/// `POST /v1/sessions/{id}/otp` `{"otp"}`: the STC Pay code, sent to the gateway by the payment
+/// object, which then asks the gateway how the payment ended.
+async fn submit_otp(req: &mut Request, env: &Env, session_id: &str) -> Result<Response, ApiError> {
+    let body: OtpRequest = read_json(req).await?;
+    let code = bawaba_core::api::parse_otp(&body.otp).map_err(ApiError::InPage)?;
+    let stub = stub_for_session(env, session_id)?;
+    let command = Command::SubmitOtp { session_id: session_id.to_string(), code };
+    let view: SessionView = payment_object::call(&stub, &command).await?;
+    Ok(json(200, &view))
+}
+
+/// `POST /v1/applepay/validate` `{"intent", "validation_url"}`: the merchant session for the
+/// Apple Pay sheet, from the gateway that takes Apple Pay in the page for this payment. The
+/// domain is the shop page's (its `Origin`, one of the shop's registered origins).
+async fn applepay_validate(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+    let origin = req.headers().get("Origin").ok().flatten();
+    let body: ApplepayValidateRequest = read_json(req).await?;
+    let intent = verify_intent(env, &body.intent)?;
+    bawaba_core::api::check_applepay_validation_url(&body.validation_url).map_err(ApiError::InPage)?;
+    let edge_origin = origin_of(req);
+    let option = available_methods(env, &intent, &edge_origin)?
+        .into_iter()
+        .find(|m| m.code == PaymentMethod::Applepay)
+        .ok_or_else(|| ApiError::MethodNotAllowed("applepay".into()))?;
+    if option.flow != MethodFlow::Applepay {
+        return Err(ApiError::InPage(InPageError::ApplepayUnavailable));
+    }
+    let entry = config::shops(env)?
+        .into_iter()
+        .find(|s| s.id == intent.claims.iss)
+        .ok_or(ApiError::Intent(IntentError::UnknownShop))?;
+    let page_origin = match origin {
+        Some(o) if entry.browser_origins().any(|b| b == o) => o,
+        Some(o) => {
+            return Err(ApiError::InPage(InPageError::ApplepayValidationUrlInvalid(format!(
+                "a page on {o}, which is not one of the shop's origins"
+            ))))
+        }
+        None => entry.origin.clone(),
+    };
+    let domain = page_origin.split("://").nth(1).unwrap_or(&page_origin).split(['/', ':']).next().unwrap_or_default();
+    let connector = config::connector(env, &option.gateway, &edge_origin)?;
+    let display_name = entry.name.as_deref().unwrap_or(&entry.id);
+    let request = connector
+        .build_applepay_session(&body.validation_url, domain, display_name)
+        .ok_or(ApiError::InPage(InPageError::ApplepayUnavailable))?;
+    let timeout = payment_object::settings(env).gateway_timeout_ms.max(1) as u64;
+    let session = match crate::http::call(env, connector.as_ref(), request, timeout).await {
+        Ok(resp) => connector.parse_applepay_session(&resp),
+        Err(e) => Err(e),
+    };
+    match session {
+        Ok(session) => Ok(json(200, &session)),
+        Err(bawaba_core::gateway::GatewayError::Unreachable(why)) => Err(ApiError::GatewayUnavailable(why)),
+        Err(other) => Err(ApiError::GatewayRejected(other.to_string())),
+    }
+}
+
+/// `/.well-known/apple-developer-merchantid-domain-association`: the file Apple (or the gateway,
+/// for its web registration) gives, served for pages on this edge's own domain. The shop's own
+/// domain serves it too (the Odoo addon does).
+fn applepay_domain_association(env: &Env) -> Result<Response, ApiError> {
+    let file = config::setting(env, "APPLE_PAY_DOMAIN_ASSOCIATION").filter(|f| !f.trim().is_empty());
+    let file = file.ok_or(ApiError::NotFound)?;
+    let mut resp = Response::ok(file).map_err(internal)?;
+    let _ = resp.headers_mut().set("Content-Type", "text/plain; charset=utf-8");
+    Ok(resp)
 }
 
 async fn methods(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
@@ -231,6 +345,11 @@ async fn methods(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
             currency: intent.money.currency.code().to_string(),
             amount_display: intent.money.to_major_string(),
             methods,
+            merchant_name: config::shops(env)?
+                .into_iter()
+                .find(|s| s.id == intent.claims.iss)
+                .map(|s| s.name.unwrap_or(s.id))
+                .unwrap_or_default(),
         },
     ))
 }
@@ -304,9 +423,11 @@ async fn create_session(req: &mut Request, env: &Env) -> Result<Response, ApiErr
     let body: SessionRequest = read_json(req).await?;
     let intent = verify_intent(env, &body.intent)?;
     let method = PaymentMethod::from_code(&body.method).ok_or_else(|| ApiError::UnknownMethod(body.method.clone()))?;
-    if !available_methods(env, &intent, &origin_of(req))?.iter().any(|m| m.code == method) {
-        return Err(ApiError::MethodNotAllowed(body.method));
-    }
+    let option = available_methods(env, &intent, &origin_of(req))?
+        .into_iter()
+        .find(|m| m.code == method)
+        .ok_or_else(|| ApiError::MethodNotAllowed(body.method.clone()))?;
+    let wallet = wallet_of(&body, option.flow)?;
     let locale = match body.locale.as_deref().or(intent.claims.locale.as_deref()) {
         Some(l) if l.starts_with("ar") => "ar",
         _ => "en",
@@ -327,6 +448,7 @@ async fn create_session(req: &mut Request, env: &Env) -> Result<Response, ApiErr
         locale: locale.to_string(),
         edge_origin: origin_of(req),
         client: crate::limiter::client_address(req),
+        wallet,
     };
     let view: SessionView = payment_object::call(&stub, &command).await?;
     Ok(json(200, &view))

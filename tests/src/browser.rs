@@ -94,3 +94,23 @@ pub async fn pay_on_the_sandbox(c: &Client, card: &str) {
     c.find(Locator::Css("#cvc")).await.expect("cvc").send_keys("123").await.expect("typing");
     c.find(Locator::Css("#pay")).await.expect("pay").click().await.expect("a click");
 }
+
+/// axe-core (from the npm lockfile) on the widget: zero WCAG 2.2 A/AA violations.
+pub async fn axe_violations(c: &Client) -> Vec<serde_json::Value> {
+    let axe = crate::root().join("node_modules/axe-core/axe.min.js");
+    let source = std::fs::read_to_string(&axe).unwrap_or_else(|e| panic!("{}: {e} (npm ci)", axe.display()));
+    c.execute(&source, vec![]).await.expect("axe loads");
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document.querySelector('bawaba-checkout'),
+                     { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
+                .then((r) => done(r.violations.map((v) => ({ id: v.id, help: v.help,
+                                                            nodes: v.nodes.map((n) => n.target) }))),
+                      (e) => done([{ id: 'axe-error', help: String(e) }]));",
+            vec![],
+        )
+        .await
+        .expect("axe runs");
+    found.as_array().cloned().unwrap_or_default()
+}

@@ -9,6 +9,7 @@
 //!   receives the e-mails it sends (the Odoo end-to-end test).
 
 pub mod bench_stats;
+pub mod bench_widget;
 pub mod browser;
 pub mod edge;
 pub mod fake_shop;

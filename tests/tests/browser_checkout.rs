@@ -2,7 +2,9 @@
 //! hosted page, the edge's return route, and the demo shop's order page, against the real edge
 //! in workerd. Each path checks what the shop received: exactly one verified notification.
 
-use bawaba_tests::browser::{held_redirect, hold_the_widgets_redirect, pay_on_the_sandbox, wait_css, wait_url, Driver};
+use bawaba_tests::browser::{
+    axe_violations, held_redirect, hold_the_widgets_redirect, pay_on_the_sandbox, wait_css, wait_url, Driver,
+};
 use bawaba_tests::edge::{Edge, EdgeOptions};
 use bawaba_tests::http;
 use fantoccini::Locator;
@@ -182,25 +184,6 @@ async fn open_the_checkout(c: &fantoccini::Client, home: &str) -> fantoccini::el
     wait_css(c, "bawaba-checkout[data-state=ready]").await
 }
 
-/// axe-core (from the npm lockfile) on the widget: zero WCAG 2.2 A/AA violations.
-async fn axe_violations(c: &fantoccini::Client) -> Vec<serde_json::Value> {
-    let axe = bawaba_tests::root().join("node_modules/axe-core/axe.min.js");
-    let source = std::fs::read_to_string(&axe).unwrap_or_else(|e| panic!("{}: {e} (npm ci)", axe.display()));
-    c.execute(&source, vec![]).await.expect("axe loads");
-    let found = c
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run(document.querySelector('bawaba-checkout'),
-                     { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
-                .then((r) => done(r.violations.map((v) => ({ id: v.id, help: v.help,
-                                                            nodes: v.nodes.map((n) => n.target) }))),
-                      (e) => done([{ id: 'axe-error', help: String(e) }]));",
-            vec![],
-        )
-        .await
-        .expect("axe runs");
-    found.as_array().cloned().unwrap_or_default()
-}
 
 /// The widget in each of its states, in both languages, passes axe: ready, redirecting (the
 /// redirect held), and an error (the page's intent replaced by a broken one).

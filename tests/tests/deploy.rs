@@ -80,8 +80,9 @@ fn assert_bindings(printed: &str, sandbox: &str) {
 #[test]
 fn production_and_staging_deploy_no_demo() {
     let site = root().join("target/site-production");
-    for public in ["bawaba.js", "_headers", "widget/bawaba_widget.js", "widget/bawaba_widget_bg.wasm"] {
-        assert!(site.join(public).exists(), "{public} is missing from target/site-production");
+    let widget = bawaba_tests::bench_widget::WidgetFiles::of_site(&site);
+    for public in [&site.join("_headers"), &widget.loader, &widget.glue, &widget.wasm] {
+        assert!(public.exists(), "{} is missing from target/site-production", public.display());
     }
     for demo in ["index.html", "ar", "demo"] {
         assert!(!site.join(demo).exists(), "target/site-production has the demo's {demo}");

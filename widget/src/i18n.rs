@@ -78,6 +78,22 @@ pub struct Text {
     pub gateway_down: &'static str,
     /// Too many attempts (`rate_limited`).
     pub too_many: &'static str,
+    /// The STC Pay number's label.
+    pub mobile: &'static str,
+    /// What a wrong number is told.
+    pub mobile_invalid: &'static str,
+    /// The one-time code's label.
+    pub otp: &'static str,
+    /// What a malformed or refused code is told.
+    pub otp_invalid: &'static str,
+    /// The button that sends the code.
+    pub confirm: &'static str,
+    /// While the code is being checked.
+    pub checking: &'static str,
+    /// The Apple Pay button's accessible name.
+    pub applepay: &'static str,
+    /// The Apple Pay sheet was closed.
+    pub applepay_canceled: &'static str,
 }
 
 const EN: Text = Text {
@@ -95,6 +111,14 @@ const EN: Text = Text {
     finished: "This order has already been paid or closed.",
     gateway_down: "The payment provider is not responding. Please try again in a moment.",
     too_many: "Too many payment attempts. Please wait a minute and try again.",
+    mobile: "Mobile number registered with STC Pay",
+    mobile_invalid: "Enter a Saudi mobile number: 05 and 8 digits.",
+    otp: "Code sent to your mobile by STC Pay",
+    otp_invalid: "Enter the code from the text message (4 to 8 digits).",
+    confirm: "Confirm payment",
+    checking: "Checking the code…",
+    applepay: "Pay with Apple Pay",
+    applepay_canceled: "Apple Pay was closed. You can try again or choose another method.",
 };
 
 const AR: Text = Text {
@@ -112,6 +136,14 @@ const AR: Text = Text {
     finished: "تم دفع هذا الطلب أو إغلاقه مسبقاً.",
     gateway_down: "مزوّد الدفع لا يستجيب. حاول مرة أخرى بعد قليل.",
     too_many: "محاولات دفع كثيرة. انتظر دقيقة ثم حاول مرة أخرى.",
+    mobile: "رقم الجوال المسجّل في STC Pay",
+    mobile_invalid: "أدخل رقم جوال سعودياً: 05 ثم 8 أرقام.",
+    otp: "الرمز المرسل إلى جوالك من STC Pay",
+    otp_invalid: "أدخل الرمز الوارد في الرسالة النصية (من 4 إلى 8 أرقام).",
+    confirm: "تأكيد الدفع",
+    checking: "جارٍ التحقق من الرمز…",
+    applepay: "الدفع عبر Apple Pay",
+    applepay_canceled: "أُغلقت نافذة Apple Pay. يمكنك المحاولة مرة أخرى أو اختيار طريقة أخرى.",
 };
 
 /// The method's name as shoppers know it.
@@ -140,6 +172,8 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
         "gateway_unavailable" => t.gateway_down,
         "rate_limited" => t.too_many,
         "network" => t.network,
+        "mobile_invalid" => t.mobile_invalid,
+        "otp_invalid" | "otp_not_expected" | "otp_attempts_exhausted" => t.otp_invalid,
         _ => t.generic,
     }
 }
@@ -158,9 +192,14 @@ pub fn arabic_indic(amount: &str) -> String {
         .collect()
 }
 
-/// The currency's name for display (the ISO code in English, the Arabic name in Arabic).
-pub fn currency_label(code: &str, locale: Locale) -> &str {
+/// The Saudi riyal sign (U+20C1, Unicode 17), shown where the page's fonts draw it.
+pub const RIYAL_SIGN: &str = "\u{20C1}";
+
+/// The currency's name for display: the riyal sign where the fonts have it (`riyal_sign`), else
+/// the ISO code in English and the Arabic abbreviation in Arabic.
+pub fn currency_label(code: &str, locale: Locale, riyal_sign: bool) -> &str {
     match (code, locale) {
+        ("SAR", _) if riyal_sign => RIYAL_SIGN,
         ("SAR", Locale::Ar) => "ر.س",
         _ => code,
     }
@@ -193,6 +232,14 @@ mod tests {
         assert_eq!(arabic_indic("45.50"), "٤٥٫٥٠");
         assert_eq!(arabic_indic("1,250.000"), "١٬٢٥٠٫٠٠٠");
         assert_eq!(arabic_indic("-0.09"), "-٠٫٠٩");
+    }
+
+    #[test]
+    fn the_riyal_sign_only_where_the_fonts_have_it() {
+        assert_eq!(currency_label("SAR", Locale::Ar, false), "ر.س");
+        assert_eq!(currency_label("SAR", Locale::En, false), "SAR");
+        assert_eq!(currency_label("SAR", Locale::En, true), "\u{20C1}");
+        assert_eq!(currency_label("USD", Locale::Ar, true), "USD");
     }
 
     #[test]

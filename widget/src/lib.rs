@@ -11,6 +11,9 @@
 //! it and, with `autostart`, goes straight to the gateway; `card` means the first card brand the
 //! edge offers, since the gateway's page takes any).
 //! `digits="arab"` shows the amount in Arabic-Indic digits (٤٥٫٥٠).
+//! Where the method's gateway takes it in the page (`flow` in `/v1/methods`), STC Pay asks for the
+//! mobile number, then the one-time code (`data-state="otp"`), and Apple Pay opens the Apple Pay
+//! sheet on browsers that have it (`data-state="applepay"`; hidden elsewhere).
 //! It sets `data-state` on the element (`loading`, `ready`, `redirecting`, `error`) and fires
 //! `bawaba:redirect` (cancelable, `detail.url`) and `bawaba:error` (`detail.code`, and
 //! `detail.message` in the page's language) events.
@@ -25,6 +28,7 @@ use bawaba_core::method::PaymentMethod;
 use dom::{attrs, el, Listener};
 use i18n::Locale;
 use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -38,7 +42,7 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 /// The widget's styles. Logical properties only (`inline`, `block`), so Arabic lays itself out.
 /// A page restyles it with the `--bawaba-*` custom properties (README: Theming) and the parts
 /// (`::part(container)`, `pay-button`, `method`, `mark`, `mark-<method>`, `total`, `status`,
-/// `error`, `note`); dark defaults follow `prefers-color-scheme` unless the page sets them.
+/// `error`, `note`, `field`, `input`); dark defaults follow `prefers-color-scheme` unless the page sets them.
 const STYLE: &str = ":host{display:block;--a:var(--bawaba-accent,#0b6e4f);--t:var(--bawaba-text,#1d2433);\
 --b:var(--bawaba-background,#fff);--l:var(--bawaba-border,#d5d9e0);--m:var(--bawaba-muted,#4b5563);\
 --e:var(--bawaba-error,#a4161a);--f:var(--bawaba-focus,#b45309);--r:var(--bawaba-radius,12px);--s:var(--bawaba-space,1rem);\
@@ -61,6 +65,10 @@ background:var(--a);border:0;border-radius:calc(var(--r) - 4px);cursor:pointer}\
 .status{min-block-size:1.2em;margin-block:.5rem 0;color:var(--m)}\
 .error{margin-block:.5rem 0;color:var(--e);font-weight:600}.error:empty{display:none}\
 .note{font-size:.8rem;color:var(--m);margin-block:.75rem 0;text-align:start}\
+.extra label{display:block;font-weight:600;margin-block:.5rem .25rem}\
+.extra input{box-sizing:border-box;inline-size:100%;padding:.6rem .75rem;font:inherit;color:var(--t);background:var(--b);\
+border:1px solid var(--l);border-radius:calc(var(--r) - 4px)}.extra input:focus-visible{outline:3px solid var(--f);outline-offset:2px}\
+.apple-pay{-webkit-appearance:-apple-pay-button;-apple-pay-button-type:buy;-apple-pay-button-style:black;background:#000;color:#fff}\
 @media (prefers-reduced-motion:reduce){*{transition:none!important;animation:none!important}}";
 
 struct Mounted {
@@ -104,6 +112,30 @@ struct Parts {
     autostart: bool,
     /// `digits="arab"`: amounts in Arabic-Indic digits.
     arabic_digits: bool,
+    /// Where STC Pay's number and code are asked for.
+    extra: Element,
+    /// What the methods answer and the shopper's progress say.
+    live: Rc<RefCell<Live>>,
+}
+
+/// What the widget learns as the shopper goes.
+#[derive(Default)]
+struct Live {
+    /// Each method's flow at its gateway (`redirect`, `otp`, `applepay`).
+    flows: Vec<(String, String)>,
+    /// The STC Pay session waiting for its one-time code.
+    otp_session: Option<String>,
+    /// For the Apple Pay sheet: the shop's name, the amount, the currency.
+    merchant: String,
+    amount: String,
+    currency: String,
+}
+
+impl Parts {
+    /// The flow of the chosen method.
+    fn flow_of(&self, method: &str) -> String {
+        self.live.borrow().flows.iter().find(|(m, _)| m == method).map(|(_, f)| f.clone()).unwrap_or_default()
+    }
 }
 
 /// Mounts (or re-mounts) the widget in `host`. `edge_base` is the loader's base URL.
@@ -116,11 +148,20 @@ pub fn mount(host: HtmlElement, edge_base: String) {
     let listener = {
         let parts = parts.clone();
         Listener::new(parts.button.clone().as_ref(), "click", move |_| {
+            // The Apple Pay sheet must open inside the click itself (Safari's rule): no await first.
+            if chosen_method(&parts).is_some_and(|m| parts.flow_of(&m) == "applepay") {
+                start_applepay(&parts);
+                return;
+            }
             let parts = parts.clone();
             wasm_bindgen_futures::spawn_local(async move { pay(&parts).await });
         })
     };
-    MOUNTED.with(|m| m.borrow_mut().push(Mounted { host, _listeners: vec![listener] }));
+    let changed = {
+        let parts = parts.clone();
+        Listener::new(parts.methods.clone().as_ref(), "change", move |_| show_extra(&parts))
+    };
+    MOUNTED.with(|m| m.borrow_mut().push(Mounted { host, _listeners: vec![listener, changed] }));
     wasm_bindgen_futures::spawn_local(async move { load_methods(&parts).await });
 }
 
@@ -172,7 +213,8 @@ fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
     attrs(&error, &[("role", "alert"), ("part", "error"), ("tabindex", "-1")]);
     let note = el(&doc, "p", "note", t.secure_note);
     attrs(&note, &[("part", "note")]);
-    for child in [&total, &fieldset, button.as_ref(), &status, &error, &note] {
+    let extra = el(&doc, "div", "extra", "");
+    for child in [&total, &fieldset, &extra, button.as_ref(), &status, &error, &note] {
         let _ = container.append_child(child);
     }
     add_styles(&doc, &root);
@@ -202,6 +244,8 @@ fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
         method,
         autostart,
         arabic_digits,
+        extra,
+        live: Rc::new(RefCell::new(Live::default())),
     };
     set_state(&parts, "loading");
     Some(parts)
@@ -319,7 +363,10 @@ async fn load_methods(parts: &Parts) {
             render_methods(parts, &resp);
             let chosen = chosen_method(parts).as_deref().and_then(PaymentMethod::from_code);
             let as_asked = chosen.zip(parts.method.as_deref()).is_some_and(|(method, choice)| method.answers(choice));
-            if parts.autostart && as_asked {
+            // A method taken in the page (STC Pay's number, the Apple Pay sheet) needs the shopper.
+            let in_page =
+                chosen_method(parts).is_some_and(|m| parts.flow_of(&m) != "redirect" && !parts.flow_of(&m).is_empty());
+            if parts.autostart && as_asked && !in_page {
                 // The page has asked already: no second question while the shopper is taken to
                 // the gateway. The list comes back if that fails, to try again or choose another.
                 let question = parts.methods.parent_element();
@@ -351,17 +398,36 @@ fn render_methods(parts: &Parts, resp: &JsValue) {
         amount_text = i18n::arabic_indic(&amount_text);
     }
     amount_text.push(' ');
-    amount_text.push_str(i18n::currency_label(&currency, parts.locale));
+    let sign = currency == "SAR" && fonts_draw(parts, i18n::RIYAL_SIGN);
+    amount_text.push_str(i18n::currency_label(&currency, parts.locale, sign));
     let amount = el(&parts.doc, "b", "", &amount_text);
     attrs(&amount, &[("dir", "ltr")]);
     let _ = parts.total.append_with_node_2(&label, &amount);
     parts.methods.set_text_content(None);
     let list = js_sys::Reflect::get(resp, &"methods".into()).unwrap_or(JsValue::UNDEFINED);
-    let methods: Vec<PaymentMethod> = js_sys::Array::from(&list)
-        .iter()
-        .filter_map(|m| field(&m, &["code"]))
-        .filter_map(|code| PaymentMethod::from_code(&code))
-        .collect();
+    let mut flows = Vec::new();
+    let mut methods = Vec::new();
+    for m in js_sys::Array::from(&list).iter() {
+        let (Some(method), flow) =
+            (field(&m, &["code"]).as_deref().and_then(PaymentMethod::from_code), field(&m, &["flow"]))
+        else {
+            continue;
+        };
+        let flow = flow.unwrap_or_default();
+        // Apple Pay in the page needs a browser with Apple Pay: elsewhere it is not offered.
+        if flow == "applepay" && !applepay_available() {
+            continue;
+        }
+        flows.push((String::from(method.code()), flow));
+        methods.push(method);
+    }
+    {
+        let mut live = parts.live.borrow_mut();
+        live.flows = flows;
+        live.merchant = field(resp, &["merchant_name"]).unwrap_or_default();
+        live.amount = field(resp, &["amount_display"]).unwrap_or_default();
+        live.currency = currency.clone();
+    }
     if methods.is_empty() {
         show_error(parts, "no_methods", None);
         parts.error.set_text_content(Some(t.no_methods));
@@ -389,6 +455,72 @@ fn render_methods(parts: &Parts, resp: &JsValue) {
     parts.status.set_text_content(Some(""));
     parts.button.set_disabled(false);
     set_state(parts, "ready");
+    show_extra(parts);
+}
+
+/// Whether the page's fonts draw `text`: it is measured beside a character no font has (a
+/// missing glyph is the same box for both).
+fn fonts_draw(parts: &Parts, text: &str) -> bool {
+    let probe = |t: &str| {
+        let span = el(&parts.doc, "span", "", t);
+        attrs(&span, &[("aria-hidden", "true"), ("style", "position:absolute;visibility:hidden;font-size:40px")]);
+        let _ = parts.total.append_child(&span);
+        let width = span.dyn_ref::<HtmlElement>().map_or(0, |e| e.offset_width());
+        span.remove();
+        width
+    };
+    let drawn = probe(text);
+    drawn > 0 && drawn != probe("\u{FFFF}")
+}
+
+/// Shows what the chosen method asks for in the page: STC Pay's number, or its code once sent;
+/// the Apple Pay button for Apple Pay.
+fn show_extra(parts: &Parts) {
+    let t = parts.locale.text();
+    parts.extra.set_text_content(None);
+    let method = chosen_method(parts).unwrap_or_default();
+    let flow = parts.flow_of(&method);
+    let waiting = parts.live.borrow().otp_session.is_some();
+    let (class, label) = match flow.as_str() {
+        "otp" if waiting => {
+            add_field(parts, "bawaba-otp", t.otp, "one-time-code", "numeric");
+            ("pay", t.confirm)
+        }
+        "otp" => {
+            add_field(parts, "bawaba-mobile", t.mobile, "tel", "tel");
+            ("pay", t.pay)
+        }
+        "applepay" => ("pay apple-pay", t.applepay),
+        _ => ("pay", t.pay),
+    };
+    parts.button.set_class_name(class);
+    parts.button.set_text_content(Some(label));
+}
+
+/// A labelled input in the extra area.
+fn add_field(parts: &Parts, id: &str, label: &str, autocomplete: &str, inputmode: &str) {
+    let l = el(&parts.doc, "label", "", label);
+    attrs(&l, &[("for", id), ("part", "field")]);
+    let input = el(&parts.doc, "input", "", "");
+    let kind = if inputmode == "tel" { "tel" } else { "text" };
+    attrs(
+        &input,
+        &[
+            ("id", id),
+            ("type", kind),
+            ("autocomplete", autocomplete),
+            ("inputmode", inputmode),
+            ("dir", "ltr"),
+            ("part", "input"),
+        ],
+    );
+    let _ = parts.extra.append_with_node_2(&l, &input);
+}
+
+/// The value typed in the extra area's input `id`.
+fn typed(parts: &Parts, id: &str) -> String {
+    let input = parts.root.query_selector(&join(&["#", id])).ok().flatten();
+    input.and_then(|i| i.dyn_into::<HtmlInputElement>().ok()).map(|i| i.value()).unwrap_or_default()
 }
 
 fn chosen_method(parts: &Parts) -> Option<String> {
@@ -404,14 +536,73 @@ async fn pay(parts: &Parts) {
         parts.error.set_text_content(Some(parts.locale.text().choose_first));
         return;
     };
+    let otp_flow = parts.flow_of(&method) == "otp";
+    let waiting = parts.live.borrow().otp_session.clone();
+    if let (true, Some(session_id)) = (otp_flow, waiting) {
+        return send_otp(parts, &session_id).await;
+    }
+    let mut mobile = String::new();
+    if otp_flow {
+        match bawaba_core::mobile::SaudiMobile::parse(&typed(parts, "bawaba-mobile")) {
+            Ok(m) => mobile = m.national().into(),
+            Err(_) => return show_error(parts, "mobile_invalid", None),
+        }
+    }
     parts.button.set_disabled(true);
     parts.error.set_text_content(Some(""));
     parts.status.set_text_content(Some(parts.locale.text().redirecting));
     set_state(parts, "redirecting");
-    let fields = [("intent", parts.intent.as_str()), ("method", method.as_str()), ("locale", parts.locale.tag())];
-    match post(&join(&[&parts.edge, "/v1/sessions"]), &fields).await {
+    let mut fields =
+        vec![("intent", parts.intent.as_str()), ("method", method.as_str()), ("locale", parts.locale.tag())];
+    if otp_flow {
+        fields.push(("mobile", &mobile));
+    }
+    let answer = post(&join(&[&parts.edge, "/v1/sessions"]), &fields).await;
+    follow(parts, answer);
+}
+
+/// Sends STC Pay's one-time code for the session waiting for it.
+async fn send_otp(parts: &Parts, session_id: &str) {
+    let Ok(code) = bawaba_core::api::parse_otp(&typed(parts, "bawaba-otp")) else {
+        return show_error(parts, "otp_invalid", None);
+    };
+    parts.button.set_disabled(true);
+    parts.error.set_text_content(Some(""));
+    parts.status.set_text_content(Some(parts.locale.text().checking));
+    let url = join(&[&parts.edge, "/v1/sessions/", session_id, "/otp"]);
+    let answer = post(&url, &[("otp", &code)]).await;
+    if let Err(CallError::Api(code, _)) = &answer {
+        if code == "otp_not_expected" || code == "otp_attempts_exhausted" {
+            // That session takes no more codes: the next Pay starts again from the number.
+            parts.live.borrow_mut().otp_session = None;
+            show_extra(parts);
+        }
+    }
+    follow(parts, answer);
+}
+
+/// Goes on from a session answer: to the gateway's page, the edge's return route, or (STC Pay)
+/// the one-time code.
+fn follow(parts: &Parts, answer: Result<JsValue, CallError>) {
+    match answer {
         Ok(session) => {
             let action = field(&session, &["next_action", "type"]).unwrap_or_default();
+            if action == "otp" {
+                let otp_was_asked = parts.live.borrow().otp_session.is_some();
+                parts.live.borrow_mut().otp_session = field(&session, &["id"]);
+                parts.button.set_disabled(false);
+                parts.status.set_text_content(Some(""));
+                set_state(parts, "otp");
+                if otp_was_asked {
+                    // Still waiting after a code: the gateway did not take it.
+                    return show_error(parts, "otp_invalid", None);
+                }
+                show_extra(parts);
+                if let Some(input) = parts.root.query_selector("#bawaba-otp").ok().flatten() {
+                    let _ = input.dyn_ref::<HtmlElement>().map(|i| i.focus());
+                }
+                return;
+            }
             let target = match action.as_str() {
                 "redirect" | "form_post" => field(&session, &["next_action", "url"]),
                 _ => field(&session, &["return_url"]),
@@ -442,6 +633,119 @@ async fn pay(parts: &Parts) {
             show_error(parts, &code, Some(&message));
         }
     }
+}
+
+/// `window.ApplePaySession`, where the browser has Apple Pay.
+fn applepay_class() -> Option<js_sys::Function> {
+    let w = web_sys::window()?;
+    js_sys::Reflect::get(&w, &"ApplePaySession".into()).ok()?.dyn_into().ok()
+}
+
+/// Calls `obj.name(args…)`.
+fn call(obj: &JsValue, name: &str, args: &[JsValue]) -> Option<JsValue> {
+    let f: js_sys::Function = js_sys::Reflect::get(obj, &name.into()).ok()?.dyn_into().ok()?;
+    f.apply(obj, &args.iter().collect::<js_sys::Array>()).ok()
+}
+
+/// Apple Pay can pay here: the browser has it, a card is set up, and it speaks version 5 (the
+/// first with mada).
+fn applepay_available() -> bool {
+    applepay_class().is_some_and(|c| {
+        call(&c, "canMakePayments", &[]).is_some_and(|v| v.is_truthy())
+            && call(&c, "supportsVersion", &[5.into()]).is_some_and(|v| v.is_truthy())
+    })
+}
+
+/// Sets `obj[key] = value`.
+fn set(obj: &JsValue, key: &str, value: &JsValue) {
+    let _ = js_sys::Reflect::set(obj, &key.into(), value);
+}
+
+/// Opens the Apple Pay sheet (inside the click), validates the merchant through the edge and
+/// charges the token through the edge; the sheet says how it went, then the shopper goes on.
+fn start_applepay(parts: &Parts) {
+    let Some(class) = applepay_class() else { return show_error(parts, "applepay_unavailable", None) };
+    let request = js_sys::Object::new();
+    {
+        let live = parts.live.borrow();
+        set(&request, "countryCode", &"SA".into());
+        set(&request, "currencyCode", &live.currency.as_str().into());
+        let networks = ["mada", "visa", "masterCard", "amex"].iter().map(|n| JsValue::from_str(n));
+        set(&request, "supportedNetworks", &networks.collect::<js_sys::Array>());
+        let capabilities = ["supports3DS", "supportsCredit", "supportsDebit"].iter().map(|n| JsValue::from_str(n));
+        set(&request, "merchantCapabilities", &capabilities.collect::<js_sys::Array>());
+        let total = js_sys::Object::new();
+        set(&total, "label", &live.merchant.as_str().into());
+        set(&total, "amount", &live.amount.as_str().into());
+        set(&request, "total", &total);
+    }
+    let args = js_sys::Array::of2(&5.into(), &request);
+    let Ok(session) = js_sys::Reflect::construct(&class, &args) else {
+        return show_error(parts, "applepay_unavailable", None);
+    };
+    parts.error.set_text_content(Some(""));
+    set_state(parts, "applepay");
+    parts.button.set_disabled(true);
+    let on_validate = {
+        let (parts, session) = (parts.clone(), session.clone());
+        Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let (parts, session) = (parts.clone(), session.clone());
+            let url = field(&event, &["validationURL"]).unwrap_or_default();
+            wasm_bindgen_futures::spawn_local(async move {
+                let fields = [("intent", parts.intent.as_str()), ("validation_url", url.as_str())];
+                match post(&join(&[&parts.edge, "/v1/applepay/validate"]), &fields).await {
+                    Ok(merchant_session) => {
+                        call(&session, "completeMerchantValidation", &[merchant_session]);
+                    }
+                    Err(e) => {
+                        call(&session, "abort", &[]);
+                        parts.button.set_disabled(false);
+                        follow(&parts, Err(e));
+                    }
+                }
+            });
+        })
+    };
+    let on_authorized = {
+        let (parts, session, class) = (parts.clone(), session.clone(), class.clone());
+        Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let (parts, session, class) = (parts.clone(), session.clone(), class.clone());
+            let token = js_sys::Reflect::get(&event, &"payment".into())
+                .and_then(|p| js_sys::Reflect::get(&p, &"token".into()))
+                .and_then(|t| js_sys::JSON::stringify(&t).map(JsValue::from))
+                .ok()
+                .and_then(|t| t.as_string())
+                .unwrap_or_default();
+            wasm_bindgen_futures::spawn_local(async move {
+                parts.status.set_text_content(Some(parts.locale.text().redirecting));
+                let fields = [
+                    ("intent", parts.intent.as_str()),
+                    ("method", "applepay"),
+                    ("locale", parts.locale.tag()),
+                    ("applepay_token", token.as_str()),
+                ];
+                let answer = post(&join(&[&parts.edge, "/v1/sessions"]), &fields).await;
+                let paid = answer.as_ref().is_ok_and(|s| field(s, &["status"]).as_deref() == Some("paid"));
+                let status = if paid { "STATUS_SUCCESS" } else { "STATUS_FAILURE" };
+                let code = js_sys::Reflect::get(&class, &status.into()).unwrap_or(JsValue::from(u8::from(!paid)));
+                call(&session, "completePayment", &[code]);
+                follow(&parts, answer);
+            });
+        })
+    };
+    let on_cancel = {
+        let parts = parts.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
+            parts.button.set_disabled(false);
+            parts.status.set_text_content(Some(parts.locale.text().applepay_canceled));
+            set_state(&parts, "ready");
+        })
+    };
+    // Handed to the sheet, which lives until it closes; JS owns them from here.
+    set(&session, "onvalidatemerchant", &on_validate.into_js_value());
+    set(&session, "onpaymentauthorized", &on_authorized.into_js_value());
+    set(&session, "oncancel", &on_cancel.into_js_value());
+    call(&session, "begin", &[]);
 }
 
 /// Opens a hosted page that wants a signed form post (APS): a hidden form in the page's body,

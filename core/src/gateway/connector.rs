@@ -8,8 +8,9 @@
 pub use super::StartInput;
 use super::{
     aps, moyasar, sandbox, tap, CancelOutcome, Capabilities, CheckVerdict, GatewayError, GatewayPayment,
-    GatewaySession, HttpRequest, HttpResponse, Mode, OperationResult, WebhookError, WebhookHint,
+    GatewaySession, HttpRequest, HttpResponse, MethodFlow, Mode, OperationResult, WebhookError, WebhookHint,
 };
+use crate::method::PaymentMethod;
 use crate::money::Money;
 
 /// How a session starts: with a call to the gateway, or (APS) with nothing to call.
@@ -61,6 +62,48 @@ pub trait Gateway: std::fmt::Debug {
 
     /// Parses the status. `expected` is the payment's amount (APS reports "not paid yet" without one).
     fn parse_fetch(&self, resp: &HttpResponse, expected: &Money) -> Result<GatewayPayment, GatewayError>;
+
+    /// How the widget takes `method` here: on the gateway's page (the default), or in the page
+    /// (STC Pay's one-time code, the Apple Pay sheet) where the gateway has an API for it and
+    /// is configured for it. [`StartInput::wallet`] then carries what the shopper gave.
+    fn flow(&self, _method: PaymentMethod) -> MethodFlow {
+        MethodFlow::Redirect
+    }
+
+    /// The status request for a payment made in the page ([`super::SessionFlow::is_direct`]),
+    /// where it is another object than a hosted session's (Moyasar: a payment, not an invoice).
+    fn build_fetch_direct(&self, gateway_payment_id: &str) -> HttpRequest {
+        self.build_fetch(gateway_payment_id)
+    }
+
+    /// Parses it.
+    fn parse_fetch_direct(&self, resp: &HttpResponse, expected: &Money) -> Result<GatewayPayment, GatewayError> {
+        self.parse_fetch(resp, expected)
+    }
+
+    /// Sends the shopper's one-time code to `otp_url` ([`super::SessionFlow::Otp`]); `None`
+    /// where the gateway has no such step.
+    fn build_otp(&self, _otp_url: &str, _code: &str) -> Option<HttpRequest> {
+        None
+    }
+
+    /// Reads the answer: `Ok` when the gateway took the code (paid or not: the fetch that
+    /// follows tells which).
+    fn parse_otp(&self, _resp: &HttpResponse) -> Result<(), GatewayError> {
+        Err(GatewayError::InvalidResponse(format!("{} has no one-time code step", self.code())))
+    }
+
+    /// Asks the gateway for an Apple Pay merchant session ([`MethodFlow::Applepay`]): Apple's
+    /// `validation_url` from the sheet, the shop page's `domain` and the name on the sheet.
+    fn build_applepay_session(&self, _validation_url: &str, _domain: &str, _display_name: &str) -> Option<HttpRequest> {
+        None
+    }
+
+    /// Reads the merchant session: an object the widget hands to `completeMerchantValidation`
+    /// as it is.
+    fn parse_applepay_session(&self, _resp: &HttpResponse) -> Result<serde_json::Value, GatewayError> {
+        Err(GatewayError::InvalidResponse(format!("{} validates no Apple Pay merchant", self.code())))
+    }
 
     /// Closes a hosted page that will not be used, where the gateway documents a call for it.
     fn build_cancel(&self, _gateway_payment_id: &str) -> Option<HttpRequest> {

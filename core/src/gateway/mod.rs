@@ -110,6 +110,77 @@ pub struct StartInput<'a> {
     /// When the session is started (unix seconds), for gateways whose expiry must fall in a
     /// window from now (Stripe: 30 min to 24 h); `None` in tests that do not need it.
     pub now: Option<i64>,
+    /// What the shopper gave the widget, for a payment made without leaving the page (STC Pay's
+    /// mobile number, an Apple Pay token); `None` for a hosted page.
+    pub wallet: Option<&'a Wallet>,
+}
+
+/// What the shopper gave the widget for a payment made in the page ([`MethodFlow::Otp`],
+/// [`MethodFlow::Applepay`]). It crosses to the payment object for the one call that starts the
+/// payment and is never stored: the token is a card credential, the number personal data.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Wallet {
+    /// STC Pay: the number the one-time code is sent to.
+    Stcpay {
+        /// `05XXXXXXXX` ([`crate::mobile::SaudiMobile`]).
+        mobile: String,
+    },
+    /// Apple Pay: the `token` of the sheet's `ApplePayPayment`, as JSON, encrypted by Apple for
+    /// the gateway.
+    Applepay {
+        /// The token's JSON.
+        token: String,
+    },
+}
+
+impl std::fmt::Debug for Wallet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Neither the token nor the number is written to a log.
+        match self {
+            Wallet::Stcpay { .. } => f.write_str("Wallet::Stcpay { mobile: <redacted> }"),
+            Wallet::Applepay { token } => write!(f, "Wallet::Applepay {{ token: <{} bytes> }}", token.len()),
+        }
+    }
+}
+
+/// How the widget takes a method at the gateway that serves it (`flow` in `/v1/methods`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodFlow {
+    /// On the gateway's page: the widget sends the shopper there.
+    #[default]
+    Redirect,
+    /// In the page: the mobile number, then the one-time code the wallet sends (STC Pay).
+    Otp,
+    /// In the page: the Apple Pay sheet, where the browser has Apple Pay (Safari).
+    Applepay,
+}
+
+/// How a started session goes on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SessionFlow {
+    /// The shopper pays on the gateway's page (`redirect_url`, with `form` where it is posted).
+    #[default]
+    Hosted,
+    /// The gateway sent a one-time code to the shopper's phone; the code goes to `url` through
+    /// the edge (`POST /v1/sessions/{id}/otp`). The url stays in the edge.
+    Otp {
+        /// Where the gateway takes the code.
+        url: String,
+    },
+    /// The charge was asked for when the session started (an Apple Pay token, or an STC Pay
+    /// payment the gateway refused at once): its result is fetched at once.
+    Direct,
+}
+
+impl SessionFlow {
+    /// Whether the session's payment was made in the page, not on a hosted page: its status is
+    /// read with [`connector::Gateway::build_fetch_direct`].
+    pub fn is_direct(&self) -> bool {
+        !matches!(self, SessionFlow::Hosted)
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +200,7 @@ impl StartInput<'static> {
             session_key: "1",
             expires_at: None,
             now: None,
+            wallet: None,
         }
     }
 }
@@ -143,6 +215,9 @@ pub struct GatewaySession {
     /// When set, the shopper's browser must POST these fields to `redirect_url` (APS's hosted
     /// page is opened by a signed form post, not a link).
     pub form: Option<std::collections::BTreeMap<String, String>>,
+    /// How it goes on: a hosted page, or a payment made in the page (then `redirect_url` is
+    /// empty and the edge sends the shopper to its own return route once it is decided).
+    pub flow: SessionFlow,
 }
 
 /// Where an operation (refund, capture, void) stands at the gateway.

@@ -131,6 +131,12 @@ pub struct Session {
     pub redirect_url: String,
     /// For gateways opened by a form post (APS): the signed fields.
     pub form_fields: Option<BTreeMap<String, String>>,
+    /// A hosted page, or a payment made in the page (STC Pay's code, an Apple Pay token).
+    #[serde(default)]
+    pub flow: crate::gateway::SessionFlow,
+    /// One-time codes sent on it so far ([`crate::api::MAX_OTP_ATTEMPTS`] at most).
+    #[serde(default)]
+    pub otp_attempts: u8,
     /// Unix ms.
     pub created_at_ms: i64,
     /// Replaced by a newer session (another method): its failure no longer decides the
@@ -173,6 +179,7 @@ impl Session {
             session_id: self.id.clone(),
             gateway: self.gateway.clone(),
             gateway_payment_id: self.gateway_payment_id.clone(),
+            direct: self.flow.is_direct(),
         }
     }
 
@@ -342,6 +349,8 @@ pub struct NewSession {
     pub redirect_url: String,
     /// Form-post fields.
     pub form_fields: Option<BTreeMap<String, String>>,
+    /// Hosted, or made in the page.
+    pub flow: crate::gateway::SessionFlow,
     /// How long the gateway took to create it (ms), where a call was made.
     pub start_latency_ms: Option<i64>,
 }
@@ -355,6 +364,8 @@ pub struct SessionRef {
     pub gateway: String,
     /// Gateway's id.
     pub gateway_payment_id: String,
+    /// Made in the page: its status is read with `build_fetch_direct`.
+    pub direct: bool,
 }
 
 /// What to do about a session request.

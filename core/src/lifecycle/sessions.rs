@@ -2,18 +2,27 @@
 //! the old ones, and applying a gateway's answer (invariants 1 and 4).
 
 use super::*;
+use crate::gateway::SessionFlow;
 
 impl Payment {
     /// What to do when the shopper picks `method`. A new session is refused once the payment
     /// has started `sessions_per_payment` in the last `payment_limit_window_ms` (every session
     /// is a charge attempt at a gateway: the card-testing defence per intent); reusing an open
     /// one is always allowed.
-    pub fn plan_session(&self, method: PaymentMethod, at: &At) -> Result<SessionPlan, ApiError> {
+    ///
+    /// `in_page`: the shopper gave a mobile number or an Apple Pay token, which is a new attempt
+    /// of its own (another number, another card): never the reuse of an open session.
+    pub fn plan_session(&self, method: PaymentMethod, in_page: bool, at: &At) -> Result<SessionPlan, ApiError> {
         if !matches!(self.state, PaymentState::Created | PaymentState::Pending) {
             return Err(ApiError::PaymentFinished(self.state));
         }
-        let reusable =
-            self.sessions.iter().find(|s| !s.superseded && s.method == method && s.status == SessionStatus::Open);
+        let reusable = self.sessions.iter().find(|s| {
+            !in_page
+                && !s.superseded
+                && s.method == method
+                && s.status == SessionStatus::Open
+                && s.flow == crate::gateway::SessionFlow::Hosted
+        });
         if let Some(existing) = reusable {
             return Ok(SessionPlan::Reuse(existing.id.clone()));
         }
@@ -52,6 +61,8 @@ impl Payment {
             gateway_payment_id: new.gateway_payment_id,
             redirect_url: new.redirect_url,
             form_fields: new.form_fields,
+            flow: new.flow,
+            otp_attempts: 0,
             created_at_ms: at.now_ms,
             superseded: false,
             status: SessionStatus::Open,
@@ -94,12 +105,18 @@ impl Payment {
             amount: self.money.minor,
             currency: self.money.currency.code().to_string(),
             return_url: self.order.return_url.clone(),
-            next_action: match (open, &session.form_fields) {
-                (false, _) => NextAction::None,
-                (true, Some(fields)) => {
+            next_action: match (open, &session.flow, &session.form_fields) {
+                // Paid in the page: the shopper goes back through the edge's return route, which
+                // tells the shop's page how it ended, as after a gateway's page.
+                (_, SessionFlow::Direct, _) | (false, SessionFlow::Otp { .. }, _) if !session.superseded => {
+                    NextAction::Redirect { url: session.redirect_url.clone() }
+                }
+                (true, SessionFlow::Otp { .. }, _) => NextAction::Otp,
+                (false, _, _) | (true, SessionFlow::Direct, _) => NextAction::None,
+                (true, SessionFlow::Hosted, Some(fields)) => {
                     NextAction::FormPost { url: session.redirect_url.clone(), fields: fields.clone() }
                 }
-                (true, None) => NextAction::Redirect { url: session.redirect_url.clone() },
+                (true, SessionFlow::Hosted, None) => NextAction::Redirect { url: session.redirect_url.clone() },
             },
             error: self.error.clone(),
             delivery: self.delivery_summary(),
@@ -107,6 +124,25 @@ impl Payment {
     }
 
     // === What gateways say === //
+
+    /// Takes a one-time code for `session_id`: the url it goes to, once the session is checked
+    /// to be waiting for one (open, current, STC Pay's flow) and under the attempts limit. The
+    /// attempt is counted before the code is sent, so a code that never got an answer counts too.
+    pub fn accept_otp(&mut self, session_id: &str) -> Result<String, ApiError> {
+        let undecided = matches!(self.state, PaymentState::Created | PaymentState::Pending);
+        let session = self.session_mut(session_id).ok_or(ApiError::SessionNotFound)?;
+        let url = match &session.flow {
+            SessionFlow::Otp { url } if undecided && !session.superseded && session.status == SessionStatus::Open => {
+                url.clone()
+            }
+            _ => return Err(ApiError::OtpNotExpected),
+        };
+        if session.otp_attempts >= crate::api::MAX_OTP_ATTEMPTS {
+            return Err(ApiError::OtpAttemptsExhausted);
+        }
+        session.otp_attempts += 1;
+        Ok(url)
+    }
 
     /// Whether a shopper's return to `session_id` should ask the gateway: not when it was
     /// asked less than `return_check_reuse_ms` ago (a return is only a hint, and one hit per
@@ -351,6 +387,94 @@ mod tests {
     use crate::lifecycle::{NewPayment, Order, Reference, Settings, ShopId};
     use crate::money::{Currency, Money};
 
+    fn payment(at: &At) -> Payment {
+        let money = Money { minor: 1000, currency: Currency::parse("SAR").unwrap() };
+        let order = Order {
+            return_url: "https://s.example/r".into(),
+            notify_url: "https://s.example/n".into(),
+            customer_name: None,
+            customer_email: None,
+        };
+        let new = NewPayment {
+            shop: ShopId::parse("s").unwrap(),
+            reference: Reference::parse("r").unwrap(),
+            money,
+            order,
+            edge_origin: "https://edge.example".into(),
+            seed: [1; 16],
+        };
+        Payment::new(new, at)
+    }
+
+    fn stc_pay(p: &mut Payment, at: &At) -> String {
+        let Ok(SessionPlan::Start { session_id }) = p.plan_session(PaymentMethod::Stcpay, true, at) else {
+            panic!("an STC Pay number always starts a session")
+        };
+        let new = NewSession {
+            gateway: "moyasar".into(),
+            method: PaymentMethod::Stcpay,
+            gateway_payment_id: format!("pay_{session_id}"),
+            redirect_url: "https://edge.example/v1/return/moyasar/x".into(),
+            form_fields: None,
+            flow: SessionFlow::Otp { url: "https://api.moyasar.com/v1/stc_pays/1/proceed".into() },
+            start_latency_ms: None,
+        };
+        p.add_session(session_id.clone(), new, at);
+        session_id
+    }
+
+    #[test]
+    fn an_stc_pay_session_takes_three_codes_then_no_more() {
+        let at = At { now_ms: 1_800_000_000_000, settings: Settings::default() };
+        let mut p = payment(&at);
+        let id = stc_pay(&mut p, &at);
+        assert_eq!(p.session_view(&id).unwrap().next_action, NextAction::Otp);
+        for _ in 0..crate::api::MAX_OTP_ATTEMPTS {
+            assert_eq!(p.accept_otp(&id).unwrap(), "https://api.moyasar.com/v1/stc_pays/1/proceed");
+        }
+        assert_eq!(p.accept_otp(&id), Err(ApiError::OtpAttemptsExhausted));
+        assert_eq!(p.accept_otp("nope"), Err(ApiError::SessionNotFound));
+    }
+
+    #[test]
+    fn a_new_number_replaces_the_session_waiting_for_a_code_and_hosted_pages_take_none() {
+        let at = At { now_ms: 1_800_000_000_000, settings: Settings::default() };
+        let mut p = payment(&at);
+        let first = stc_pay(&mut p, &at);
+        let second = stc_pay(&mut p, &at);
+        assert_ne!(first, second, "another number is another session, never a reuse");
+        assert_eq!(p.accept_otp(&first), Err(ApiError::OtpNotExpected), "the old one is superseded");
+        assert_eq!(p.session_view(&first).unwrap().next_action, NextAction::None);
+        assert!(p.accept_otp(&second).is_ok());
+        // A hosted page is reused for its method, and waits for no code.
+        let Ok(SessionPlan::Start { session_id }) = p.plan_session(PaymentMethod::Mada, false, &at) else { panic!() };
+        let hosted = NewSession {
+            gateway: "moyasar".into(),
+            method: PaymentMethod::Mada,
+            gateway_payment_id: "inv".into(),
+            redirect_url: "https://checkout.moyasar.com/inv".into(),
+            form_fields: None,
+            flow: SessionFlow::Hosted,
+            start_latency_ms: None,
+        };
+        p.add_session(session_id.clone(), hosted, &at);
+        assert_eq!(p.plan_session(PaymentMethod::Mada, false, &at), Ok(SessionPlan::Reuse(session_id.clone())));
+        assert_eq!(p.accept_otp(&session_id), Err(ApiError::OtpNotExpected));
+    }
+
+    #[test]
+    fn a_payment_made_in_the_page_goes_back_through_the_edge_once_decided() {
+        let at = At { now_ms: 1_800_000_000_000, settings: Settings::default() };
+        let mut p = payment(&at);
+        let id = stc_pay(&mut p, &at);
+        p.state = PaymentState::Paid;
+        assert_eq!(
+            p.session_view(&id).unwrap().next_action,
+            NextAction::Redirect { url: "https://edge.example/v1/return/moyasar/x".into() }
+        );
+        assert_eq!(p.accept_otp(&id), Err(ApiError::OtpNotExpected), "a paid payment takes no code");
+    }
+
     #[test]
     fn with_the_documented_defaults_the_eleventh_new_session_of_a_payment_is_refused() {
         let at = At { now_ms: 1_800_000_000_000, settings: Settings::default() };
@@ -373,18 +497,19 @@ mod tests {
         let methods = [PaymentMethod::Mada, PaymentMethod::Visa];
         for i in 0..10 {
             let method = methods[i % 2];
-            let Ok(SessionPlan::Start { session_id }) = p.plan_session(method, &at) else { panic!("start {i}") };
+            let Ok(SessionPlan::Start { session_id }) = p.plan_session(method, false, &at) else { panic!("start {i}") };
             let new = NewSession {
                 gateway: "sandbox".into(),
                 method,
                 gateway_payment_id: format!("g{i}"),
                 redirect_url: "https://g.example".into(),
                 form_fields: None,
+                flow: SessionFlow::Hosted,
                 start_latency_ms: None,
             };
             p.add_session(session_id, new, &at);
         }
-        let refused = p.plan_session(methods[0], &at).unwrap_err();
+        let refused = p.plan_session(methods[0], false, &at).unwrap_err();
         assert_eq!(refused.code(), "rate_limited");
         assert_eq!(refused.status(), 429);
         assert_eq!(refused.retry_after_secs(), Some(3600));

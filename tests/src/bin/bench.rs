@@ -2,44 +2,27 @@
 //! trivial worker on the same workerd in the same run. Figures, not assertions: budgets are
 //! in docs/design.md and are compared by people, never by a timed test.
 //!
-//! `cargo run --release -p bawaba-tests --bin bench -- stats` runs only the last part, the stats
-//! queries over 100 000 attempts in local D1 ([`bawaba_tests::bench_stats`]).
+//! `cargo run --release -p bawaba-tests --bin bench -- widget` runs only the checkout page loads
+//! side by side (Bawaba, Moyasar's form, a plain form: [`bawaba_tests::bench_widget`]), and
+//! `-- stats` only the last part, the stats queries over 100 000 attempts in local D1
+//! ([`bawaba_tests::bench_stats`]).
 
 use bawaba_core::stats::GroupBy;
 use bawaba_tests::bench_stats::{StatsBench, SHOP_ATTEMPTS};
+use bawaba_tests::bench_widget::{self, Sizes, WidgetFiles, WIDGET_BROTLI_BUDGET};
 use bawaba_tests::edge::{Edge, EdgeOptions, ShopConfig};
 use bawaba_tests::flows;
-use std::io::Write;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const SAMPLES: usize = 200;
 /// Requests per stats query (each reads the whole window of 100 000 attempts).
 const STATS_SAMPLES: usize = 10;
 
-fn sizes(label: &str, files: &[&str]) -> (usize, usize, usize) {
-    let root = bawaba_tests::root();
-    let mut bytes = Vec::new();
-    for f in files {
-        let path = root.join(f);
-        bytes.push(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (build first)", path.display())));
-    }
-    let (mut raw, mut gz, mut br) = (0, 0, 0);
-    for b in &bytes {
-        raw += b.len();
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        enc.write_all(b).unwrap();
-        gz += enc.finish().unwrap().len();
-        let mut out = Vec::new();
-        brotli::BrotliCompress(
-            &mut &b[..],
-            &mut out,
-            &brotli::enc::BrotliEncoderParams { quality: 11, ..Default::default() },
-        )
-        .unwrap();
-        br += out.len();
-    }
-    println!("{label:<34} {raw:>10} {gz:>10} {br:>10}");
-    (raw, gz, br)
+fn sizes(label: &str, files: &[&Path]) -> Sizes {
+    let s = bench_widget::sizes(files);
+    println!("{label:<34} {:>10} {:>10} {:>10}", s.raw, s.gzip, s.brotli);
+    s
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -110,32 +93,34 @@ fn stats() {
 }
 
 fn main() {
-    let only_stats = match std::env::args().nth(1).as_deref() {
-        None => false,
-        Some("stats") => true,
+    let part = std::env::args().nth(1);
+    match part.as_deref() {
+        None => {
+            sizes_and_latency();
+            println!();
+            bench_widget::run();
+            println!();
+            stats();
+        }
+        Some("widget") => bench_widget::run(),
+        Some("stats") => stats(),
         Some(other) => {
-            eprintln!("usage: bench [stats]   (unknown argument {other:?})");
+            eprintln!("usage: bench [widget | stats]   (unknown argument {other:?})");
             std::process::exit(2);
         }
-    };
-    if !only_stats {
-        sizes_and_latency();
-        println!();
     }
-    stats();
 }
 
 fn sizes_and_latency() {
     println!("== sizes (bytes)                        raw       gzip     brotli");
-    let (_, _, widget_br) = sizes(
-        "widget: loader + glue + wasm",
-        &["target/site/bawaba.js", "target/site/widget/bawaba_widget.js", "target/site/widget/bawaba_widget_bg.wasm"],
-    );
-    sizes("  of which wasm", &["target/site/widget/bawaba_widget_bg.wasm"]);
-    let (_, edge_gz, _) = sizes("edge: wasm", &["target/edge/index_bg.wasm"]);
-    sizes("edge: wasm + JS glue + shim", &["target/edge/index_bg.wasm", "target/edge/index.js", "target/edge/shim.js"]);
+    let widget = WidgetFiles::built();
+    let widget_br = sizes("widget: loader + glue + wasm", &widget.all()).brotli;
+    sizes("  of which wasm", &[&widget.wasm]);
+    let edge = bawaba_tests::root().join("target/edge");
+    let edge_gz = sizes("edge: wasm", &[&edge.join("index_bg.wasm")]).gzip;
+    sizes("edge: wasm + JS glue + shim", &[&edge.join("index_bg.wasm"), &edge.join("index.js"), &edge.join("shim.js")]);
     // The widget's own budget (issue 14: the smallest checkout) is tighter than design.md's 50 KB.
-    println!("budgets: widget brotli {widget_br} / 25600 B; edge wasm gzip {edge_gz} / 1048576 B");
+    println!("budgets: widget brotli {widget_br} / {WIDGET_BROTLI_BUDGET} B; edge wasm gzip {edge_gz} / 1048576 B");
     println!();
 
     println!("== latency over loopback, {SAMPLES} sequential requests each (local workerd, this machine)");

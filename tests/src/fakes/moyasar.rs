@@ -8,6 +8,16 @@
 //! Bawaba does not use it. [`FakeMoyasar::pay_invoice`] pays an invoice directly, as a shopper
 //! would in a tab left open.
 //!
+//! Payments made in the page (`POST /v1/payments` with a `source`, `GET /v1/payments/{id}`)
+//! follow Moyasar's sandbox tables (docs.moyasar.com/guides/stc-pay/testing,
+//! guides/apple-pay/test-cards; gateways.md §1.8). STC Pay: mobiles `0515555555`…`559` fail at
+//! initiation with their messages, others are `initiated` with a `transaction_url` that takes
+//! `otp_value`: `123456`/`000000` paid, `111111` insufficient balance, `222222` daily limit,
+//! `333333` transaction limit, `444444` timeout, anything else "Invalid OTP". Apple Pay: the
+//! amount decides (20000–30000 paid; 100000–110000 fails 99, 110100–120000 51, 120100–130000 41,
+//! …; anything else fails). `POST /v1/applepay/initiate` answers a merchant session for a
+//! registered domain and the right publishable key ([`FakeMoyasar::register_applepay_domain`]).
+//!
 //! Test cards: `4111111111111111` Visa and `5421080101000000` Mastercard pay at once;
 //! `4201320111111010` mada asks for 3-D Secure first; `4123120001090000` fails with
 //! insufficient funds; anything else fails.
@@ -30,6 +40,16 @@ struct State {
     tampered: HashMap<String, i64>,
     /// How many times the API was asked about each invoice (`GET /v1/invoices/{id}`).
     invoice_reads: HashMap<String, u32>,
+    /// STC Pay payments waiting for their code: payment id → the `otp_id` of its url.
+    otp_ids: HashMap<String, String>,
+    /// Codes received, per payment.
+    otps_received: HashMap<String, u32>,
+    /// The publishable key Apple Pay's merchant validation must carry.
+    publishable_key: String,
+    /// Domains registered for Apple Pay in the dashboard.
+    applepay_domains: Vec<String>,
+    /// The merchant validation requests received.
+    applepay_requests: Vec<Value>,
 }
 
 /// A payment attempt just created: its id and what the card does (`Ok(true)`: 3-D Secure first;
@@ -82,6 +102,32 @@ impl FakeMoyasar {
     /// Registers the webhook URL, as the merchant does in the dashboard.
     pub fn set_webhook_url(&self, url: &str) {
         self.state.lock().unwrap().webhook_url = Some(url.into());
+    }
+
+    /// Registers `domain` for Apple Pay on the web with `publishable_key`, as the merchant does in
+    /// Moyasar's dashboard ("web registration").
+    pub fn register_applepay_domain(&self, domain: &str, publishable_key: &str) {
+        let mut state = self.state.lock().unwrap();
+        state.applepay_domains.push(domain.into());
+        state.publishable_key = publishable_key.into();
+    }
+
+    /// The Apple Pay merchant validation requests received, as sent.
+    pub fn applepay_requests(&self) -> Vec<Value> {
+        self.state.lock().unwrap().applepay_requests.clone()
+    }
+
+    /// How many one-time codes reached the payment `id`.
+    pub fn otps_received(&self, id: &str) -> u32 {
+        self.state.lock().unwrap().otps_received.get(id).copied().unwrap_or(0)
+    }
+
+    /// Payments made in the page (no invoice), newest last by creation.
+    pub fn direct_payments(&self) -> Vec<Value> {
+        let state = self.state.lock().unwrap();
+        let mut out: Vec<Value> = state.payments.values().filter(|p| p["invoice_id"].is_null()).cloned().collect();
+        out.sort_by_key(|p| p["created_seq"].as_u64());
+        out
     }
 
     /// Makes the API fail or hang.
@@ -141,6 +187,7 @@ impl FakeMoyasar {
     fn handle(&self, req: tiny_http::Request, body: String, segments: Vec<String>) {
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
         let method = req.method().as_str().to_string();
+        let query = req.url().split_once('?').map(|(_, q)| q.to_string()).unwrap_or_default();
         let req = if segs.first() == Some(&"v1") {
             let Some(req) =
                 unhealthy(&self.switches, req, &json!({"type":"api_error","message":"Internal server error"}))
@@ -165,6 +212,13 @@ impl FakeMoyasar {
                 self.get_invoice(id)
             }
             ("GET", ["v1", "payments"]) => json_response(200, &json!({"payments": [], "meta": {"current_page": 1}})),
+            ("POST", ["v1", "payments"]) => self.create_payment(&body),
+            ("GET", ["v1", "payments", id]) => match self.payment(id) {
+                Some(p) => json_response(200, &p),
+                None => json_response(404, &json!({"type":"record_not_found","message":"Object not found"})),
+            },
+            ("POST" | "GET", ["v1", "stc_pays", id, "proceed"]) => self.proceed(id, &query, &body),
+            ("POST", ["v1", "applepay", "initiate"]) => self.applepay_initiate(&body),
             ("POST", ["v1", "payments", id, "refund"]) => self.refund(id, &body),
             ("POST", ["v1", "payments", id, "void"]) => self.void(id),
             ("GET", ["invoices", id]) => self.page(id, None),
@@ -173,6 +227,175 @@ impl FakeMoyasar {
             _ => json_response(404, &json!({"type":"record_not_found","message":"Not found"})),
         };
         let _ = req.respond(response);
+    }
+
+    fn create_payment(&self, body: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+        let invalid = |field: &str, why: &str| {
+            json_response(
+                400,
+                &json!({"type":"invalid_request_error","message":"Validation Failed","errors":{field:[why]}}),
+            )
+        };
+        let Ok(input) = serde_json::from_str::<Value>(body) else {
+            return invalid("body", "is not JSON");
+        };
+        let amount = input["amount"].as_i64().unwrap_or(0);
+        if amount < 100 {
+            return invalid("amount", "must be greater than or equal to 100");
+        }
+        let id = new_id();
+        let mut state = self.state.lock().unwrap();
+        let seq = state.payments.len();
+        let mut payment = json!({
+            "id": id, "status": "initiated", "amount": amount, "fee": 0,
+            "currency": input["currency"].as_str().unwrap_or("SAR"), "refunded": 0, "invoice_id": null,
+            "description": input["description"], "callback_url": input["callback_url"],
+            "metadata": input["metadata"], "created_seq": seq,
+        });
+        let outcome: Option<Result<(), &str>> = match input["source"]["type"].as_str() {
+            Some("stcpay") => {
+                let mobile = input["source"]["mobile"].as_str().unwrap_or("");
+                let valid = mobile.len() == 10
+                    && mobile.starts_with("05")
+                    && mobile.as_bytes()[2] != b'2'
+                    && mobile.bytes().all(|b| b.is_ascii_digit());
+                if !valid {
+                    return invalid("source.mobile", "is invalid");
+                }
+                let refusal = match mobile {
+                    "0515555555" => Some("Mobile number is not registered to use the STC Pay service."),
+                    "0515555556" => {
+                        Some("Please update your information using the STC Pay app before attempting payment.")
+                    }
+                    "0515555557" => Some("The customer account status is invalid, please contact STC Pay support."),
+                    "0515555558" => {
+                        Some("You have exhausted your OTP attempts, please wait 15 minutes then try again.")
+                    }
+                    "0515555559" => Some("Please wait 60 seconds before attempting a new payment."),
+                    _ => None,
+                };
+                let otp_id = new_id();
+                payment["source"] = json!({"type": "stcpay", "mobile": mobile, "message": refusal,
+                    "transaction_url": format!("{}/v1/stc_pays/{id}/proceed?otp_id={otp_id}", self.base)});
+                match refusal {
+                    Some(why) => Some(Err(why)),
+                    None => {
+                        state.otp_ids.insert(id.clone(), otp_id);
+                        None
+                    }
+                }
+            }
+            Some("applepay") => {
+                let token_ok = input["source"]["token"]
+                    .as_str()
+                    .and_then(|t| serde_json::from_str::<Value>(t).ok())
+                    .is_some_and(|t| t.get("paymentData").is_some());
+                if !token_ok {
+                    return invalid("source.token", "is invalid");
+                }
+                let (code, message) = match amount {
+                    20_000..=30_000 => ("00", "APPROVED"),
+                    100_000..=110_000 => ("99", "UNSPECIFIED FAILURE"),
+                    110_100..=120_000 => ("51", "INSUFFICIENT FUNDS"),
+                    120_100..=130_000 => ("41", "DECLINED: LOST CARD"),
+                    130_100..=140_000 => ("05", "DECLINED"),
+                    140_100..=150_000 => ("54", "DECLINED: EXPIRED CARD"),
+                    _ => ("99", "UNSPECIFIED FAILURE"),
+                };
+                payment["source"] = json!({"type": "applepay", "company": "mada", "name": null,
+                    "number": "4201-32XX-XXXX-1010", "message": message, "response_code": code});
+                Some(if code == "00" { Ok(()) } else { Err(message) })
+            }
+            _ => return invalid("source.type", "is not supported"),
+        };
+        if let Some(outcome) = outcome {
+            payment["status"] = json!(if outcome.is_ok() { "paid" } else { "failed" });
+        }
+        state.payments.insert(id.clone(), payment.clone());
+        drop(state);
+        if let Some(outcome) = outcome {
+            self.send_webhook(if outcome.is_ok() { "payment_paid" } else { "payment_failed" }, payment.clone());
+        }
+        json_response(201, &payment)
+    }
+
+    /// The one-time code for an initiated STC Pay payment, at its `transaction_url`.
+    fn proceed(&self, id: &str, query: &str, body: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+        let otp_id = query.split('&').find_map(|kv| kv.strip_prefix("otp_id=")).unwrap_or("");
+        let otp = serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|b| b["otp_value"].as_str().map(str::to_string))
+            .or_else(|| query.split('&').find_map(|kv| kv.strip_prefix("otp_value=")).map(str::to_string))
+            .unwrap_or_default();
+        let payment = {
+            let mut state = self.state.lock().unwrap();
+            *state.otps_received.entry(id.to_string()).or_default() += 1;
+            if state.otp_ids.get(id).map(String::as_str) != Some(otp_id) {
+                return json_response(404, &json!({"type":"record_not_found","message":"Object not found"}));
+            }
+            let Some(payment) = state.payments.get_mut(id) else {
+                return json_response(404, &json!({"type":"record_not_found","message":"Object not found"}));
+            };
+            if payment["status"] != "initiated" {
+                return json_response(
+                    400,
+                    &json!({"type":"invalid_request_error","message":"Payment is not in initiated state","errors":null}),
+                );
+            }
+            let failure = match otp.as_str() {
+                "123456" | "000000" => None,
+                "111111" => Some("Insufficient Balance."),
+                "222222" => Some("You have exceeded the allowed daily transaction limit for your STC Pay account."),
+                "333333" => Some("You have exceeded the maximum allowed transaction amount."),
+                "444444" => Some("Connection timed out while waiting for response from STC Pay service."),
+                _ => Some("Invalid OTP"),
+            };
+            payment["status"] = json!(if failure.is_none() { "paid" } else { "failed" });
+            payment["source"]["message"] = json!(failure.unwrap_or("Paid"));
+            payment["source"]["transaction_url"] = Value::Null;
+            payment.clone()
+        };
+        self.state.lock().unwrap().otp_ids.remove(id);
+        let paid = payment["status"] == "paid";
+        self.send_webhook(if paid { "payment_paid" } else { "payment_failed" }, payment.clone());
+        json_response(200, &payment)
+    }
+
+    /// Moyasar's Apple Pay merchant validation for a domain registered in the dashboard.
+    fn applepay_initiate(&self, body: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+        let input = serde_json::from_str::<Value>(body).unwrap_or(Value::Null);
+        let mut state = self.state.lock().unwrap();
+        state.applepay_requests.push(input.clone());
+        let domain = input["domain_name"].as_str().unwrap_or("");
+        if input["publishable_api_key"].as_str() != Some(state.publishable_key.as_str())
+            || state.publishable_key.is_empty()
+        {
+            return json_response(
+                401,
+                &json!({"type":"authentication_error","message":"Invalid publishable key","errors":null}),
+            );
+        }
+        if !state.applepay_domains.iter().any(|d| d == domain) {
+            return json_response(
+                400,
+                &json!({"type":"invalid_request_error","message":format!("Domain {domain} is not registered for Apple Pay"),"errors":null}),
+            );
+        }
+        let apple = input["validation_url"].as_str().is_some_and(|u| u.starts_with("https://apple-pay-gateway"));
+        if !apple {
+            return json_response(
+                400,
+                &json!({"type":"invalid_request_error","message":"Invalid validation URL","errors":null}),
+            );
+        }
+        // The shape of Apple's merchant session (opaque to the merchant).
+        json_response(
+            200,
+            &json!({"epochTimestamp": now_secs() * 1000, "expiresAt": (now_secs() + 3600) * 1000,
+                "merchantSessionIdentifier": format!("SSH{}", new_id()), "nonce": "a1b2c3d4",
+                "merchantIdentifier": "merchant.com.moyasar.test", "domainName": domain,
+                "displayName": input["display_name"], "signature": "MIAGCSqGSIb3DQEHAqCAMIACAQExDzANBglghkgBZQMEAgEFADCABgkqhkiG9w0BBwEAAKCAMIID", "operationalAnalyticsIdentifier": "x", "retries": 0}),
+        )
     }
 
     fn authorized(&self, req: &tiny_http::Request) -> bool {
@@ -502,6 +725,7 @@ mod tests {
             session_key: "1",
             expires_at,
             now: None,
+            wallet: None,
         };
         let Ok(Start::Call(req)) = connector.build_start(&input) else { panic!("Moyasar sessions are a call") };
         let created = connector.parse_start(&send(&req)).unwrap();
@@ -516,6 +740,7 @@ mod tests {
             api_base: fake.api_base(),
             secret_key: Secret::new("sk_test_m"),
             webhook_secret: Secret::new("token"),
+            publishable_key: None,
         });
         let sar = Money::new(4550, Currency::parse("SAR").unwrap());
         let state = |id: &str| connector.parse_fetch(&send(&connector.build_fetch(id)), &sar).unwrap();

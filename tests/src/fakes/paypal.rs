@@ -606,6 +606,7 @@ mod tests {
             session_key: "k1",
             expires_at: None,
             now: None,
+            wallet: None,
         };
         let bawaba_core::gateway::connector::Start::Call(req) = c.build_start(&input).unwrap() else {
             panic!("PayPal starts with a call")
@@ -747,6 +748,7 @@ mod tests {
             session_key: "k",
             expires_at: None,
             now: None,
+            wallet: None,
         };
         assert!(c.build_start(&input).is_err(), "PayPal does not take SAR");
         let (verdict, message) = c.parse_check(&send(&c.build_check()), Some("SAR"));

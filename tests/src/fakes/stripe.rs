@@ -699,6 +699,7 @@ mod tests {
             session_key: "1",
             expires_at: None,
             now: None,
+            wallet: None,
         };
         let Ok(Start::Call(req)) = connector.build_start(&input) else { panic!("a call") };
         let created = connector.parse_start(&send(&req)).unwrap();

@@ -69,7 +69,12 @@ impl Gateway for Config {
     fn build_start(&self, input: &StartInput<'_>) -> Result<Start, GatewayError> {
         let (url, form) = super::build_page_form(self, input)?;
         let id = form["merchant_reference"].clone();
-        Ok(Start::Ready(GatewaySession { id, redirect_url: url, form: Some(form) }))
+        Ok(Start::Ready(GatewaySession {
+            id,
+            redirect_url: url,
+            form: Some(form),
+            flow: crate::gateway::SessionFlow::Hosted,
+        }))
     }
 
     fn parse_start(&self, _resp: &HttpResponse) -> Result<GatewaySession, GatewayError> {

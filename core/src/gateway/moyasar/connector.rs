@@ -1,11 +1,13 @@
 //! Moyasar in the registry: its settings and its [`Gateway`] surface.
 
+use super::in_page;
 use super::{Config, CAPABILITIES, CODE, DEFAULT_API_BASE};
 use crate::gateway::connector::{base_url, required, Connector, Gateway, Registration, Settings, Start, StartInput};
 use crate::gateway::{
-    Capabilities, CheckVerdict, GatewayError, GatewayPayment, GatewaySession, HttpRequest, HttpResponse, Mode,
-    OperationResult, WebhookError, WebhookHint,
+    Capabilities, CheckVerdict, GatewayError, GatewayPayment, GatewaySession, HttpRequest, HttpResponse, MethodFlow,
+    Mode, OperationResult, WebhookError, WebhookHint,
 };
+use crate::method::PaymentMethod;
 use crate::money::Money;
 use crate::secret::Secret;
 
@@ -13,7 +15,7 @@ use crate::secret::Secret;
 pub const REGISTRATION: Registration = Registration {
     code: CODE,
     capabilities: &CAPABILITIES,
-    settings: &["MOYASAR_SECRET_KEY", "MOYASAR_WEBHOOK_SECRET", "MOYASAR_API_BASE"],
+    settings: &["MOYASAR_SECRET_KEY", "MOYASAR_WEBHOOK_SECRET", "MOYASAR_API_BASE", "MOYASAR_PUBLISHABLE_KEY"],
     configure,
 };
 
@@ -22,6 +24,7 @@ fn configure(settings: Settings<'_>, _edge_origin: &str) -> Result<Connector, St
         api_base: base_url(settings, "MOYASAR_API_BASE", DEFAULT_API_BASE),
         secret_key: Secret::new(required(settings, "MOYASAR_SECRET_KEY")?),
         webhook_secret: Secret::new(required(settings, "MOYASAR_WEBHOOK_SECRET")?),
+        publishable_key: settings("MOYASAR_PUBLISHABLE_KEY").filter(|k| !k.trim().is_empty()).map(Secret::new),
     }))
 }
 
@@ -38,12 +41,27 @@ impl Gateway for Config {
         Mode::of_secret_key(self.secret_key.expose())
     }
 
+    fn flow(&self, method: PaymentMethod) -> MethodFlow {
+        match method {
+            PaymentMethod::Stcpay => MethodFlow::Otp,
+            PaymentMethod::Applepay if self.publishable_key.is_some() => MethodFlow::Applepay,
+            _ => MethodFlow::Redirect,
+        }
+    }
+
     fn build_start(&self, input: &StartInput<'_>) -> Result<Start, GatewayError> {
-        super::build_create_session(self, input).map(Start::Call)
+        match input.wallet {
+            Some(wallet) => in_page::build_create_payment(self, input, wallet).map(Start::Call),
+            None => super::build_create_session(self, input).map(Start::Call),
+        }
     }
 
     fn parse_start(&self, resp: &HttpResponse) -> Result<GatewaySession, GatewayError> {
-        super::parse_create_session(resp)
+        if in_page::is_payment(resp) {
+            in_page::parse_created_payment(self, resp)
+        } else {
+            super::parse_create_session(resp)
+        }
     }
 
     fn build_fetch(&self, gateway_payment_id: &str) -> HttpRequest {
@@ -52,6 +70,31 @@ impl Gateway for Config {
 
     fn parse_fetch(&self, resp: &HttpResponse, _expected: &Money) -> Result<GatewayPayment, GatewayError> {
         super::parse_fetch_payment(resp)
+    }
+
+    fn build_fetch_direct(&self, gateway_payment_id: &str) -> HttpRequest {
+        in_page::build_fetch(self, gateway_payment_id)
+    }
+
+    fn parse_fetch_direct(&self, resp: &HttpResponse, _expected: &Money) -> Result<GatewayPayment, GatewayError> {
+        in_page::parse_fetch(resp)
+    }
+
+    fn build_otp(&self, otp_url: &str, code: &str) -> Option<HttpRequest> {
+        Some(in_page::build_otp(self, otp_url, code))
+    }
+
+    fn parse_otp(&self, resp: &HttpResponse) -> Result<(), GatewayError> {
+        in_page::parse_otp(resp)
+    }
+
+    fn build_applepay_session(&self, validation_url: &str, domain: &str, display_name: &str) -> Option<HttpRequest> {
+        let key = self.publishable_key.as_ref()?;
+        Some(in_page::build_applepay_session(self, key.expose(), validation_url, domain, display_name))
+    }
+
+    fn parse_applepay_session(&self, resp: &HttpResponse) -> Result<serde_json::Value, GatewayError> {
+        in_page::parse_applepay_session(resp)
     }
 
     // Moyasar's invoice cancel (`PUT /v1/invoices/{id}/cancel`) is in its SDKs, not its

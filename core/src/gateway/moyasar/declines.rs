@@ -38,6 +38,19 @@ pub const MESSAGES: &[(&str, DeclineReason)] = &[
     // payment-errors: "The customer's bank was unable to be connected" (title unconfirmed)
     ("UNABLE TO BE CONNECTED", DeclineReason::GatewayError),
     ("TIMEOUT", DeclineReason::GatewayError), // unconfirmed wording
+    // STC Pay's sandbox messages (docs.moyasar.com/guides/stc-pay/testing): OTP 111111
+    // "Insufficient Balance.", 333333 "…the maximum allowed transaction amount.", 444444
+    // "Connection timed out…", any other code "Invalid OTP"; mobiles 0515555555 "…is not
+    // registered to use the STC Pay service.", …558 "You have exhausted your OTP attempts…",
+    // …559 "Please wait 60 seconds before attempting a new payment." (222222's "daily
+    // transaction limit" is LIMIT above.)
+    ("INSUFFICIENT BALANCE", DeclineReason::InsufficientFunds),
+    ("MAXIMUM ALLOWED", DeclineReason::LimitExceeded),
+    ("TIMED OUT", DeclineReason::GatewayError),
+    ("INVALID OTP", DeclineReason::AuthenticationFailed),
+    ("OTP ATTEMPTS", DeclineReason::LimitExceeded),
+    ("NOT REGISTERED", DeclineReason::CardNotSupported),
+    ("WAIT 60 SECONDS", DeclineReason::LimitExceeded),
     // payment-errors "UNSPECIFIED FAILURE"; test card 4201320000013020 (99)
     ("UNSPECIFIED FAILURE", DeclineReason::Declined),
     // payment-errors "DECLINED"; test card 4201321234411220 (05)

@@ -7,6 +7,7 @@
 
 pub mod connector;
 pub mod declines;
+pub mod in_page;
 pub mod status;
 pub mod webhook;
 pub mod wire;
@@ -48,7 +49,8 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 };
 
 /// Settings: `MOYASAR_SECRET_KEY`, `MOYASAR_WEBHOOK_SECRET` (the "Secret Token" of the webhook
-/// registered in the dashboard), `MOYASAR_API_BASE`.
+/// registered in the dashboard), `MOYASAR_API_BASE`, `MOYASAR_PUBLISHABLE_KEY` (Apple Pay in the
+/// page).
 #[derive(Debug, Clone)]
 pub struct Config {
     /// API base without a trailing slash.
@@ -57,6 +59,9 @@ pub struct Config {
     pub secret_key: Secret,
     /// The webhook's secret token.
     pub webhook_secret: Secret,
+    /// `pk_test_…`/`pk_live_…` (`MOYASAR_PUBLISHABLE_KEY`): Moyasar's Apple Pay merchant
+    /// validation takes it; without it Apple Pay stays on Moyasar's page.
+    pub publishable_key: Option<Secret>,
 }
 
 fn headers(cfg: &Config) -> Vec<(String, String)> {
@@ -130,7 +135,7 @@ pub fn iso8601_utc(unix_secs: i64) -> String {
 pub fn parse_create_session(resp: &HttpResponse) -> Result<GatewaySession, GatewayError> {
     let invoice: wire::Invoice = parse(resp)?;
     let url = invoice.url.ok_or_else(|| GatewayError::InvalidResponse("the invoice has no url".into()))?;
-    Ok(GatewaySession { id: invoice.id, redirect_url: url, form: None })
+    Ok(GatewaySession { id: invoice.id, redirect_url: url, form: None, flow: super::SessionFlow::Hosted })
 }
 
 /// `GET /invoices/{id}`.
@@ -284,6 +289,7 @@ mod tests {
             api_base: "http://127.0.0.1:9/v1".into(),
             secret_key: Secret::new("sk_test_abc"),
             webhook_secret: Secret::new("token"),
+            publishable_key: None,
         }
     }
 

@@ -17,10 +17,10 @@ pub fn verify(secret_token: &[u8], body: &[u8]) -> Result<WebhookHint, WebhookEr
     if !crate::constant_time_eq(token.as_bytes(), secret_token) {
         return Err(WebhookError::Signature(SignatureError::Mismatch));
     }
-    match event.data.invoice_id {
-        Some(id) => Ok(WebhookHint { gateway_payment_id: Some(id), reference: None }),
-        None => Err(WebhookError::Body("the payment belongs to no invoice".into())),
-    }
+    // A hosted payment is known by its invoice; one made in the page (STC Pay, Apple Pay) by
+    // itself.
+    let id = event.data.invoice_id.unwrap_or(event.data.id);
+    Ok(WebhookHint { gateway_payment_id: Some(id), reference: None })
 }
 
 #[cfg(test)]
@@ -32,6 +32,14 @@ mod tests {
             "data":{"id":"pay_1","status":"paid","amount":100,"currency":"SAR","invoice_id":"inv_1"}})
         .to_string()
         .into_bytes()
+    }
+
+    #[test]
+    fn a_payment_made_in_the_page_is_known_by_its_own_id() {
+        let body = serde_json::json!({"id":"evt","type":"payment_paid","secret_token":"tok",
+            "data":{"id":"pay_1","status":"paid","amount":100,"currency":"SAR","invoice_id":null}});
+        let hint = verify(b"tok", body.to_string().as_bytes()).unwrap();
+        assert_eq!(hint.gateway_payment_id.as_deref(), Some("pay_1"));
     }
 
     #[test]

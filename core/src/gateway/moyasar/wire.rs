@@ -46,9 +46,12 @@ pub struct Payment {
     /// Refunded so far, minor units.
     #[serde(default)]
     pub refunded: i64,
-    /// The invoice it belongs to.
+    /// The invoice it belongs to (none for a payment made in the page: STC Pay, Apple Pay).
     #[serde(default)]
     pub invoice_id: Option<String>,
+    /// Our metadata (set on payments Bawaba creates itself).
+    #[serde(default)]
+    pub metadata: Option<Metadata>,
     /// How it was paid.
     #[serde(default)]
     pub source: Option<Source>,
@@ -69,6 +72,9 @@ pub struct Source {
     /// The issuer's message.
     #[serde(default)]
     pub message: Option<String>,
+    /// STC Pay: where the one-time code goes, while the payment is `initiated`.
+    #[serde(default)]
+    pub transaction_url: Option<String>,
 }
 
 /// `{"type","message","errors"}`.

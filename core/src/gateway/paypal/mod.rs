@@ -328,7 +328,7 @@ pub fn parse_create_session(resp: &HttpResponse) -> Result<GatewaySession, Gatew
         .iter()
         .find_map(|rel| order.links.iter().find(|l| l.rel == *rel))
         .ok_or_else(|| GatewayError::InvalidResponse("the order has no approve or payer-action link".into()))?;
-    Ok(GatewaySession { id: order.id, redirect_url: link.href.clone(), form: None })
+    Ok(GatewaySession { id: order.id, redirect_url: link.href.clone(), form: None, flow: super::SessionFlow::Hosted })
 }
 
 /// The `PayPal-Request-Id` of an order's capture: fixed per order, so asking again (return,

@@ -74,7 +74,12 @@ pub fn build_create_session(cfg: &Config, input: &super::StartInput<'_>) -> Http
 /// Parses the answer to [`build_create_session`].
 pub fn parse_create_session(resp: &HttpResponse) -> Result<GatewaySession, GatewayError> {
     let payment = parse_wire(resp)?;
-    Ok(GatewaySession { id: payment.id, redirect_url: payment.hosted_url, form: None })
+    Ok(GatewaySession {
+        id: payment.id,
+        redirect_url: payment.hosted_url,
+        form: None,
+        flow: super::SessionFlow::Hosted,
+    })
 }
 
 /// `GET {api_base}/payments/{id}`: the server-side status check that every result goes through.

@@ -207,7 +207,7 @@ pub fn checkout_locale(ours: &str) -> &'static str {
 pub fn parse_create_session(resp: &HttpResponse) -> Result<GatewaySession, GatewayError> {
     let session: wire::CheckoutSession = parse(resp)?;
     let url = session.url.ok_or_else(|| GatewayError::InvalidResponse("the session has no url".into()))?;
-    Ok(GatewaySession { id: session.id, redirect_url: url, form: None })
+    Ok(GatewaySession { id: session.id, redirect_url: url, form: None, flow: super::SessionFlow::Hosted })
 }
 
 /// `GET /checkout/sessions/{id}?expand[]=payment_intent.latest_charge`.

@@ -137,7 +137,7 @@ pub fn parse_create_session(resp: &HttpResponse) -> Result<GatewaySession, Gatew
         .transaction
         .and_then(|t| t.url)
         .ok_or_else(|| GatewayError::InvalidResponse("the charge has no transaction.url".into()))?;
-    Ok(GatewaySession { id: charge.id, redirect_url: url, form: None })
+    Ok(GatewaySession { id: charge.id, redirect_url: url, form: None, flow: super::SessionFlow::Hosted })
 }
 
 /// `GET /charges/{id}`.
