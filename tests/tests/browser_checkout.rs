@@ -184,7 +184,6 @@ async fn open_the_checkout(c: &fantoccini::Client, home: &str) -> fantoccini::el
     wait_css(c, "bawaba-checkout[data-state=ready]").await
 }
 
-
 /// The widget in each of its states, in both languages, passes axe: ready, redirecting (the
 /// redirect held), and an error (the page's intent replaced by a broken one).
 #[tokio::test(flavor = "multi_thread")]

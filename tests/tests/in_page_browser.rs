@@ -85,6 +85,12 @@ async fn choose(widget: &fantoccini::elements::Element, method: &str) {
     shadow.find(Locator::Css(&format!("input[value={method}]"))).await.unwrap().click().await.unwrap();
 }
 
+/// Saves the page as `name` (under target/, or docs/screenshots with `cargo xtask screenshots`).
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(bawaba_tests::screenshot_path(name), png).unwrap();
+}
+
 async fn no_violations(c: &Client, what: &str) {
     assert_eq!(axe_violations(c).await, Vec::<serde_json::Value>::new(), "{what}");
 }
@@ -112,6 +118,7 @@ async fn stc_pay_takes_the_number_then_the_code_in_both_languages() {
         let text = shadow.find(Locator::Css("label[for=bawaba-mobile]")).await.unwrap().text().await.unwrap();
         assert!(text.contains(label), "{home}: {text}");
         no_violations(&c, &format!("{home} STC Pay number")).await;
+        let lang = if home == "/" { "en" } else { "ar" };
 
         // A number that is not Saudi is refused in the widget, in the page's language.
         mobile.send_keys("0112345678").await.unwrap();
@@ -128,10 +135,12 @@ async fn stc_pay_takes_the_number_then_the_code_in_both_languages() {
         wait_css(&c, "bawaba-checkout[data-state=otp]").await;
         let code = wait_shadow(&shadow, "#bawaba-otp").await;
         assert_eq!(code.attr("autocomplete").await.unwrap().as_deref(), Some("one-time-code"));
-        let focused = c.execute("return document.querySelector('bawaba-checkout').shadowRoot.activeElement?.id", vec![]);
+        let focused =
+            c.execute("return document.querySelector('bawaba-checkout').shadowRoot.activeElement?.id", vec![]);
         assert_eq!(focused.await.unwrap(), "bawaba-otp", "{home}: the code field takes the focus");
         no_violations(&c, &format!("{home} STC Pay code")).await;
         code.send_keys("123456").await.unwrap();
+        screenshot(&c, &format!("widget-stcpay-{lang}.png")).await;
         shadow.find(Locator::Css("button.pay")).await.unwrap().click().await.unwrap();
         the_order_is_paid(&c).await;
     }
@@ -163,6 +172,7 @@ async fn apple_pay_opens_the_sheet_where_the_browser_has_it_in_both_languages() 
         let button = shadow.find(Locator::Css("button.pay")).await.unwrap();
         assert_eq!(button.attr("class").await.unwrap().as_deref(), Some("pay apple-pay"));
         no_violations(&c, &format!("{home} Apple Pay")).await;
+        screenshot(&c, &format!("widget-applepay-{}.png", if home == "/" { "en" } else { "ar" })).await;
         button.click().await.unwrap();
         the_order_is_paid(&c).await;
         let did = c.execute("return JSON.parse(sessionStorage.getItem('applePay'))", vec![]).await.unwrap();

@@ -220,7 +220,11 @@ pub fn test(args: &[String]) -> Result {
     step("integration tests against the edge in workerd, and the browser end-to-end test");
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root()).args(["test", "-p", "bawaba-tests"]);
-    if !browser {
+    if browser {
+        // The example shops' interpreters (tests/tests/examples.rs): PHP, and Python with PyJWT.
+        setup::ensure_php()?;
+        cmd.env("BAWABA_EXAMPLES_PYTHON", setup::ensure_pyjwt()?);
+    } else {
         cmd.args(["--test", "edge_api"]);
     }
     cmd.env("BAWABA_NODE_DIR", tools.node.parent().expect("node dir"));
@@ -243,7 +247,17 @@ pub fn screenshots() -> Result {
     run_cmd(
         Command::new(env!("CARGO"))
             .current_dir(root())
-            .args(["test", "-p", "bawaba-tests", "--test", "browser_checkout", "--test", "stats"])
+            .args([
+                "test",
+                "-p",
+                "bawaba-tests",
+                "--test",
+                "browser_checkout",
+                "--test",
+                "in_page_browser",
+                "--test",
+                "stats",
+            ])
             .env("BAWABA_NODE_DIR", tools.node.parent().expect("node dir"))
             .env("BAWABA_SCREENSHOTS_DIR", root().join("docs/screenshots")),
     )?;

@@ -2,7 +2,8 @@
 //! the wasm32 target, wasm-bindgen-cli at exactly the version in Cargo.lock, Node.js 22 (from
 //! the npm registry: wrangler needs ≥ 22.12 and Debian 12 ships 20), the npm packages from
 //! package-lock.json (wrangler with workerd, binaryen's wasm-opt), and for browser tests
-//! Debian's chromium and chromium-driver.
+//! Debian's chromium and chromium-driver; for the example shops' test (`examples/`), Debian's
+//! php-cli and PyJWT in a venv.
 
 use crate::{root, run_cmd, step, Result};
 use std::path::PathBuf;
@@ -79,6 +80,8 @@ pub fn setup(browser: bool) -> Result {
     tools()?;
     if browser {
         ensure_browser()?;
+        ensure_php()?;
+        ensure_pyjwt()?;
     }
     Ok(())
 }
@@ -157,6 +160,39 @@ pub fn ensure_pytest() -> Result<PathBuf> {
     run_cmd(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
     run_cmd(Command::new(&python).args(["-m", "pip", "install", "--quiet", &format!("pytest=={PYTEST_VERSION}")]))?;
     Ok(python)
+}
+
+/// PyJWT, at the version `examples/python/requirements.txt` pins, in a venv of its own (for the
+/// Python example shop and its test: PyJWT is what a Python shop would mint the intent with).
+/// Returns the venv's Python.
+pub fn ensure_pyjwt() -> Result<PathBuf> {
+    let requirements = root().join("examples/python/requirements.txt");
+    let text = std::fs::read_to_string(&requirements).map_err(|e| format!("{}: {e}", requirements.display()))?;
+    let version = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("PyJWT=="))
+        .ok_or_else(|| format!("{} pins no PyJWT==<version>", requirements.display()))?
+        .trim()
+        .to_string();
+    let venv = cache_dir().join(format!("pyjwt-{version}"));
+    let python = venv.join("bin/python");
+    let installed = output(Command::new(&python).args(["-c", "import jwt; print(jwt.__version__)"]));
+    if installed.is_some_and(|v| v.trim() == version) {
+        return Ok(python);
+    }
+    step(&format!("installing PyJWT {version} into {} (the Python example shop)", venv.display()));
+    run_cmd(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    run_cmd(Command::new(&python).args(["-m", "pip", "install", "--quiet", "-r"]).arg(&requirements))?;
+    Ok(python)
+}
+
+/// PHP's command line (Debian's php-cli), for the PHP example shop and its test.
+pub fn ensure_php() -> Result {
+    if output(Command::new("php").arg("--version")).is_some() {
+        return Ok(());
+    }
+    step("installing php-cli from Debian (the PHP example shop in examples/php)");
+    apt_install(&["php-cli"])
 }
 
 /// Installs Debian packages (as root; otherwise says which command to run).
