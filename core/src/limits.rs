@@ -28,11 +28,15 @@ pub struct SessionLimits {
     pub per_client_per_minute: u32,
     /// `LIMIT_SESSIONS_PER_SHOP_PER_MINUTE`.
     pub per_shop_per_minute: u32,
+    /// `LIMIT_STCPAY_PER_MOBILE_PER_MINUTE`: STC Pay sessions per mobile number for one shop.
+    /// Each sends a text message to that number: without this, anyone with a cart could make the
+    /// shop send codes to someone else's phone.
+    pub stcpay_per_mobile_per_minute: u32,
 }
 
 impl Default for SessionLimits {
     fn default() -> Self {
-        SessionLimits { per_client_per_minute: 30, per_shop_per_minute: 600 }
+        SessionLimits { per_client_per_minute: 30, per_shop_per_minute: 600, stcpay_per_mobile_per_minute: 2 }
     }
 }
 
@@ -42,9 +46,10 @@ impl SessionLimits {
     pub fn read(lookup: impl Fn(&str) -> Option<String>) -> (SessionLimits, Vec<String>) {
         let mut limits = SessionLimits::default();
         let mut warnings = Vec::new();
-        let fields: [(&str, &mut u32); 2] = [
+        let fields: [(&str, &mut u32); 3] = [
             ("LIMIT_SESSIONS_PER_CLIENT_PER_MINUTE", &mut limits.per_client_per_minute),
             ("LIMIT_SESSIONS_PER_SHOP_PER_MINUTE", &mut limits.per_shop_per_minute),
+            ("LIMIT_STCPAY_PER_MOBILE_PER_MINUTE", &mut limits.stcpay_per_mobile_per_minute),
         ];
         for (name, field) in fields {
             let Some(raw) = lookup(name) else { continue };
@@ -66,6 +71,8 @@ pub enum LimitScope {
     Client,
     /// The shop as a whole started too many sessions.
     Shop,
+    /// Too many STC Pay codes were asked for one mobile number.
+    Mobile,
 }
 
 impl LimitScope {
@@ -75,6 +82,7 @@ impl LimitScope {
             LimitScope::Payment => "this payment has started too many sessions",
             LimitScope::Client => "too many payment sessions from this address",
             LimitScope::Shop => "too many payment sessions for this shop",
+            LimitScope::Mobile => "too many STC Pay codes were asked for this mobile number",
         }
     }
 }
@@ -151,7 +159,8 @@ mod tests {
 
     #[test]
     fn a_client_gets_exactly_its_limit_per_window_then_a_retry_after() {
-        let limits = SessionLimits { per_client_per_minute: 3, per_shop_per_minute: 100 };
+        let limits =
+            SessionLimits { per_client_per_minute: 3, per_shop_per_minute: 100, stcpay_per_mobile_per_minute: 2 };
         let mut c = WindowCounter::new(MINUTE);
         let t0 = 10 * MINUTE + 15_000;
         for _ in 0..3 {
@@ -182,7 +191,8 @@ mod tests {
 
     #[test]
     fn the_shop_ceiling_holds_across_clients() {
-        let limits = SessionLimits { per_client_per_minute: 100, per_shop_per_minute: 5 };
+        let limits =
+            SessionLimits { per_client_per_minute: 100, per_shop_per_minute: 5, stcpay_per_mobile_per_minute: 2 };
         let mut c = WindowCounter::new(MINUTE);
         for i in 0..5 {
             assert_eq!(c.admit(0, &keys(&format!("ip:{i}"), "shop", limits)), Ok(()));
@@ -198,7 +208,10 @@ mod tests {
             "LIMIT_SESSIONS_PER_SHOP_PER_MINUTE" => Some(" 50 ".into()),
             _ => None,
         });
-        assert_eq!(l, SessionLimits { per_client_per_minute: 30, per_shop_per_minute: 50 });
+        assert_eq!(
+            l,
+            SessionLimits { per_client_per_minute: 30, per_shop_per_minute: 50, stcpay_per_mobile_per_minute: 2 }
+        );
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("LIMIT_SESSIONS_PER_CLIENT_PER_MINUTE"));
     }

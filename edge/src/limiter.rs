@@ -23,6 +23,9 @@ const MINUTE_MS: i64 = 60_000;
 #[derive(Debug, Serialize, Deserialize)]
 struct Admit {
     client: String,
+    /// An STC Pay start: the number the code goes to.
+    #[serde(default)]
+    mobile: Option<String>,
 }
 
 /// The Durable Object.
@@ -46,22 +49,27 @@ impl DurableObject for SessionLimiter {
             worker::console_warn!("{warning}");
         }
         let client = format!("client:{}", admit.client);
-        let keys = [
+        let mut keys = vec![
             (client.as_str(), limits.per_client_per_minute, LimitScope::Client),
             ("shop", limits.per_shop_per_minute, LimitScope::Shop),
         ];
+        let mobile = admit.mobile.map(|m| format!("mobile:{m}"));
+        if let Some(m) = &mobile {
+            keys.push((m.as_str(), limits.stcpay_per_mobile_per_minute, LimitScope::Mobile));
+        }
         let outcome: Result<(), ApiError> =
             self.counter.borrow_mut().admit(crate::util::now_millis(), &keys).map_err(ApiError::from);
         Response::from_json(&outcome)
     }
 }
 
-/// Counts one session start for `shop` from `client` (its IP address), or refuses it with
-/// `rate_limited`.
-pub async fn admit(env: &Env, shop: &ShopId, client: &str) -> Result<(), ApiError> {
+/// Counts one session start for `shop` from `client` (its IP address), and for an STC Pay start
+/// the `mobile` its code goes to, or refuses it with `rate_limited`.
+pub async fn admit(env: &Env, shop: &ShopId, client: &str, mobile: Option<&str>) -> Result<(), ApiError> {
     let ns = env.durable_object(BINDING).map_err(internal)?;
     let stub = ns.get_by_name(&format!("limits:{}", shop.as_str())).map_err(internal)?;
-    let body = serde_json::to_string(&Admit { client: client.to_string() }).map_err(internal)?;
+    let body = serde_json::to_string(&Admit { client: client.to_string(), mobile: mobile.map(str::to_string) })
+        .map_err(internal)?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
     let req = Request::new_with_init("https://limits.internal/", &init).map_err(internal)?;

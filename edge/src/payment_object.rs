@@ -464,7 +464,11 @@ async fn start_session(
         SessionPlan::Start { session_id } => session_id,
     };
     // Only a session that will really start is counted (a reused page costs the gateway nothing).
-    crate::limiter::admit(env, &payment.shop, client).await?;
+    let mobile = match wallet {
+        Some(Wallet::Stcpay { mobile }) => Some(mobile.as_str()),
+        _ => None,
+    };
+    crate::limiter::admit(env, &payment.shop, client, mobile).await?;
     let currency = payment.money.currency.code().to_string();
     let shop = config::shop(env, payment.shop.as_str())?
         .ok_or_else(|| ApiError::Misconfigured(format!("shop {} is no longer in BAWABA_SHOPS", payment.shop)))?;

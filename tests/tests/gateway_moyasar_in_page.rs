@@ -113,7 +113,7 @@ fn the_methods_say_how_the_widget_takes_each() {
 fn stc_pay_takes_the_number_then_the_code_and_pays_once() {
     let w = world();
     let r = reference("ip-stc-ok");
-    let started = stc_pay(w, &intent(w, &r, 4550), "+966 55 123 4567");
+    let started = stc_pay(w, &intent(w, &r, 4550), "+966 55 100 0001");
     assert_eq!(started.status, 200, "{}", started.body);
     let view = started.json();
     assert_eq!(view["next_action"], json!({"type": "otp"}), "the widget asks for the code: {view}");
@@ -121,7 +121,7 @@ fn stc_pay_takes_the_number_then_the_code_and_pays_once() {
     let payment =
         w.moyasar.direct_payments().into_iter().find(|p| p["metadata"]["bawaba_reference"] == format!("dukkan:{r}"));
     let payment = payment.expect("Moyasar has the STC Pay payment");
-    assert_eq!(payment["source"]["mobile"], "0551234567", "the national form Moyasar asks for");
+    assert_eq!(payment["source"]["mobile"], "0551000001", "the national form Moyasar asks for");
     assert_eq!(payment["status"], "initiated");
     let id = view["id"].as_str().unwrap();
 
@@ -149,11 +149,13 @@ fn stc_pay_takes_the_number_then_the_code_and_pays_once() {
 #[test]
 fn a_wrong_code_fails_the_payment_with_the_reason() {
     let w = world();
-    for (code, reason) in
-        [("999999", "authentication_failed"), ("111111", "insufficient_funds"), ("444444", "gateway_error")]
-    {
+    for (code, reason, mobile) in [
+        ("999999", "authentication_failed", "0551000002"),
+        ("111111", "insufficient_funds", "0551000003"),
+        ("444444", "gateway_error", "0551000004"),
+    ] {
         let r = reference("ip-stc-code");
-        let started = stc_pay(w, &intent(w, &r, 2000), "0551234567");
+        let started = stc_pay(w, &intent(w, &r, 2000), mobile);
         let id = started.json()["id"].as_str().unwrap().to_string();
         let failed = otp(w, &id, code);
         assert_eq!(failed.status, 200, "{}", failed.body);
@@ -188,11 +190,11 @@ fn numbers_and_codes_that_cannot_be_are_refused_before_any_call() {
     }
     let token_for_stc = session(w, json!({"intent": token, "method": "stcpay", "applepay_token": applepay_token()}));
     assert_eq!(token_for_stc.error_code(), "wallet_not_expected");
-    let number_for_mada = session(w, json!({"intent": token, "method": "mada", "mobile": "0551234567"}));
+    let number_for_mada = session(w, json!({"intent": token, "method": "mada", "mobile": "0551000005"}));
     assert_eq!(number_for_mada.error_code(), "wallet_not_expected");
     assert_eq!(ours(), 0, "nothing reached Moyasar");
 
-    let started = stc_pay(w, &token, "0551234567");
+    let started = stc_pay(w, &token, "0551000005");
     let id = started.json()["id"].as_str().unwrap().to_string();
     for code in ["12", "123456789", "12ab56", ""] {
         let refused = otp(w, &id, code);
@@ -215,6 +217,23 @@ fn numbers_and_codes_that_cannot_be_are_refused_before_any_call() {
     let hosted = session(w, json!({"intent": intent(w, &reference("ip-hosted"), 2000), "method": "mada"}));
     let hosted_id = hosted.json()["id"].as_str().unwrap().to_string();
     assert_eq!(otp(w, &hosted_id, "123456").error_code(), "otp_not_expected");
+}
+
+#[test]
+fn one_mobile_number_gets_at_most_two_codes_a_minute_from_a_shop() {
+    // Each STC Pay start sends a text message: a cart must not become a way to flood a phone.
+    let w = world();
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let r = reference("ip-stc-flood");
+        answers.push(stc_pay(w, &intent(w, &r, 2000), "0551000009"));
+    }
+    assert_eq!((answers[0].status, answers[1].status), (200, 200));
+    assert_eq!((answers[2].status, answers[2].error_code().as_str()), (429, "rate_limited"), "{}", answers[2].body);
+    assert!(answers[2].json()["error"]["message"].as_str().unwrap().contains("mobile number"));
+    assert!(answers[2].header("Retry-After").is_some());
+    let sent = w.moyasar.direct_payments().into_iter().filter(|p| p["source"]["mobile"] == "0551000009").count();
+    assert_eq!(sent, 2, "the third never reached Moyasar");
 }
 
 #[test]
