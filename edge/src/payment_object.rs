@@ -44,6 +44,8 @@ const DELIVERIES_PER_WAKE: usize = 20;
 /// cross: the worker has checked the intent or the shop's signature before.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
+// A command is built once and serialized to the object at once: its size in memory is of no weight.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Start (or reuse) a gateway session for a verified intent and method.
     StartSession {

@@ -1,7 +1,7 @@
 # Part of Bawaba. See LICENSE file for full copyright and licensing details.
 {
     'name': "Payment Provider: Bawaba",
-    'version': '19.0.1.3.0',
+    'version': '19.0.1.4.0',
     'category': 'Accounting/Payment Providers',
     'sequence': 350,
     'summary': "mada, Visa, Mastercard, Apple Pay, STC Pay and PayPal through the Bawaba edge "

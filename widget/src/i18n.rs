@@ -94,6 +94,8 @@ pub struct Text {
     pub applepay: &'static str,
     /// The Apple Pay sheet was closed.
     pub applepay_canceled: &'static str,
+    /// Under the button, for a payment made in the page (STC Pay, Apple Pay).
+    pub in_page_note: &'static str,
 }
 
 const EN: Text = Text {
@@ -119,6 +121,7 @@ const EN: Text = Text {
     checking: "Checking the code…",
     applepay: "Pay with Apple Pay",
     applepay_canceled: "Apple Pay was closed. You can try again or choose another method.",
+    in_page_note: "Your wallet confirms the payment; the shop never sees your card.",
 };
 
 const AR: Text = Text {
@@ -144,6 +147,7 @@ const AR: Text = Text {
     checking: "جارٍ التحقق من الرمز…",
     applepay: "الدفع عبر Apple Pay",
     applepay_canceled: "أُغلقت نافذة Apple Pay. يمكنك المحاولة مرة أخرى أو اختيار طريقة أخرى.",
+    in_page_note: "تؤكّد محفظتك الدفع، ولا يرى المتجر بطاقتك.",
 };
 
 /// The method's name as shoppers know it.

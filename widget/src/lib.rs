@@ -495,6 +495,11 @@ fn show_extra(parts: &Parts) {
     };
     parts.button.set_class_name(class);
     parts.button.set_text_content(Some(label));
+    // The card-page note would be wrong for a wallet confirmed in the page.
+    let note = if flow == "otp" || flow == "applepay" { t.in_page_note } else { t.secure_note };
+    if let Ok(Some(n)) = parts.root.query_selector(".note") {
+        n.set_text_content(Some(note));
+    }
 }
 
 /// A labelled input in the extra area.

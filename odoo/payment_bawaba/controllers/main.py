@@ -4,7 +4,7 @@ import json
 import pprint
 import time
 
-from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import Forbidden, NotFound
 
 from odoo import http
 from odoo.exceptions import UserError
@@ -21,6 +21,7 @@ _logger = get_payment_logger(__name__, const.SENSITIVE_KEYS)
 class BawabaController(http.Controller):
     _webhook_url = '/payment/bawaba/webhook'
     _return_url = '/payment/bawaba/return'
+    _applepay_domain_association_url = '/.well-known/apple-developer-merchantid-domain-association'
 
     @http.route(_return_url, type='http', auth='public', methods=['GET', 'POST'], csrf=False, save_session=False)
     def bawaba_return(self, **data):
@@ -82,6 +83,49 @@ class BawabaController(http.Controller):
             )
             tx_sudo._bawaba_refuse_notification(data, error)
         return self._acknowledge()
+
+    @http.route(
+        _applepay_domain_association_url, type='http', auth='public', methods=['GET'], csrf=False,
+        save_session=False, sitemap=False, website=True, multilang=False,
+    )
+    def bawaba_applepay_domain_association(self):
+        """Serve the Apple Pay domain association file of the Bawaba provider of this website.
+
+        Apple (and the gateway, for its web registration) fetch it from the shop's own domain to
+        check that Apple Pay may be offered on its pages. The file is the one of the first enabled
+        (or test) Bawaba provider of the company of the current website (of the current company
+        without `website`) that has one; a provider of another website is skipped. Without one,
+        Stripe's file when `payment_stripe` is installed, whose route of the same URL this one
+        shadows.
+
+        :return: The file as stored, in plain text.
+        :raise NotFound: if no such provider has a file (and `payment_stripe` is not installed).
+        """
+        website = getattr(request, 'website', None)  # Set on website routes, with `website`.
+        company = website.company_id if website else request.env.company
+        # Public users cannot read providers: sudo, for the providers of this company only.
+        providers_sudo = request.env['payment.provider'].sudo().search([
+            ('code', '=', 'bawaba'),
+            ('state', 'in', ('enabled', 'test')),
+            ('company_id', '=', company.id),
+        ])
+        if website and 'website_id' in providers_sudo._fields:  # With `website_payment`.
+            providers_sudo = providers_sudo.filtered(
+                lambda p: not p.website_id or p.website_id == website
+            ).sorted(lambda p: not p.website_id)  # This website's own provider first (stable sort).
+        file = next((
+            provider_sudo.bawaba_applepay_domain_association
+            for provider_sudo in providers_sudo
+            if (provider_sudo.bawaba_applepay_domain_association or '').strip()
+        ), None)
+        if not file:
+            if 'payment_stripe' in request.env.registry._init_modules:
+                # Stripe's route has the same URL: the routes of the modules are added in
+                # alphabetical order and the first that matches answers, so Stripe's never does.
+                from odoo.addons.payment_stripe.controllers.main import StripeController
+                return StripeController().stripe_apple_pay_get_domain_association_file()
+            raise NotFound()
+        return request.make_response(file, headers=[('Content-Type', 'text/plain; charset=utf-8')])
 
     def _gateway_event(self, data, raw):
         """A gateway degraded or recovered at the edge: checked with the secret of a Bawaba provider

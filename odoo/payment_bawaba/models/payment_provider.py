@@ -55,6 +55,15 @@ class PaymentProvider(models.Model):
              "origin registered for this shop at the edge. Empty: the web.base.url system parameter.",
         copy=False,
     )
+    bawaba_applepay_domain_association = fields.Text(
+        string="Apple Pay Domain Association File",
+        help="For Apple Pay in the payment form: the contents of the domain association file, pasted as "
+             "given. It comes from the Moyasar dashboard (Settings → Apple Pay Domains, Moyasar's web "
+             "registration), where the shop's domain must be registered: add it there, then Download "
+             "Association. Odoo serves it at /.well-known/apple-developer-merchantid-domain-association, "
+             "where Apple checks it.",
+        copy=False,
+    )
     bawaba_webhook_url = fields.Char(
         string="Webhook URL",
         help="Where the edge posts the results, built from the Public URL.",

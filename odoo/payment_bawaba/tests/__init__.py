@@ -1,5 +1,6 @@
 # Part of Bawaba. See LICENSE file for full copyright and licensing details.
 
+from . import test_applepay_domain
 from . import test_currencies
 from . import test_edge_settings
 from . import test_intent
