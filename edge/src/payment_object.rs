@@ -456,7 +456,7 @@ async fn start_session(
     let Shopper { method, locale, client, wallet } = shopper;
     let mut payment = match load(storage).await? {
         Some(p) => {
-            p.check_same_order(&new.money)?;
+            p.check_same_order(&new.money, &new.order)?;
             p
         }
         None => Payment::new(new, at),

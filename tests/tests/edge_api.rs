@@ -235,6 +235,26 @@ fn sessions_are_idempotent_per_intent_and_method() {
     let reused = flows::start_session(&w.edge, &other, "mada");
     assert_eq!((reused.status, reused.error_code().as_str()), (409, "reference_reused"));
     assert!(reused.body.contains("amount 99.99 SAR, first"), "it says what differs: {}", reused.body);
+    // And with other URLs: the results would go elsewhere, or the shopper would.
+    for (field, url) in [
+        ("notify_url", format!("{}/other-notify", w.config.origin)),
+        ("return_url", "https://elsewhere.example/r".into()),
+    ] {
+        let mut c = claims(&w.config, first.json()["reference"].as_str().unwrap(), 2500);
+        if field == "notify_url" {
+            c.notify_url = url.clone();
+        } else {
+            c.return_url = url.clone();
+        }
+        let reused = flows::start_session(&w.edge, &sign(&w.config, &c), "mada");
+        assert_eq!(
+            (reused.status, reused.error_code().as_str()),
+            (409, "reference_reused"),
+            "{field}: {}",
+            reused.body
+        );
+        assert!(reused.body.contains(&format!("{field} {url}, first")), "it names the URL: {}", reused.body);
+    }
 }
 
 #[test]

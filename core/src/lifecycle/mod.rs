@@ -508,7 +508,18 @@ impl Payment {
     }
 
     /// A reference is one payment: the same amount and currency, or a refusal.
-    pub fn check_same_order(&self, money: &Money) -> Result<(), ApiError> {
+    pub fn check_same_order(&self, money: &Money, order: &Order) -> Result<(), ApiError> {
+        // The URLs too: a notify_url switched under a payment would send its results elsewhere,
+        // and a return_url switched would send the shopper elsewhere.
+        for (name, now, first) in [
+            ("notify_url", &order.notify_url, &self.order.notify_url),
+            ("return_url", &order.return_url, &self.order.return_url),
+        ] {
+            if now != first {
+                let differs = format!("{name} {now}, first {first}");
+                return Err(ApiError::ReferenceReused { reference: self.reference.to_string(), differs });
+            }
+        }
         if self.money != *money {
             let (now, first) = (money.to_major_string(), self.money.to_major_string());
             let differs = if self.money.currency != money.currency {
