@@ -59,6 +59,11 @@ pub struct ShopEntry {
 }
 
 impl ShopEntry {
+    /// The name shoppers know the shop by (the Apple Pay sheet's), else its id.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.id)
+    }
+
     /// Every origin the shop's pages may call the API from.
     pub fn browser_origins(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.origin.as_str()).chain(self.also_origins.iter().map(String::as_str))
@@ -142,9 +147,14 @@ pub fn parse_shops(raw: &str) -> Result<Vec<ShopEntry>, ApiError> {
     Ok(shops)
 }
 
+/// One shop's registry entry, or `None` if unknown.
+pub fn shop_entry(env: &Env, id: &str) -> Result<Option<ShopEntry>, ApiError> {
+    Ok(shops(env)?.into_iter().find(|s| s.id == id))
+}
+
 /// One shop with its key, or `None` if unknown.
 pub fn shop(env: &Env, id: &str) -> Result<Option<Shop>, ApiError> {
-    let Some(entry) = shops(env)?.into_iter().find(|s| s.id == id) else {
+    let Some(entry) = shop_entry(env, id)? else {
         return Ok(None);
     };
     let secret = required(env, &entry.secret)?;

@@ -286,10 +286,7 @@ async fn applepay_validate(req: &mut Request, env: &Env) -> Result<Response, Api
     if option.flow != MethodFlow::Applepay {
         return Err(ApiError::InPage(InPageError::ApplepayUnavailable));
     }
-    let entry = config::shops(env)?
-        .into_iter()
-        .find(|s| s.id == intent.claims.iss)
-        .ok_or(ApiError::Intent(IntentError::UnknownShop))?;
+    let entry = config::shop_entry(env, &intent.claims.iss)?.ok_or(ApiError::Intent(IntentError::UnknownShop))?;
     let page_origin = match origin {
         Some(o) if entry.browser_origins().any(|b| b == o) => o,
         Some(o) => {
@@ -301,7 +298,7 @@ async fn applepay_validate(req: &mut Request, env: &Env) -> Result<Response, Api
     };
     let domain = page_origin.split("://").nth(1).unwrap_or(&page_origin).split(['/', ':']).next().unwrap_or_default();
     let connector = config::connector(env, &option.gateway, &edge_origin)?;
-    let display_name = entry.name.as_deref().unwrap_or(&entry.id);
+    let display_name = entry.display_name();
     let request = connector
         .build_applepay_session(&body.validation_url, domain, display_name)
         .ok_or(ApiError::InPage(InPageError::ApplepayUnavailable))?;
@@ -345,10 +342,8 @@ async fn methods(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
             currency: intent.money.currency.code().to_string(),
             amount_display: intent.money.to_major_string(),
             methods,
-            merchant_name: config::shops(env)?
-                .into_iter()
-                .find(|s| s.id == intent.claims.iss)
-                .map(|s| s.name.unwrap_or(s.id))
+            merchant_name: config::shop_entry(env, &intent.claims.iss)?
+                .map(|s| s.display_name().to_string())
                 .unwrap_or_default(),
         },
     ))

@@ -478,22 +478,7 @@ mod tests {
     #[test]
     fn with_the_documented_defaults_the_eleventh_new_session_of_a_payment_is_refused() {
         let at = At { now_ms: 1_800_000_000_000, settings: Settings::default() };
-        let money = Money { minor: 1000, currency: Currency::parse("SAR").unwrap() };
-        let order = Order {
-            return_url: "https://s.example/r".into(),
-            notify_url: "https://s.example/n".into(),
-            customer_name: None,
-            customer_email: None,
-        };
-        let new = NewPayment {
-            shop: ShopId::parse("s").unwrap(),
-            reference: Reference::parse("r").unwrap(),
-            money,
-            order,
-            edge_origin: "https://edge.example".into(),
-            seed: [1; 16],
-        };
-        let mut p = Payment::new(new, &at);
+        let mut p = payment(&at);
         let methods = [PaymentMethod::Mada, PaymentMethod::Visa];
         for i in 0..10 {
             let method = methods[i % 2];

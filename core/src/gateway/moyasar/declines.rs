@@ -86,11 +86,29 @@ struct Source {
     response_code: Option<serde_json::Value>,
 }
 
+/// The failure of a failed payment: the normalized reason, with Moyasar's words and code.
+pub fn failure(response_code: Option<&str>, message: Option<&str>) -> crate::notification::ErrorInfo {
+    let reason = reason(response_code, message);
+    crate::notification::ErrorInfo {
+        code: reason.code().to_string(),
+        message: crate::decline::gateway_message(reason, Some(message.unwrap_or("The payment failed.")), response_code),
+    }
+}
+
 /// `source.response_code` of the invoice's payment `payment_id`, read from the invoice's body
 /// (a string, or a number Moyasar might send unquoted).
 pub fn response_code(invoice_body: &[u8], payment_id: &str) -> Option<String> {
     let invoice: Invoice = serde_json::from_slice(invoice_body).ok()?;
-    let code = invoice.payments.into_iter().find(|p| p.id == payment_id)?.source?.response_code?;
+    code_text(invoice.payments.into_iter().find(|p| p.id == payment_id)?.source?.response_code?)
+}
+
+/// `source.response_code` of a payment's own body (a payment made in the page).
+pub fn payment_response_code(payment_body: &[u8]) -> Option<String> {
+    let payment: Payment = serde_json::from_slice(payment_body).ok()?;
+    code_text(payment.source?.response_code?)
+}
+
+fn code_text(code: serde_json::Value) -> Option<String> {
     match code {
         serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         serde_json::Value::Number(n) => Some(format!("{:02}", n.as_u64()?)),

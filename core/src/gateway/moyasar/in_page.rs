@@ -17,7 +17,6 @@ use crate::gateway::{
     Wallet,
 };
 use crate::money::{Currency, Money};
-use crate::notification::ErrorInfo;
 
 /// The largest Apple Pay token accepted (Apple's are about 3 KB): anything bigger is not one.
 pub const MAX_APPLEPAY_TOKEN_BYTES: usize = 16 * 1024;
@@ -109,17 +108,8 @@ pub fn parse_fetch(resp: &HttpResponse) -> Result<GatewayPayment, GatewayError> 
         .ok_or_else(|| GatewayError::InvalidResponse(format!("unknown payment status {:?}", payment.status)))?;
     let source = payment.source.as_ref();
     let error = (state == crate::payment::PaymentState::Failed).then(|| {
-        let message = source.and_then(|s| s.message.as_deref());
-        let response_code = response_code(&resp.body);
-        let reason = declines::reason(response_code.as_deref(), message);
-        ErrorInfo {
-            code: reason.code().to_string(),
-            message: crate::decline::gateway_message(
-                reason,
-                Some(message.unwrap_or("The payment failed.")),
-                response_code.as_deref(),
-            ),
-        }
+        let response_code = declines::payment_response_code(&resp.body);
+        declines::failure(response_code.as_deref(), source.and_then(|s| s.message.as_deref()))
     });
     Ok(GatewayPayment {
         transaction_id: Some(payment.id.clone()),
@@ -133,14 +123,6 @@ pub fn parse_fetch(resp: &HttpResponse) -> Result<GatewayPayment, GatewayError> 
         refunded: Some(payment.refunded),
         three_ds: None,
     })
-}
-
-/// `source.response_code` of a payment's body.
-fn response_code(body: &[u8]) -> Option<String> {
-    let id = serde_json::from_slice::<serde_json::Value>(body).ok()?.get("id")?.as_str()?.to_string();
-    // The same reading as an invoice's payment: wrap it as a one-payment invoice.
-    let wrapped = serde_json::json!({ "payments": [serde_json::from_slice::<serde_json::Value>(body).ok()?] });
-    declines::response_code(wrapped.to_string().as_bytes(), &id)
 }
 
 /// `POST /applepay/initiate`: Moyasar asks Apple for the merchant session of a domain registered

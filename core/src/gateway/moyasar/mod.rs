@@ -155,15 +155,7 @@ pub fn parse_fetch_payment(resp: &HttpResponse) -> Result<GatewayPayment, Gatewa
         (crate::payment::PaymentState::Failed, Some(p)) => {
             let message = p.source.as_ref().and_then(|s| s.message.as_deref());
             let response_code = declines::response_code(&resp.body, &p.id);
-            let reason = declines::reason(response_code.as_deref(), message);
-            Some(ErrorInfo {
-                code: reason.code().to_string(),
-                message: crate::decline::gateway_message(
-                    reason,
-                    Some(message.unwrap_or("The payment failed.")),
-                    response_code.as_deref(),
-                ),
-            })
+            Some(declines::failure(response_code.as_deref(), message))
         }
         (crate::payment::PaymentState::Canceled, _) => {
             Some(ErrorInfo { code: invoice.status.clone(), message: format!("The invoice is {}.", invoice.status) })
