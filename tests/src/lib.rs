@@ -36,8 +36,34 @@ pub fn screenshot_path(name: &str) -> std::path::PathBuf {
     dir.join(name)
 }
 
-/// A free TCP port on 127.0.0.1.
+/// A free TCP port on 127.0.0.1, for a server another process will bind later.
+///
+/// Chosen below the kernel's ephemeral range: a port the kernel handed out for `bind(0)` is in
+/// that range, and any outgoing connection made before the server starts (workerd, the test's
+/// own HTTP client) may take it as its source port, so the server would fail with "address in
+/// use". Ports below the range are only ever taken by an explicit bind; a per-process counter
+/// from a random start keeps parallel test processes apart. Falls back to `bind(0)` on a
+/// machine whose range leaves no room below it.
 pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next().and_then(|p| p.parse::<u32>().ok()))
+        .unwrap_or(32768);
+    const FLOOR: u32 = 10_000;
+    if low > FLOOR + 1_000 {
+        let span = low - FLOOR;
+        let seed = std::process::id()
+            ^ std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let _ = NEXT.compare_exchange(0, seed % span + 1, Ordering::Relaxed, Ordering::Relaxed);
+        for _ in 0..span {
+            let port = FLOOR + NEXT.fetch_add(1, Ordering::Relaxed) % span;
+            if std::net::TcpListener::bind(("127.0.0.1", port as u16)).is_ok() {
+                return port as u16;
+            }
+        }
+    }
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 

@@ -1,8 +1,14 @@
 //! DOM helpers: an event listener that removes itself when dropped (as gloo-events does, without
-//! the extra crate), and element builders that only ever set text, never HTML (the one markup
-//! the widget inserts is its own constant SVG marks, `marks.rs`).
+//! the extra crate), element builders that set text, and [`markup`], which builds HTML only from
+//! the widget's own constants.
+//!
+//! Markup is one string per part of the widget because it is far smaller in the download than
+//! an element, attribute and append call for each node. What the edge or the page sends (the
+//! amount, the shop's name, a form's fields) never goes into markup: it is set as text or as an
+//! attribute value, through [`el`] and [`attrs`].
 
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::UnwrapThrowExt;
 use web_sys::{Document, Element, Event, EventTarget};
 
 /// An event listener tied to a Rust value's lifetime: dropping it removes it from the DOM.
@@ -27,9 +33,22 @@ impl Drop for Listener {
     }
 }
 
+/// HTML from the widget's own strings. `&'static str` only, so nothing that arrives while the
+/// widget runs (from the edge, the page or the shopper) can become markup.
+pub fn markup(pieces: &[&'static str]) -> String {
+    let mut out = String::new();
+    for piece in pieces {
+        out.push_str(piece);
+    }
+    out
+}
+
 /// Creates `<tag class="class">text</tag>`.
 pub fn el(doc: &Document, tag: &str, class: &str, text: &str) -> Element {
-    let e = doc.create_element(tag).expect("valid tag name");
+    // `expect_throw`, not `expect`: `expect` would format the JS error with `Debug`, whose code
+    // (and the glue's `debugString`) every shopper would download for a failure that the
+    // widget's own tag names cannot cause.
+    let e = doc.create_element(tag).expect_throw("valid tag name");
     if !class.is_empty() {
         e.set_class_name(class);
     }

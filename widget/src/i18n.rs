@@ -15,8 +15,11 @@ pub enum Locale {
 impl Locale {
     /// From a BCP 47 tag (`ar`, `ar-SA`, `en-US`); anything not Arabic is English.
     pub fn from_tag(tag: &str) -> Self {
-        let primary = tag.split(['-', '_']).next().unwrap_or("");
-        if primary.eq_ignore_ascii_case("ar") {
+        // Bytes, not `split`: the pattern machinery would be a few hundred bytes of download.
+        let b = tag.as_bytes();
+        let primary_is_ar =
+            b.len() >= 2 && b[..2].eq_ignore_ascii_case(b"ar") && matches!(b.get(2), None | Some(b'-' | b'_'));
+        if primary_is_ar {
             Locale::Ar
         } else {
             Locale::En
@@ -177,6 +180,7 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
         "rate_limited" => t.too_many,
         "network" => t.network,
         "mobile_invalid" => t.mobile_invalid,
+        "no_methods" => t.no_methods,
         "otp_invalid" | "otp_not_expected" | "otp_attempts_exhausted" => t.otp_invalid,
         _ => t.generic,
     }
@@ -220,6 +224,9 @@ mod tests {
         assert_eq!(Locale::from_tag("ar_SA"), Locale::Ar);
         assert_eq!(Locale::from_tag("en-US"), Locale::En);
         assert_eq!(Locale::from_tag(""), Locale::En);
+        assert_eq!(Locale::from_tag("arn"), Locale::En, "Mapudungun is not Arabic");
+        assert_eq!(Locale::from_tag("AR-sa"), Locale::Ar);
+        assert_eq!(Locale::from_tag("a"), Locale::En);
         assert_eq!(Locale::Ar.dir(), "rtl");
     }
 

@@ -14,9 +14,9 @@
 //! Where the method's gateway takes it in the page (`flow` in `/v1/methods`), STC Pay asks for the
 //! mobile number, then the one-time code (`data-state="otp"`), and Apple Pay opens the Apple Pay
 //! sheet on browsers that have it (`data-state="applepay"`; hidden elsewhere).
-//! It sets `data-state` on the element (`loading`, `ready`, `redirecting`, `error`) and fires
-//! `bawaba:redirect` (cancelable, `detail.url`) and `bawaba:error` (`detail.code`, and
-//! `detail.message` in the page's language) events.
+//! It sets `data-state` on the element (`loading`, `ready`, `redirecting`, `otp`, `applepay`,
+//! `error`) and fires `bawaba:redirect` (cancelable, `detail.url`, `detail.session`) and
+//! `bawaba:error` (`detail.code`, and `detail.message` in the page's language) events.
 
 #![deny(missing_docs)]
 
@@ -69,6 +69,7 @@ background:var(--a);border:0;border-radius:calc(var(--r) - 4px);cursor:pointer}\
 .extra input{box-sizing:border-box;inline-size:100%;padding:.6rem .75rem;font:inherit;color:var(--t);background:var(--b);\
 border:1px solid var(--l);border-radius:calc(var(--r) - 4px)}.extra input:focus-visible{outline:3px solid var(--f);outline-offset:2px}\
 .apple-pay{-webkit-appearance:-apple-pay-button;-apple-pay-button-type:buy;-apple-pay-button-style:black;background:#000;color:#fff}\
+.probe{position:absolute;visibility:hidden;font-size:40px}\
 @media (prefers-reduced-motion:reduce){*{transition:none!important;animation:none!important}}";
 
 struct Mounted {
@@ -94,8 +95,8 @@ pub fn detect_locale(host: &Element) -> Locale {
     Locale::En
 }
 
-/// The parts of the widget that change.
-#[derive(Clone)]
+/// The parts of the widget that change, shared (`Rc`) by its listeners and tasks: one copy,
+/// not a clone of every element per closure.
 struct Parts {
     host: HtmlElement,
     doc: Document,
@@ -161,14 +162,16 @@ pub fn mount(host: HtmlElement, edge_base: String) {
         let parts = parts.clone();
         Listener::new(parts.methods.clone().as_ref(), "change", move |_| show_extra(&parts))
     };
-    MOUNTED.with(|m| m.borrow_mut().push(Mounted { host, _listeners: vec![listener, changed] }));
+    // `try_with`: the list only goes away as the page unloads, and `with` would bring the
+    // code to format that panic into the download.
+    let _ = MOUNTED.try_with(|m| m.borrow_mut().push(Mounted { host, _listeners: vec![listener, changed] }));
     wasm_bindgen_futures::spawn_local(async move { load_methods(&parts).await });
 }
 
 /// Removes the widget's listeners (the element was disconnected).
 #[wasm_bindgen]
 pub fn unmount(host: HtmlElement) {
-    MOUNTED.with(|m| m.borrow_mut().retain(|w| w.host != host));
+    let _ = MOUNTED.try_with(|m| m.borrow_mut().retain(|w| w.host != host));
 }
 
 /// The widget's styles: a constructed stylesheet where the browser has them, so that a page
@@ -184,41 +187,37 @@ fn add_styles(doc: &web_sys::Document, root: &web_sys::ShadowRoot) {
     let _ = root.append_child(&el(doc, "style", "", STYLE));
 }
 
-fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
+fn build(host: &HtmlElement, edge_base: &str) -> Option<Rc<Parts>> {
     let doc = web_sys::window()?.document()?;
     let root = match host.shadow_root() {
         Some(r) => r,
         None => host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open)).ok()?,
     };
-    root.set_inner_html("");
     let locale = detect_locale(host);
     let t = locale.text();
-    let container = el(&doc, "div", "bw", "");
-    attrs(&container, &[("dir", locale.dir()), ("lang", locale.tag()), ("part", "container")]);
-    let total = el(&doc, "p", "total", "");
-    attrs(&total, &[("part", "total")]);
-    let fieldset = el(&doc, "fieldset", "", "");
-    let legend = el(&doc, "legend", "", t.choose);
-    let methods = el(&doc, "div", "methods", "");
-    attrs(&methods, &[("role", "radiogroup")]);
-    let _ = fieldset.append_with_node_2(&legend, &methods);
-    let button: HtmlButtonElement = el(&doc, "button", "pay", t.pay).dyn_into().ok()?;
-    attrs(&button, &[("type", "button"), ("part", "pay-button")]);
-    button.set_disabled(true);
-    let status = el(&doc, "p", "status", t.loading);
-    attrs(&status, &[("role", "status"), ("aria-live", "polite"), ("part", "status")]);
-    let error = el(&doc, "p", "error", "");
-    // Focusable by script only: an error takes the focus, so a keyboard or screen-reader user
-    // is where the problem is told.
-    attrs(&error, &[("role", "alert"), ("part", "error"), ("tabindex", "-1")]);
-    let note = el(&doc, "p", "note", t.secure_note);
-    attrs(&note, &[("part", "note")]);
-    let extra = el(&doc, "div", "extra", "");
-    for child in [&total, &fieldset, &extra, button.as_ref(), &status, &error, &note] {
-        let _ = container.append_child(child);
-    }
+    // The error is focusable by script only: it takes the focus, so a keyboard or screen-reader
+    // user is where the problem is told.
+    root.set_inner_html(&dom::markup(&[
+        "<div class=bw part=container dir=",
+        locale.dir(),
+        " lang=",
+        locale.tag(),
+        "><p class=total part=total></p><fieldset><legend>",
+        t.choose,
+        "</legend><div class=methods role=radiogroup></div></fieldset><div class=extra></div>\
+         <button class=pay type=button part=pay-button disabled>",
+        t.pay,
+        "</button><p class=status role=status aria-live=polite part=status>",
+        t.loading,
+        "</p><p class=error role=alert part=error tabindex=-1></p><p class=note part=note>",
+        t.secure_note,
+        "</p></div>",
+    ]));
     add_styles(&doc, &root);
-    let _ = root.append_child(&container);
+    let find = |selector: &str| root.query_selector(selector).ok().flatten();
+    let button: HtmlButtonElement = find(".pay")?.dyn_into().ok()?;
+    let (total, methods, status, error, extra) =
+        (find(".total")?, find(".methods")?, find(".status")?, find(".error")?, find(".extra")?);
     let edge = host
         .get_attribute("edge")
         .filter(|e| !e.is_empty())
@@ -248,7 +247,7 @@ fn build(host: &HtmlElement, edge_base: &str) -> Option<Parts> {
         live: Rc::new(RefCell::new(Live::default())),
     };
     set_state(&parts, "loading");
-    Some(parts)
+    Some(Rc::new(parts))
 }
 
 /// Joins strings (what `format!` or `concat` would do, without their code in the download).
@@ -298,6 +297,14 @@ fn dispatch(parts: &Parts, name: &str, detail: &[(&str, &str)]) -> bool {
     }
 }
 
+/// Tells the shopper why a call to the edge failed.
+fn show_call_error(parts: &Parts, error: CallError) {
+    match error {
+        CallError::Network => show_error(parts, "network", None),
+        CallError::Api(code, message) => show_error(parts, &code, Some(&message)),
+    }
+}
+
 enum CallError {
     Network,
     Api(String, String),
@@ -344,9 +351,12 @@ async fn post(url: &str, fields: &[(&str, &str)]) -> Result<JsValue, CallError> 
             match field(&json, &["error", "code"]) {
                 Some(code) => Err(CallError::Api(code, field(&json, &["error", "message"]).unwrap_or_default())),
                 None => {
-                    let status =
-                        String::from(js_sys::Number::from(resp.status()).to_string_with_radix(10).unwrap_or_default());
-                    Err(CallError::Api(join(&["http_", &status]), String::new()))
+                    let mut code = String::from("http_");
+                    let status = resp.status();
+                    for digit in [status / 100 % 10, status / 10 % 10, status % 10] {
+                        code.push(char::from(b'0' + digit as u8));
+                    }
+                    Err(CallError::Api(code, String::new()))
                 }
             }
         }
@@ -381,8 +391,7 @@ async fn load_methods(parts: &Parts) {
                 }
             }
         }
-        Err(CallError::Network) => show_error(parts, "network", None),
-        Err(CallError::Api(code, message)) => show_error(parts, &code, Some(&message)),
+        Err(e) => show_call_error(parts, e),
     }
 }
 
@@ -403,7 +412,6 @@ fn render_methods(parts: &Parts, resp: &JsValue) {
     let amount = el(&parts.doc, "b", "", &amount_text);
     attrs(&amount, &[("dir", "ltr")]);
     let _ = parts.total.append_with_node_2(&label, &amount);
-    parts.methods.set_text_content(None);
     let list = js_sys::Reflect::get(resp, &"methods".into()).unwrap_or(JsValue::UNDEFINED);
     let mut flows = Vec::new();
     let mut methods = Vec::new();
@@ -429,29 +437,31 @@ fn render_methods(parts: &Parts, resp: &JsValue) {
         live.currency = currency.clone();
     }
     if methods.is_empty() {
-        show_error(parts, "no_methods", None);
-        parts.error.set_text_content(Some(t.no_methods));
-        return;
+        return show_error(parts, "no_methods", None);
     }
     let preselected =
         parts.method.as_deref().and_then(|wanted| methods.iter().position(|m| m.answers(wanted))).unwrap_or(0);
+    // One string of the widget's own constants (codes, names, marks): nothing from the edge.
+    let mut rows = String::new();
     for (i, method) in methods.iter().enumerate() {
         let code = method.code();
-        let row = el(&parts.doc, "label", "method", "");
-        attrs(&row, &[("data-method", code), ("part", "method")]);
-        let input = el(&parts.doc, "input", "", "");
-        attrs(&input, &[("type", "radio"), ("name", "bawaba-method"), ("value", code)]);
-        if i == preselected {
-            let _ = input.set_attribute("checked", "");
-        }
-        let mark = el(&parts.doc, "span", "mark", "");
-        mark.set_inner_html(marks::svg(*method));
-        let mark_part = join(&["mark mark-", code]);
-        attrs(&mark, &[("part", &mark_part)]);
-        let name = el(&parts.doc, "span", "", i18n::method_label(*method, parts.locale));
-        let _ = row.append_with_node_3(&input, &mark, &name);
-        let _ = parts.methods.append_child(&row);
+        let checked = if i == preselected { " checked" } else { "" };
+        rows.push_str(&dom::markup(&[
+            "<label class=method part=method data-method=",
+            code,
+            "><input type=radio name=bawaba-method value=",
+            code,
+            checked,
+            "><span class=mark part=\"mark mark-",
+            code,
+            "\">",
+            marks::svg(*method),
+            "</span><span>",
+            i18n::method_label(*method, parts.locale),
+            "</span></label>",
+        ]));
     }
+    parts.methods.set_inner_html(&rows);
     parts.status.set_text_content(Some(""));
     parts.button.set_disabled(false);
     set_state(parts, "ready");
@@ -462,8 +472,10 @@ fn render_methods(parts: &Parts, resp: &JsValue) {
 /// missing glyph is the same box for both).
 fn fonts_draw(parts: &Parts, text: &str) -> bool {
     let probe = |t: &str| {
-        let span = el(&parts.doc, "span", "", t);
-        attrs(&span, &[("aria-hidden", "true"), ("style", "position:absolute;visibility:hidden;font-size:40px")]);
+        // A class, not a `style` attribute: a page whose CSP refuses inline styles allows the
+        // widget's constructed stylesheet.
+        let span = el(&parts.doc, "span", "probe", t);
+        let _ = span.set_attribute("aria-hidden", "true");
         let _ = parts.total.append_child(&span);
         let width = span.dyn_ref::<HtmlElement>().map_or(0, |e| e.offset_width());
         span.remove();
@@ -503,23 +515,29 @@ fn show_extra(parts: &Parts) {
 }
 
 /// A labelled input in the extra area.
-fn add_field(parts: &Parts, id: &str, label: &str, autocomplete: &str, inputmode: &str) {
-    let l = el(&parts.doc, "label", "", label);
-    attrs(&l, &[("for", id), ("part", "field")]);
-    let input = el(&parts.doc, "input", "", "");
+fn add_field(
+    parts: &Parts,
+    id: &'static str,
+    label: &'static str,
+    autocomplete: &'static str,
+    inputmode: &'static str,
+) {
     let kind = if inputmode == "tel" { "tel" } else { "text" };
-    attrs(
-        &input,
-        &[
-            ("id", id),
-            ("type", kind),
-            ("autocomplete", autocomplete),
-            ("inputmode", inputmode),
-            ("dir", "ltr"),
-            ("part", "input"),
-        ],
-    );
-    let _ = parts.extra.append_with_node_2(&l, &input);
+    parts.extra.set_inner_html(&dom::markup(&[
+        "<label for=",
+        id,
+        " part=field>",
+        label,
+        "</label><input id=",
+        id,
+        " type=",
+        kind,
+        " autocomplete=",
+        autocomplete,
+        " inputmode=",
+        inputmode,
+        " dir=ltr part=input>",
+    ]));
 }
 
 /// The value typed in the extra area's input `id`.
@@ -557,12 +575,15 @@ async fn pay(parts: &Parts) {
     parts.error.set_text_content(Some(""));
     parts.status.set_text_content(Some(parts.locale.text().redirecting));
     set_state(parts, "redirecting");
-    let mut fields =
-        vec![("intent", parts.intent.as_str()), ("method", method.as_str()), ("locale", parts.locale.tag())];
-    if otp_flow {
-        fields.push(("mobile", &mobile));
-    }
-    let answer = post(&join(&[&parts.edge, "/v1/sessions"]), &fields).await;
+    let fields = [
+        ("intent", parts.intent.as_str()),
+        ("method", method.as_str()),
+        ("locale", parts.locale.tag()),
+        ("mobile", &mobile),
+    ];
+    // The mobile number only for STC Pay.
+    let fields = if otp_flow { &fields[..] } else { &fields[..3] };
+    let answer = post(&join(&[&parts.edge, "/v1/sessions"]), fields).await;
     follow(parts, answer);
 }
 
@@ -629,13 +650,9 @@ fn follow(parts: &Parts, answer: Result<JsValue, CallError>) {
                 }
             }
         }
-        Err(CallError::Network) => {
+        Err(e) => {
             parts.button.set_disabled(false);
-            show_error(parts, "network", None);
-        }
-        Err(CallError::Api(code, message)) => {
-            parts.button.set_disabled(false);
-            show_error(parts, &code, Some(&message));
+            show_call_error(parts, e);
         }
     }
 }
@@ -668,7 +685,7 @@ fn set(obj: &JsValue, key: &str, value: &JsValue) {
 
 /// Opens the Apple Pay sheet (inside the click), validates the merchant through the edge and
 /// charges the token through the edge; the sheet says how it went, then the shopper goes on.
-fn start_applepay(parts: &Parts) {
+fn start_applepay(parts: &Rc<Parts>) {
     let Some(class) = applepay_class() else { return show_error(parts, "applepay_unavailable", None) };
     let request = js_sys::Object::new();
     {

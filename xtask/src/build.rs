@@ -24,7 +24,7 @@ pub fn build(release: bool) -> Result {
     let tools = setup::tools()?;
     build_edge(&tools, release)?;
     build_widget(&tools, release)?;
-    assemble_site()?;
+    assemble_site(&tools, release)?;
     assemble_production_site()?;
     Ok(())
 }
@@ -58,7 +58,8 @@ fn build_edge(tools: &setup::Tools, release: bool) -> Result {
     fs::write(&index, js.replace("import source ", "import ")).map_err(|e| e.to_string())?;
     fs::copy(root().join("edge/shim.js"), out.join("shim.js")).map_err(|e| e.to_string())?;
     if release {
-        optimize(tools, &out.join("index_bg.wasm"), "-Os", true)?;
+        // The edge keeps its function names: they make a panic's stack in the logs readable.
+        optimize(tools, &out.join("index_bg.wasm"), "-Os", &["--enable-exception-handling"])?;
     }
     Ok(())
 }
@@ -84,20 +85,196 @@ fn build_widget(tools: &setup::Tools, release: bool) -> Result {
         "--no-typescript",
     ]))?;
     if release {
-        optimize(tools, &out.join("bawaba_widget_bg.wasm"), "-Oz", false)?;
+        let wasm = out.join("bawaba_widget_bg.wasm");
+        optimize(tools, &wasm, "-Oz", &["--strip-debug", "--strip-producers", "--strip-target-features"])?;
+        minify_bindings(tools, &wasm, &out.join("bawaba_widget.js"))?;
     }
     Ok(())
 }
 
+/// The wasm features both builds use (wasm-opt must be told; it does not read them).
+const WASM_FEATURES: [&str; 6] = [
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+/// Shortens the names by which the widget's wasm and its glue know each other.
+///
+/// wasm-bindgen names every import after its function and a 16-digit hash
+/// (`__wbg_appendChild_dbf7ad2f48413560`), and the names travel twice (the wasm's import
+/// section, the glue's import object): near-random hex that brotli cannot shrink, about 2.5 KB
+/// of the shopper's download. binaryen's `--minify-imports-and-exports-and-modules` renames
+/// them in the wasm (as emscripten does) and prints the mapping; [`rename_bindings`] applies it
+/// to the glue, refusing any name it cannot find exactly where wasm-bindgen writes it.
+fn minify_bindings(tools: &setup::Tools, wasm: &Path, glue: &Path) -> Result {
+    step("minifying the names between the widget's wasm and its glue");
+    let mut cmd = Command::new(&tools.node);
+    cmd.arg(&tools.wasm_opt).arg("--minify-imports-and-exports-and-modules").args(WASM_FEATURES);
+    cmd.arg(wasm).arg("-o").arg(wasm);
+    let shown = format!("{cmd:?}");
+    let out = cmd.output().map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{shown} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr)));
+    }
+    let map = NameMap::parse(&String::from_utf8_lossy(&out.stdout))?;
+    let module = single_import_module(&fs::read(wasm).map_err(|e| e.to_string())?)?;
+    let text = fs::read_to_string(glue).map_err(|e| e.to_string())?;
+    fs::write(glue, rename_bindings(&text, &map, &module)?).map_err(|e| e.to_string())
+}
+
+/// What binaryen printed: `{"imports": [[module, name, new]], "exports": [[name, new]]}`.
+#[derive(Debug, Default)]
+struct NameMap {
+    /// `(module, name, new name)`.
+    imports: Vec<(String, String, String)>,
+    /// `(name, new name)`.
+    exports: Vec<(String, String)>,
+}
+
+impl NameMap {
+    fn parse(printed: &str) -> Result<NameMap> {
+        let json: serde_json::Value = serde_json::from_str(printed)
+            .map_err(|e| format!("wasm-opt's name mapping is not JSON ({e}): {printed}"))?;
+        let strings = |v: &serde_json::Value| -> Vec<String> {
+            v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default()
+        };
+        let list = |key: &str, width: usize| -> Result<Vec<Vec<String>>> {
+            let entries = json[key].as_array().ok_or_else(|| format!("wasm-opt's name mapping has no {key:?}"))?;
+            entries
+                .iter()
+                .map(strings)
+                .map(|e| {
+                    if e.len() == width {
+                        Ok(e)
+                    } else {
+                        Err(format!("a {key:?} entry is not {width} strings: {e:?}"))
+                    }
+                })
+                .collect()
+        };
+        Ok(NameMap {
+            imports: list("imports", 3)?.into_iter().map(|e| (e[0].clone(), e[1].clone(), e[2].clone())).collect(),
+            exports: list("exports", 2)?.into_iter().map(|e| (e[0].clone(), e[1].clone())).collect(),
+        })
+    }
+}
+
+/// The one module every import of `wasm` comes from (binaryen gives them all one short name).
+fn single_import_module(wasm: &[u8]) -> Result<String> {
+    let mut modules: Vec<String> = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::ImportSection(reader) = payload.map_err(|e| e.to_string())? {
+            for import in reader.into_imports() {
+                let module = import.map_err(|e| e.to_string())?.module.to_string();
+                if !modules.contains(&module) {
+                    modules.push(module);
+                }
+            }
+        }
+    }
+    match modules.as_slice() {
+        [one] => Ok(one.clone()),
+        other => Err(format!("the widget's wasm imports from {other:?}, not from one module")),
+    }
+}
+
+fn is_identifier_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '$'
+}
+
+/// The glue with binaryen's new names: each import's key in the import object (`name:
+/// function(…)`), the module's key (`"./bawaba_widget_bg.js":`), and every `wasm.<export>`.
+/// Every import and module name must be found exactly once, and afterwards no `wasm.` may name
+/// an export the wasm no longer has: a wasm-bindgen that writes its glue differently fails the
+/// build here, not in a shopper's browser.
+fn rename_bindings(glue: &str, map: &NameMap, new_module: &str) -> Result<String> {
+    let mut out = glue.to_string();
+    let mut modules: Vec<&str> = map.imports.iter().map(|(m, _, _)| m.as_str()).collect();
+    modules.dedup();
+    for module in modules {
+        let key = format!("\"{module}\":");
+        if out.matches(&key).count() != 1 {
+            return Err(format!("the glue does not hold the import module key {key} once"));
+        }
+        out = out.replace(&key, &format!("\"{new_module}\":"));
+    }
+    for (_, name, new) in &map.imports {
+        let key = format!("{name}: function(");
+        let found: Vec<usize> = out
+            .match_indices(&key)
+            .map(|(at, _)| at)
+            .filter(|at| out[..*at].ends_with(|c: char| c.is_whitespace()))
+            .collect();
+        let [at] = found[..] else {
+            return Err(format!("the glue holds the import {name:?} {} times, not once", found.len()));
+        };
+        out.replace_range(at..at + name.len(), &format!("\"{new}\""));
+    }
+    let renamed: Vec<&str> = map.exports.iter().map(|(_, new)| new.as_str()).collect();
+    for (name, new) in &map.exports {
+        let member = format!("wasm.{name}");
+        let mut rest = out.as_str();
+        let mut next = String::new();
+        while let Some(at) = rest.find(&member) {
+            let after = &rest[at + member.len()..];
+            let whole = !after.starts_with(is_identifier_char) && !rest[..at].ends_with(is_identifier_char);
+            next.push_str(&rest[..at]);
+            next.push_str(if whole { "wasm." } else { &member });
+            if whole {
+                next.push_str(new);
+            }
+            rest = after;
+        }
+        next.push_str(rest);
+        out = next;
+    }
+    for (at, _) in out.match_indices("wasm.") {
+        if out[..at].ends_with(is_identifier_char) || out[..at].ends_with('.') {
+            continue;
+        }
+        let member: String = out[at + 5..].chars().take_while(|c| is_identifier_char(*c)).collect();
+        if !renamed.contains(&member.as_str()) {
+            return Err(format!("the glue uses wasm.{member}, which binaryen's mapping does not name"));
+        }
+    }
+    Ok(out)
+}
+
+/// Minifies an ES module every shopper downloads, with esbuild, keeping only the exports named
+/// in `keep` (the loader uses the glue's `default`, `mount` and `unmount`: wasm-bindgen's
+/// `initSync` and its messages go). Bundled from a one-line entry that re-exports `keep`, so
+/// esbuild drops what nothing imports; `import.meta.url` stays the served file's own URL.
+fn minify_js(tools: &setup::Tools, code: &str, keep: &[&str]) -> Result<String> {
+    let dir = root().join("target/js-minify");
+    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    fs::write(dir.join("module.js"), code).map_err(|e| e.to_string())?;
+    let entry = if keep.is_empty() {
+        "import \"./module.js\";\n".to_string()
+    } else {
+        format!("export {{ {} }} from \"./module.js\";\n", keep.join(", "))
+    };
+    fs::write(dir.join("entry.js"), entry).map_err(|e| e.to_string())?;
+    let out = dir.join("out.js");
+    let mut cmd = Command::new(&tools.esbuild);
+    cmd.arg(dir.join("entry.js")).args(["--bundle", "--minify", "--format=esm", "--log-level=warning"]);
+    cmd.arg(format!("--outfile={}", out.display())).env("PATH", tools.path_env());
+    run_cmd(&mut cmd)?;
+    fs::read_to_string(&out).map_err(|e| e.to_string())
+}
+
 /// Runs wasm-opt in place, skipping the work when the input is the same as last time.
-fn optimize(tools: &setup::Tools, wasm: &Path, level: &str, exceptions: bool) -> Result {
+fn optimize(tools: &setup::Tools, wasm: &Path, level: &str, extra: &[&str]) -> Result {
     let input = fs::read(wasm).map_err(|e| e.to_string())?;
     // Cache next to the build output, never inside target/site (which is served).
     let cache_dir = root().join("target/wasm-opt-cache");
     fs::create_dir_all(&cache_dir).map_err(|e| e.to_string())?;
     let name = wasm.file_name().expect("a file").to_string_lossy().to_string();
     let stamp = cache_dir.join(format!("{name}.stamp"));
-    let fingerprint = format!("{level}:{}:{:x}", input.len(), fnv1a(&input));
+    let fingerprint = format!("{level} {}:{}:{:x}", extra.join(" "), input.len(), fnv1a(&input));
     let cached = cache_dir.join(&name);
     if fs::read_to_string(&stamp).ok().as_deref() == Some(fingerprint.as_str()) && cached.exists() {
         fs::copy(&cached, wasm).map_err(|e| e.to_string())?;
@@ -105,17 +282,7 @@ fn optimize(tools: &setup::Tools, wasm: &Path, level: &str, exceptions: bool) ->
     }
     step(&format!("optimizing {} with wasm-opt {level}", wasm.file_name().unwrap().to_string_lossy()));
     let mut cmd = Command::new(&tools.node);
-    cmd.arg(&tools.wasm_opt).arg(level).args([
-        "--enable-bulk-memory",
-        "--enable-nontrapping-float-to-int",
-        "--enable-sign-ext",
-        "--enable-mutable-globals",
-        "--enable-reference-types",
-        "--enable-multivalue",
-    ]);
-    if exceptions {
-        cmd.arg("--enable-exception-handling");
-    }
+    cmd.arg(&tools.wasm_opt).arg(level).args(WASM_FEATURES).args(extra);
     cmd.arg(wasm).arg("-o").arg(&cached);
     run_cmd(&mut cmd)?;
     fs::copy(&cached, wasm).map_err(|e| e.to_string())?;
@@ -127,13 +294,17 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// Copies `www/` into `target/site`, publishes the widget there under its hashed names and
-/// writes the loader that names them.
-fn assemble_site() -> Result {
+/// writes the loader that names them. A release build minifies the loader and the glue.
+fn assemble_site(tools: &setup::Tools, release: bool) -> Result {
     let site = root().join("target/site");
     copy_dir(&root().join("www"), &site)?;
-    let files = publish_widget(&root().join(WIDGET_STAGING), &site.join("widget"))?;
+    let minify = |keep: &'static [&'static str]| {
+        move |code: &str| if release { minify_js(tools, code, keep) } else { Ok(code.to_string()) }
+    };
+    let files =
+        publish_widget(&root().join(WIDGET_STAGING), &site.join("widget"), &minify(&["default", "mount", "unmount"]))?;
     let template = fs::read_to_string(root().join("www/bawaba.js")).map_err(|e| format!("www/bawaba.js: {e}"))?;
-    fs::write(site.join("bawaba.js"), loader(&template, &files)?).map_err(|e| e.to_string())
+    fs::write(site.join("bawaba.js"), minify(&[])(&loader(&template, &files)?)?).map_err(|e| e.to_string())
 }
 
 /// The widget's files as published, relative to the site's root.
@@ -167,8 +338,8 @@ fn loader(template: &str, files: &WidgetFiles) -> Result<String> {
 /// Writes wasm-bindgen's output from `staging` into `widget_dir` (emptied first: no old name
 /// lingers) under content-hashed names. The glue's own default URL of the wasm (used when
 /// `init` is called without one) is rewritten to the hashed name before the glue is hashed, so
-/// the glue's name covers the wasm's too.
-fn publish_widget(staging: &Path, widget_dir: &Path) -> Result<WidgetFiles> {
+/// the glue's name covers the wasm's too; `minify` then has the glue as served.
+fn publish_widget(staging: &Path, widget_dir: &Path, minify: &dyn Fn(&str) -> Result<String>) -> Result<WidgetFiles> {
     const GLUE: &str = "bawaba_widget.js";
     const WASM: &str = "bawaba_widget_bg.wasm";
     let mut staged: Vec<String> = fs::read_dir(staging)
@@ -189,7 +360,7 @@ fn publish_widget(staging: &Path, widget_dir: &Path) -> Result<WidgetFiles> {
     if glue.matches(&default_url).count() != 1 {
         return Err(format!("the glue from wasm-bindgen no longer holds `{default_url}` once: update publish_widget"));
     }
-    let glue = glue.replace(&default_url, &format!("new URL('{wasm_name}', import.meta.url)"));
+    let glue = minify(&glue.replace(&default_url, &format!("new URL('{wasm_name}', import.meta.url)")))?;
     let glue_name = format!("bawaba_widget.{}.js", content_hash(glue.as_bytes()));
     if widget_dir.exists() {
         fs::remove_dir_all(widget_dir).map_err(|e| format!("{}: {e}", widget_dir.display()))?;
@@ -203,58 +374,8 @@ fn publish_widget(staging: &Path, widget_dir: &Path) -> Result<WidgetFiles> {
 /// The name part of a published file: the first 16 hex digits (64 bits) of the SHA-256 of its
 /// bytes.
 fn content_hash(bytes: &[u8]) -> String {
-    sha256(bytes)[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// SHA-256 (FIPS 180-4). Here rather than a dependency: xtask needs it for two files a build.
-fn sha256(message: &[u8]) -> [u8; 32] {
-    const K: [u32; 64] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
-        0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
-        0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
-        0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-        0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
-        0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
-        0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-        0xc67178f2,
-    ];
-    let mut h: [u32; 8] =
-        [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
-    let mut padded = message.to_vec();
-    padded.push(0x80);
-    while padded.len() % 64 != 56 {
-        padded.push(0);
-    }
-    padded.extend_from_slice(&((message.len() as u64) * 8).to_be_bytes());
-    for block in padded.chunks_exact(64) {
-        let mut w = [0u32; 64];
-        for (i, word) in block.chunks_exact(4).enumerate() {
-            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-        }
-        for i in 16..64 {
-            let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
-            let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
-            w[i] = w[i - 16].wrapping_add(s0).wrapping_add(w[i - 7]).wrapping_add(s1);
-        }
-        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = h;
-        for i in 0..64 {
-            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
-            let ch = (e & f) ^ (!e & g);
-            let t1 = hh.wrapping_add(s1).wrapping_add(ch).wrapping_add(K[i]).wrapping_add(w[i]);
-            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
-            let maj = (a & b) ^ (a & c) ^ (b & c);
-            let t2 = s0.wrapping_add(maj);
-            (hh, g, f, e, d, c, b, a) = (g, f, e, d.wrapping_add(t1), c, b, a, t1.wrapping_add(t2));
-        }
-        for (state, add) in h.iter_mut().zip([a, b, c, d, e, f, g, hh]) {
-            *state = state.wrapping_add(add);
-        }
-    }
-    let mut out = [0u8; 32];
-    for (chunk, word) in out.chunks_exact_mut(4).zip(h) {
-        chunk.copy_from_slice(&word.to_be_bytes());
-    }
-    out
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The files a deployed edge serves: the loader, the widget and the headers file. Nothing of
@@ -298,20 +419,72 @@ fn copy_dir(from: &Path, to: &Path) -> Result {
 mod tests {
     use super::*;
 
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    #[test]
+    fn a_content_hash_is_the_first_16_hex_digits_of_the_sha256() {
+        // FIPS 180-4's examples.
+        assert_eq!(content_hash(b""), "e3b0c44298fc1c14");
+        assert_eq!(content_hash(b"abc"), "ba7816bf8f01cfea");
+    }
+
+    /// A glue as wasm-bindgen writes it, cut down: an import object, a module key, exports.
+    const GLUE: &str = r#"export function mount(host, edge_base) {
+    const ptr0 = passStringToWasm0(edge_base, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+    wasm.mount(host, ptr0, WASM_VECTOR_LEN);
+}
+function __wbg_get_imports() {
+    const import0 = {
+        __proto__: null,
+        __wbg_appendChild_dbf7ad2f48413560: function(arg0, arg1) {
+            return arg0.appendChild(arg1);
+        },
+        __wbg_append_493e9926331694ec: function(arg0, arg1, arg2) {
+            arg0.append(arg1, arg2);
+        },
+    };
+    return {
+        __proto__: null,
+        "./bawaba_widget_bg.js": import0,
+    };
+}
+function getUint8ArrayMemory0() { return new Uint8Array(wasm.memory.buffer); }
+"#;
+
+    fn map() -> NameMap {
+        NameMap::parse(
+            r#"{"imports": [["./bawaba_widget_bg.js", "__wbg_appendChild_dbf7ad2f48413560", "a"],
+                            ["./bawaba_widget_bg.js", "__wbg_append_493e9926331694ec", "$"]],
+                "exports": [["mount", "b"], ["__wbindgen_malloc", "c"], ["__wbindgen_realloc", "d"], ["memory", "e"]]}"#,
+        )
+        .unwrap()
     }
 
     #[test]
-    fn sha256_matches_the_standards_vectors() {
-        // FIPS 180-4 examples, and a message that needs a second padding block.
-        assert_eq!(hex(&sha256(b"")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-        assert_eq!(hex(&sha256(b"abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        assert_eq!(
-            hex(&sha256(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
-            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
-        );
-        assert_eq!(content_hash(b"abc"), "ba7816bf8f01cfea");
+    fn the_glue_takes_binaryens_short_names() {
+        let glue = rename_bindings(GLUE, &map(), "z").unwrap();
+        assert!(glue.contains(r#""a": function(arg0, arg1) {"#), "{glue}");
+        assert!(glue.contains(r#""$": function(arg0, arg1, arg2) {"#), "{glue}");
+        assert!(glue.contains(r#""z": import0"#), "{glue}");
+        assert!(glue.contains("passStringToWasm0(edge_base, wasm.c, wasm.d);"), "{glue}");
+        assert!(glue.contains("wasm.b(host, ptr0, WASM_VECTOR_LEN);"), "{glue}");
+        assert!(glue.contains("wasm.e.buffer"), "{glue}");
+        // The JavaScript names are the glue's own: untouched.
+        assert!(glue.contains("export function mount(host, edge_base)") && glue.contains("arg0.appendChild(arg1)"));
+        assert!(!glue.contains("__wbg_append") && !glue.contains("bawaba_widget_bg.js"), "{glue}");
+    }
+
+    #[test]
+    fn a_glue_that_does_not_match_the_mapping_fails_the_build() {
+        let missing = GLUE.replace("__wbg_append_493e9926331694ec: function", "other: function");
+        let err = rename_bindings(&missing, &map(), "z").unwrap_err();
+        assert!(err.contains("__wbg_append_493e9926331694ec"), "{err}");
+        // An export the mapping does not name (the glue would call what the wasm lost).
+        let unknown = GLUE.replace("wasm.memory.buffer", "wasm.table.buffer");
+        let err = rename_bindings(&unknown, &map(), "z").unwrap_err();
+        assert!(err.contains("wasm.table"), "{err}");
+        let no_module = GLUE.replace("\"./bawaba_widget_bg.js\": import0", "env: import0");
+        assert!(rename_bindings(&no_module, &map(), "z").unwrap_err().contains("module"));
+        assert!(NameMap::parse("not json").is_err());
+        assert!(NameMap::parse(r#"{"imports": [["m", "n"]], "exports": []}"#).is_err());
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub struct Tools {
     pub wasm_opt: PathBuf,
     /// wrangler's entry script.
     pub wrangler: PathBuf,
+    /// esbuild, which minifies the JavaScript every shopper downloads (the loader, the glue).
+    pub esbuild: PathBuf,
 }
 
 impl Tools {
@@ -72,6 +74,7 @@ pub fn tools() -> Result<Tools> {
         node,
         wasm_opt: root().join("node_modules/binaryen/bin/wasm-opt"),
         wrangler: root().join("node_modules/wrangler/bin/wrangler.js"),
+        esbuild: root().join("node_modules/esbuild/bin/esbuild"),
     })
 }
 
@@ -132,10 +135,13 @@ fn ensure_npm_packages(node: &std::path::Path) -> Result {
         (Ok(l), Ok(i)) => l.modified().ok() <= i.modified().ok(),
         _ => false,
     };
-    if fresh && root().join("node_modules/wrangler/bin/wrangler.js").exists() {
+    let complete = ["wrangler/bin/wrangler.js", "esbuild/bin/esbuild"]
+        .iter()
+        .all(|p| root().join("node_modules").join(p).exists());
+    if fresh && complete {
         return Ok(());
     }
-    step("installing npm packages from package-lock.json (wrangler, workerd, binaryen, rtlcss)");
+    step("installing npm packages from package-lock.json (wrangler, workerd, binaryen, esbuild, rtlcss)");
     let node_dir = node.parent().expect("node dir").display().to_string();
     let path = format!("{node_dir}:{}", std::env::var("PATH").unwrap_or_default());
     run_cmd(Command::new("npm").current_dir(root()).env("PATH", path).args(["ci", "--no-fund", "--no-audit"]))
