@@ -26,6 +26,10 @@ struct Admit {
     /// An STC Pay start: the number the code goes to.
     #[serde(default)]
     mobile: Option<String>,
+    /// An Apple Pay merchant validation rather than a session start: counted apart, under the
+    /// same limits (each is a call to the gateway, and a page could loop on them).
+    #[serde(default)]
+    applepay_validation: bool,
 }
 
 /// The Durable Object.
@@ -48,10 +52,12 @@ impl DurableObject for SessionLimiter {
         for warning in warnings {
             worker::console_warn!("{warning}");
         }
-        let client = format!("client:{}", admit.client);
+        let (client_prefix, shop_key) =
+            if admit.applepay_validation { ("applepay:client:", "applepay:shop") } else { ("client:", "shop") };
+        let client = format!("{client_prefix}{}", admit.client);
         let mut keys = vec![
             (client.as_str(), limits.per_client_per_minute, LimitScope::Client),
-            ("shop", limits.per_shop_per_minute, LimitScope::Shop),
+            (shop_key, limits.per_shop_per_minute, LimitScope::Shop),
         ];
         let mobile = admit.mobile.map(|m| format!("mobile:{m}"));
         if let Some(m) = &mobile {
@@ -66,10 +72,20 @@ impl DurableObject for SessionLimiter {
 /// Counts one session start for `shop` from `client` (its IP address), and for an STC Pay start
 /// the `mobile` its code goes to, or refuses it with `rate_limited`.
 pub async fn admit(env: &Env, shop: &ShopId, client: &str, mobile: Option<&str>) -> Result<(), ApiError> {
+    ask(env, shop, Admit { client: client.to_string(), mobile: mobile.map(str::to_string), applepay_validation: false })
+        .await
+}
+
+/// Counts one Apple Pay merchant validation for `shop` from `client`, under the session limits
+/// but in counters of its own, or refuses it with `rate_limited`.
+pub async fn admit_applepay_validation(env: &Env, shop: &ShopId, client: &str) -> Result<(), ApiError> {
+    ask(env, shop, Admit { client: client.to_string(), mobile: None, applepay_validation: true }).await
+}
+
+async fn ask(env: &Env, shop: &ShopId, admit: Admit) -> Result<(), ApiError> {
     let ns = env.durable_object(BINDING).map_err(internal)?;
     let stub = ns.get_by_name(&format!("limits:{}", shop.as_str())).map_err(internal)?;
-    let body = serde_json::to_string(&Admit { client: client.to_string(), mobile: mobile.map(str::to_string) })
-        .map_err(internal)?;
+    let body = serde_json::to_string(&admit).map_err(internal)?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
     let req = Request::new_with_init("https://limits.internal/", &init).map_err(internal)?;

@@ -272,7 +272,8 @@ async fn submit_otp(req: &mut Request, env: &Env, session_id: &str) -> Result<Re
 
 /// `POST /v1/applepay/validate` `{"intent", "validation_url"}`: the merchant session for the
 /// Apple Pay sheet, from the gateway that takes Apple Pay in the page for this payment. The
-/// domain is the shop page's (its `Origin`, one of the shop's registered origins).
+/// domain is the shop page's (its `Origin`, one of the shop's registered origins). Each is a
+/// call to the gateway: counted per client address and per shop like session starts.
 async fn applepay_validate(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let origin = req.headers().get("Origin").ok().flatten();
     let body: ApplepayValidateRequest = read_json(req).await?;
@@ -297,6 +298,8 @@ async fn applepay_validate(req: &mut Request, env: &Env) -> Result<Response, Api
         None => entry.origin.clone(),
     };
     let domain = page_origin.split("://").nth(1).unwrap_or(&page_origin).split(['/', ':']).next().unwrap_or_default();
+    let (shop, _) = payment_names(&intent.claims.iss, &intent.claims.sub)?;
+    crate::limiter::admit_applepay_validation(env, &shop, &crate::limiter::client_address(req)).await?;
     let connector = config::connector(env, &option.gateway, &edge_origin)?;
     let display_name = entry.display_name();
     let request = connector

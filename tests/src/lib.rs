@@ -72,6 +72,14 @@ pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
 }
 
+/// Waits, if needed, so that at least `secs` seconds are left in the current minute.
+pub fn wait_for_a_fresh_minute(secs: u64) {
+    let into_minute = now().rem_euclid(60) as u64;
+    if into_minute > 60 - secs {
+        std::thread::sleep(std::time::Duration::from_secs(61 - into_minute));
+    }
+}
+
 /// Polls `check` every 100 ms until it returns `Some`, or panics after `secs` with `what`.
 pub fn wait_for<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);

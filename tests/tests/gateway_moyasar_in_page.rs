@@ -27,6 +27,13 @@ struct World {
     config: ShopConfig,
 }
 
+/// Session starts (and, counted apart, Apple Pay validations) per client address per minute:
+/// more than the other tests here start from one address, few enough to reach quickly.
+const PER_CLIENT_PER_MINUTE: usize = 60;
+
+/// Another of Apple's validation hosts, for the limit test (the other tests count theirs).
+const APPLE_FLOOD: &str = "https://apple-pay-gateway.apple.com/paymentservices/paymentSession";
+
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
@@ -42,6 +49,7 @@ fn world() -> &'static World {
             ("MOYASAR_WEBHOOK_SECRET".into(), TOKEN.into()),
             ("APPLE_PAY_DOMAIN_ASSOCIATION".into(), ASSOCIATION.into()),
             ("GATEWAY_TIMEOUT_MS".into(), "2000".into()),
+            ("LIMIT_SESSIONS_PER_CLIENT_PER_MINUTE".into(), PER_CLIENT_PER_MINUTE.to_string()),
         ];
         let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars, ..Default::default() });
         moyasar.set_webhook_url(&edge.url("/v1/webhooks/moyasar"));
@@ -276,11 +284,18 @@ fn apple_pay_merchant_validation_is_for_apples_hosts_and_the_shops_domain_only()
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(ok.json()["domainName"], "127.0.0.1");
     assert!(ok.json()["merchantSessionIdentifier"].as_str().unwrap().starts_with("SSH"));
-    let sent = w.moyasar.applepay_requests().last().cloned().unwrap();
-    assert_eq!((sent["validation_url"].as_str(), sent["display_name"].as_str()), (Some(APPLE), Some("dukkan")));
+    let sent = w.moyasar.applepay_requests().into_iter().rev().find(|r| r["validation_url"] == APPLE).unwrap();
+    assert_eq!(sent["display_name"].as_str(), Some("dukkan"));
     assert_eq!(sent["publishable_api_key"], PUBLISHABLE);
 
-    let before = w.moyasar.applepay_requests().len();
+    // Counted by URL: the tests run in parallel against one fake.
+    let reached = |url: &str| w.moyasar.applepay_requests().iter().filter(|r| r["validation_url"] == url).count();
+    let urls = [
+        "https://evil.example/startSession",
+        "http://apple-pay-gateway.apple.com/x",
+        "https://apple-pay-gateway.apple.com.evil.example/x",
+    ];
+    let before: usize = urls.iter().map(|u| reached(u)).sum::<usize>() + reached(APPLE);
     for url in [
         "https://evil.example/startSession",
         "http://apple-pay-gateway.apple.com/x",
@@ -291,7 +306,40 @@ fn apple_pay_merchant_validation_is_for_apples_hosts_and_the_shops_domain_only()
     }
     let elsewhere = validate(w, &r, APPLE, "https://other-shop.example");
     assert_eq!(elsewhere.status, 422, "a page that is not the shop's: {}", elsewhere.body);
-    assert_eq!(w.moyasar.applepay_requests().len(), before, "none of them reached Moyasar");
+    let after: usize = urls.iter().map(|u| reached(u)).sum::<usize>() + reached(APPLE);
+    assert_eq!(after, before, "none of them reached Moyasar");
+}
+
+#[test]
+fn apple_pay_merchant_validations_are_limited_per_client_address() {
+    // Each validation is a call to the gateway: a page looping on them is refused like a
+    // shopper starting too many sessions, in counters of its own.
+    let w = world();
+    let r = reference("ip-ap-flood");
+    let from = |ip: &str| {
+        let body = json!({"intent": intent(w, &r, 25000), "validation_url": APPLE_FLOOD}).to_string();
+        let headers =
+            [("Content-Type", "application/json"), ("Origin", w.config.origin.as_str()), ("CF-Connecting-IP", ip)];
+        http::post_with_headers(&w.edge.url("/v1/applepay/validate"), &headers, body.as_bytes())
+    };
+    bawaba_tests::wait_for_a_fresh_minute(20);
+    let flood = || w.moyasar.applepay_requests().iter().filter(|r| r["validation_url"] == APPLE_FLOOD).count();
+    let before = flood();
+    for i in 0..PER_CLIENT_PER_MINUTE {
+        assert_eq!(from("203.0.113.70").status, 200, "validation {}", i + 1);
+    }
+    let refused = from("203.0.113.70");
+    assert_eq!((refused.status, refused.error_code().as_str()), (429, "rate_limited"), "{}", refused.body);
+    assert!(refused.header("Retry-After").is_some());
+    assert_eq!(flood(), before + PER_CLIENT_PER_MINUTE, "the refused one never reached Moyasar");
+    assert_eq!(from("203.0.113.71").status, 200, "another shopper is not affected");
+    // Sessions keep their own count: the same address still starts a payment.
+    let started = http::post_with_headers(
+        &w.edge.url("/v1/sessions"),
+        &[("Content-Type", "application/json"), ("CF-Connecting-IP", "203.0.113.70")],
+        json!({"intent": intent(w, &reference("ip-ap-flood-pay"), 2000), "method": "mada"}).to_string().as_bytes(),
+    );
+    assert_eq!(started.status, 200, "{}", started.body);
 }
 
 #[test]

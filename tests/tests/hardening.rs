@@ -11,6 +11,7 @@ use bawaba_tests::fake_shop::FakeShop;
 use bawaba_tests::fakes::moyasar::FakeMoyasar;
 use bawaba_tests::flows::{self, claims, reference, sign};
 use bawaba_tests::http;
+use bawaba_tests::wait_for_a_fresh_minute;
 use std::sync::OnceLock;
 
 const MOYASAR_KEY: &str = "sk_test_hardening_0123456789";
@@ -145,14 +146,6 @@ fn a_shop_starts_at_most_its_ceiling_per_minute_whatever_the_addresses() {
     }
     let intent = sign(config, &claims(config, &reference("per-shop"), 1000));
     assert_rate_limited(&start_from(&w.edge, "192.0.2.200", &intent, "mada"), "shop");
-}
-
-/// Waits, if needed, so that at least `secs` seconds are left in the current minute.
-fn wait_for_a_fresh_minute(secs: u64) {
-    let into_minute = bawaba_tests::now().rem_euclid(60) as u64;
-    if into_minute > 60 - secs {
-        std::thread::sleep(std::time::Duration::from_secs(61 - into_minute));
-    }
 }
 
 #[test]
