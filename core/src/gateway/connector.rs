@@ -124,6 +124,14 @@ pub trait Gateway: std::fmt::Debug {
         now: i64,
     ) -> Result<WebhookHint, WebhookError>;
 
+    /// Verifies what the shopper's browser brought back to the return route (the POSTed form
+    /// `body`, empty on a GET), where the gateway signs its returns (PayTabs). The return is only
+    /// a hint either way; a return that fails here does not even make the edge ask the gateway.
+    /// The default: nothing to verify.
+    fn verify_return(&self, _body: &[u8]) -> Result<(), WebhookError> {
+        Ok(())
+    }
+
     /// A refund of `amount` of the payment `transaction_id`; `refund_reference` is unique per
     /// refund (gateways that deduplicate use it).
     fn build_refund(

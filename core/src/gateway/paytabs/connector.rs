@@ -75,6 +75,18 @@ impl Gateway for Config {
         )
     }
 
+    /// PayTabs POSTs signed fields to HTTPS return URLs and sends a bare GET to others
+    /// (gateways.md §4.2): an empty return has nothing to verify; fields without a valid
+    /// `signature` are refused.
+    fn verify_return(&self, body: &[u8]) -> Result<(), WebhookError> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        let text = std::str::from_utf8(body)
+            .map_err(|_| WebhookError::Signature(crate::signature::SignatureError::Malformed))?;
+        super::webhook::verify_return(self.server_key.expose().as_bytes(), text).map(|_| ())
+    }
+
     fn build_refund(
         &self,
         gateway_payment_id: &str,
