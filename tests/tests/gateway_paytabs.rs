@@ -25,7 +25,7 @@ struct World {
     config: ShopConfig,
 }
 
-fn start_with(routes: &str) -> World {
+fn start_with(routes: &str, extra: &[(&str, &str)]) -> World {
     let paytabs = FakePayTabs::start(PROFILE, KEY);
     // The test edge is plain HTTP: let the fake post its signed returns to it all the same.
     paytabs.set_post_http_returns(true);
@@ -38,13 +38,14 @@ fn start_with(routes: &str) -> World {
         ("PAYTABS_SERVER_KEY".into(), KEY.into()),
         ("GATEWAY_TIMEOUT_MS".into(), "2000".into()),
     ];
+    let vars = vars.into_iter().chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string()))).collect();
     let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars, ..Default::default() });
     World { edge, paytabs, shop, config }
 }
 
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
-    WORLD.get_or_init(|| start_with("mada=paytabs,visa=paytabs,mastercard=paytabs,amex=paytabs,applepay=paytabs"))
+    WORLD.get_or_init(|| start_with("mada=paytabs,visa=paytabs,mastercard=paytabs,amex=paytabs,applepay=paytabs", &[]))
 }
 
 fn notifications(w: &World, r: &str) -> Vec<Notification> {
@@ -290,7 +291,7 @@ fn verdict(w: &World) -> (String, String) {
 
 #[test]
 fn check_connection_verdicts_and_outages() {
-    let w = start_with("visa=paytabs|sandbox,mastercard=paytabs");
+    let w = start_with("visa=paytabs|sandbox,mastercard=paytabs", &[]);
     let (ok, message) = verdict(&w);
     assert_eq!(ok, "ok", "{message}");
     w.paytabs.set_server_key("SKJNDKLMRB-another-key");
@@ -328,4 +329,46 @@ fn check_connection_verdicts_and_outages() {
     let again = sign(&w.config, &claims(&w.config, &reference("pt-back"), 700));
     let back = flows::start_session(&w.edge, &again, "mastercard");
     assert_eq!((back.status, back.json()["gateway"].as_str()), (200, Some("paytabs")));
+}
+
+#[test]
+fn a_pending_refund_is_queried_by_its_own_tran_ref_until_paytabs_decides() {
+    // Pending refunds are followed up by the reconciliation, which this edge runs each second.
+    let w = &start_with("visa=paytabs", &[("RECONCILE_AFTER_SECS", "1")]);
+    let r = reference("pt-pending-refund");
+    let (tran_ref, url) = open(w, &r, 4000, "visa");
+    assert_eq!(status_of(&back_through_edge(&pay(&url, "4111111111111111"))), "paid");
+    let refund = |key: &str, amount: Option<i64>| {
+        let mut body = serde_json::json!({"reference": r});
+        if let Some(a) = amount {
+            body["amount"] = a.into();
+        }
+        flows::signed_post_with_key(&w.edge, &w.config, "/v1/refunds", &body, key)
+    };
+    w.paytabs.set_refunds_pending(true);
+    let first = refund(&reference("k"), Some(1500));
+    let again_key = reference("k");
+    let held = refund(&again_key, Some(1000));
+    w.paytabs.set_refunds_pending(false);
+    assert_eq!((first.status, first.json()["status"].as_str()), (200, Some("pending")), "{}", first.body);
+    assert_eq!(held.json()["status"], "pending");
+    assert_eq!(refund(&again_key, Some(1000)).json(), held.json(), "the same key: the first answer, no new refund");
+    assert_eq!(w.paytabs.follow_ups_of(&tran_ref).len(), 2);
+    let declined = first.json()["id"].as_str().unwrap().to_string();
+    let approved = held.json()["id"].as_str().unwrap().to_string();
+    let before = w.paytabs.queries_of(&declined);
+    assert!(w.paytabs.settle_refund(&declined, Decision::Decline));
+    assert!(w.paytabs.settle_refund(&approved, Decision::Approve));
+    let got = eventually(20, "both refunds decided", || Some(notifications(w, &r)).filter(|n| n.len() >= 3));
+    let mut decided = kinds(&got[1..]);
+    decided.sort();
+    assert_eq!(decided, ["refund.failed", "refund.succeeded"]);
+    assert!(w.paytabs.queries_of(&declined) > before, "asked by the refund's own tran_ref");
+    let rest = refund(&reference("k"), None);
+    assert_eq!(
+        (rest.json()["status"].as_str(), rest.json()["refunded_total"].as_i64()),
+        (Some("succeeded"), Some(4000)),
+        "{}",
+        rest.body
+    );
 }
