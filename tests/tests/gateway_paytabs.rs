@@ -259,7 +259,11 @@ fn refunds_full_partial_over_and_no_void() {
         "sales only: nothing to void"
     );
     let capture = post("/v1/captures", None);
-    assert!(capture.status >= 400, "nothing to capture: {}", capture.body);
+    assert_eq!(
+        (capture.status, capture.error_code().as_str()),
+        (409, "operation_not_allowed"),
+        "a sale: nothing to capture"
+    );
     assert_eq!(post("/v1/refunds", Some(2000)).json()["refunded_total"], 2000);
     let over = post("/v1/refunds", Some(3001));
     assert_eq!((over.status, over.error_code().as_str()), (422, "refund_exceeds_payment"));
@@ -282,10 +286,14 @@ fn refunds_full_partial_over_and_no_void() {
     assert_eq!(got.iter().map(|n| n.amount).collect::<Vec<_>>(), [5000, 2000, 3000]);
 }
 
-fn verdict(w: &World) -> (String, String) {
-    let reply = signed_post(&w.edge, &w.config, "/v1/check", &serde_json::json!({"currency": "SAR"}));
+fn check_entry(w: &World, currency: &str) -> serde_json::Value {
+    let reply = signed_post(&w.edge, &w.config, "/v1/check", &serde_json::json!({"currency": currency}));
     let gateways = reply.json()["gateways"].as_array().cloned().unwrap_or_default();
-    let entry = gateways.iter().find(|g| g["gateway"] == "paytabs").unwrap_or_else(|| panic!("{}", reply.body)).clone();
+    gateways.iter().find(|g| g["gateway"] == "paytabs").unwrap_or_else(|| panic!("{}", reply.body)).clone()
+}
+
+fn verdict(w: &World) -> (String, String) {
+    let entry = check_entry(w, "SAR");
     (entry["verdict"].as_str().unwrap().to_string(), entry["message"].as_str().unwrap_or_default().to_string())
 }
 
@@ -294,6 +302,13 @@ fn check_connection_verdicts_and_outages() {
     let w = start_with("visa=paytabs|sandbox,mastercard=paytabs", &[]);
     let (ok, message) = verdict(&w);
     assert_eq!(ok, "ok", "{message}");
+    let entry = check_entry(&w, "KWD");
+    assert_eq!(entry["verdict"], "currency_unsupported", "{entry}");
+    assert_eq!(
+        entry["capabilities"],
+        serde_json::json!({"refund": true, "partial_refund": true, "capture": false, "void": false})
+    );
+    assert!(entry["mode"].is_null(), "test and live profiles look alike: {entry}");
     w.paytabs.set_server_key("SKJNDKLMRB-another-key");
     let (wrong_key, message) = verdict(&w);
     assert_eq!(wrong_key, "invalid_credentials");
