@@ -45,7 +45,9 @@ fn start_with(routes: &str, extra: &[(&str, &str)]) -> World {
 
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
-    WORLD.get_or_init(|| start_with("mada=paytabs,visa=paytabs,mastercard=paytabs,amex=paytabs,applepay=paytabs", &[]))
+    WORLD.get_or_init(|| {
+        start_with("mada=paytabs,visa=paytabs,mastercard=paytabs,amex=paytabs,applepay=paytabs,stcpay=paytabs", &[])
+    })
 }
 
 fn notifications(w: &World, r: &str) -> Vec<Notification> {
@@ -107,6 +109,38 @@ fn approve_with_one_result_and_the_card() {
     assert_eq!(kinds(&got), ["payment.succeeded"]);
     assert_eq!((got[0].amount, got[0].gateway_payment_id.as_str()), (4550, tran_ref.as_str()));
     assert_eq!((got[0].card_brand.as_deref(), got[0].card_last4.as_deref()), (Some("visa"), Some("1111")));
+}
+
+#[test]
+fn each_method_limits_the_hosted_page_to_its_paytabs_code() {
+    let w = world();
+    for (method, code) in [
+        ("mada", "mada"),
+        ("visa", "creditcard"),
+        ("mastercard", "creditcard"),
+        ("amex", "amex"),
+        ("applepay", "applepay"),
+        ("stcpay", "stcpay"),
+    ] {
+        let r = reference("pt-method");
+        let mut c = claims(&w.config, &r, 1200);
+        c.methods = vec![method.into()];
+        let session = flows::start_session(&w.edge, &sign(&w.config, &c), method);
+        assert_eq!(
+            (session.status, session.json()["gateway"].as_str()),
+            (200, Some("paytabs")),
+            "{method}: {}",
+            session.body
+        );
+        let tran_ref = flows::hosted_url(&session).rsplit('/').next().unwrap().to_string();
+        let sale = w.paytabs.transaction(&tran_ref).unwrap();
+        assert_eq!(sale["payment_methods"], serde_json::json!([code]), "{method}");
+        assert_eq!((sale["cart_amount"].as_str(), sale["paypage_lang"].as_str()), (Some("12.00"), Some("en")));
+    }
+    let mut usd = claims(&w.config, &reference("pt-usd"), 1200);
+    usd.currency = "USD".into();
+    let refused = flows::start_session(&w.edge, &sign(&w.config, &usd), "visa");
+    assert_eq!((refused.status, refused.error_code().as_str()), (422, "method_not_allowed"), "SAR only here");
 }
 
 #[test]
