@@ -98,7 +98,7 @@ fn call_signature_vectors() {
 
 #[test]
 fn currency_vectors_match_the_exponent_table_and_the_gateways() {
-    use bawaba_core::gateway::{aps, moyasar, sandbox, tap};
+    use bawaba_core::gateway::{aps, moyasar, paytabs, sandbox, tap};
     use bawaba_core::money::Currency;
     let v = load("currencies.json");
     let exponents = v["exponents"].as_object().unwrap();
@@ -111,6 +111,7 @@ fn currency_vectors_match_the_exponent_table_and_the_gateways() {
         (moyasar::CODE, moyasar::CAPABILITIES),
         (tap::CODE, tap::CAPABILITIES),
         (aps::CODE, aps::CAPABILITIES),
+        (paytabs::CODE, paytabs::CAPABILITIES),
     ] {
         let listed: Vec<&str> = v["gateways"][code].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
         assert_eq!(listed, capabilities.currencies, "{code}: run `cargo xtask vectors`");

@@ -96,11 +96,11 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             }
             applepay_domain_association(env)
         }
-        ["v1", "return", _gateway, session_id] => {
+        ["v1", "return", gateway, session_id] => {
             if method != Method::Get && method != Method::Post {
                 return Err(ApiError::HttpMethodNotAllowed);
             }
-            browser_return(env, session_id).await
+            browser_return(&mut req, env, gateway, session_id).await
         }
         ["v1", "payments", reference] => {
             only(&method, Method::Get)?;
@@ -474,12 +474,32 @@ async fn get_session(env: &Env, session_id: &str) -> Result<Response, ApiError> 
 
 /// The shopper is back from the gateway. The return is only a hint: the payment object asks
 /// the gateway for the truth, then the shopper goes on to the shop, whatever the answer.
-async fn browser_return(env: &Env, session_id: &str) -> Result<Response, ApiError> {
+///
+/// Where the gateway signs its returns (PayTabs), a return whose signature fails asks nothing:
+/// the shopper goes back to the shop with the payment as it stands.
+async fn browser_return(req: &mut Request, env: &Env, gateway: &str, session_id: &str) -> Result<Response, ApiError> {
     let stub = stub_for_session(env, session_id)?;
+    let authentic = match bawaba_core::gateway::connector::capabilities_of(gateway) {
+        Some(_) if req.method() == Method::Post => {
+            let body = read_body(req).await?;
+            match config::connector(env, gateway, &origin_of(req)).map(|c| c.verify_return(&body)) {
+                Ok(Err(e)) => {
+                    worker::console_warn!("{gateway} return for {session_id} refused: {e:?}");
+                    false
+                }
+                _ => true,
+            }
+        }
+        _ => true,
+    };
     // A gateway that cannot be reached now leaves the payment pending (the webhook or the
     // reconciliation will tell); the shopper still goes back to the shop.
-    let confirm = Command::Confirm { session_id: session_id.to_string(), source: Source::Return };
-    let view: SessionView = payment_object::call(&stub, &confirm).await?;
+    let command = if authentic {
+        Command::Confirm { session_id: session_id.to_string(), source: Source::Return }
+    } else {
+        Command::GetSession { session_id: session_id.to_string() }
+    };
+    let view: SessionView = payment_object::call(&stub, &command).await?;
     let separator = if view.return_url.contains('?') { '&' } else { '?' };
     let location = format!(
         "{}{separator}reference={}&status={}",

@@ -3,15 +3,16 @@
 
 use bawaba_tests::browser::{wait_css, wait_url, Driver};
 use bawaba_tests::edge::{Edge, EdgeOptions};
-use bawaba_tests::fakes::{aps, moyasar::FakeMoyasar, tap::FakeTap};
+use bawaba_tests::fakes::{aps, moyasar::FakeMoyasar, paytabs::FakePayTabs, tap::FakeTap};
 use bawaba_tests::http;
 use fantoccini::{Client, Locator};
 use std::time::Duration;
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Buys with `method` on the storefront; `on_gateway` completes the gateway's page.
-async fn buy<F, Fut>(edge: &Edge, gateway_base: &str, method: &str, on_gateway: F)
+/// Buys with `method` on the storefront; `on_gateway` completes the gateway's page. Returns the
+/// URL the shopper landed on and the order as the shop has it.
+async fn buy<F, Fut>(edge: &Edge, gateway_base: &str, method: &str, on_gateway: F) -> (String, serde_json::Value)
 where
     F: FnOnce(Client) -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -35,6 +36,7 @@ where
     let order = http::get(&edge.url(&format!("/demo/shop/api/orders/{reference}"))).json();
     assert_eq!(order["notifications"].as_array().unwrap().len(), 1, "one notification: {order}");
     assert_eq!(order["state"], "paid");
+    (order_url, order)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -150,4 +152,59 @@ async fn pay_on_paypals_page() {
         wait_css(&c, "#approve").await.click().await.unwrap();
     })
     .await;
+}
+
+/// PayTabs posts its signed return to HTTPS return URLs only; the test edge is plain HTTP, so
+/// the fake is told to post to it all the same: the browser submits the fake's auto-submitting
+/// form, and the edge checks its signature before asking PayTabs for the truth. (A return
+/// signed with another key lands on `status=pending` instead, unless PayTabs' callback happened
+/// to confirm the payment first: this test catches that only when the browser is the quicker.)
+#[tokio::test(flavor = "multi_thread")]
+async fn pay_on_paytabs_page_and_come_back_by_its_signed_return() {
+    let paytabs = FakePayTabs::start("44017", "SKJNDKLMRB-browser");
+    paytabs.set_post_http_returns(true);
+    let edge = Edge::start(EdgeOptions {
+        shops: vec![],
+        vars: vec![
+            ("BAWABA_ROUTES".into(), "mada=paytabs,visa=paytabs,mastercard=paytabs".into()),
+            ("PAYTABS_API_BASE".into(), paytabs.api_base()),
+            ("PAYTABS_PROFILE_ID".into(), "44017".into()),
+            ("PAYTABS_SERVER_KEY".into(), "SKJNDKLMRB-browser".into()),
+        ],
+        ..Default::default()
+    });
+    let tran_ref = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (seen, fake) = (tran_ref.clone(), paytabs.clone());
+    let (landed, order) = buy(&edge, &paytabs.base, "visa", |c| async move {
+        let page = c.current_url().await.unwrap().to_string();
+        let id = page.rsplit('/').next().unwrap().to_string();
+        let sale = fake.transaction(&id).expect("the sale exists at PayTabs");
+        assert_eq!(sale["payment_methods"], serde_json::json!(["creditcard"]), "Visa: the card page only");
+        assert_eq!(wait_css(&c, "#amount").await.text().await.unwrap(), "89.00 SAR", "the dates, in riyals");
+        *seen.lock().unwrap() = id;
+        wait_css(&c, "#number").await.send_keys("4111111111111111").await.unwrap();
+        c.find(Locator::Css("#pay")).await.unwrap().click().await.unwrap();
+    })
+    .await;
+    assert!(landed.contains("reference=") && landed.contains("status=paid"), "{landed}");
+    let tran_ref = tran_ref.lock().unwrap().clone();
+    assert_eq!((order["amount"].as_i64(), order["currency"].as_str()), (Some(8900), Some("SAR")), "{order}");
+    let received = &order["notifications"][0];
+    assert_eq!(
+        (received["type"].as_str(), received["verified"].as_bool(), received["duplicates"].as_u64()),
+        (Some("payment.succeeded"), Some(true), Some(0)),
+        "{order}"
+    );
+    assert_eq!(order["payment_method"], "visa •••• 1111");
+    let stats = http::get(&edge.url("/demo/shop/api/stats")).json();
+    assert_eq!(stats["rejected_notifications"], 0, "no notification failed the shop's signature check");
+    assert_eq!(paytabs.transaction(&tran_ref).unwrap()["payment_result"]["response_status"], "A");
+    assert!(paytabs.queries_of(&tran_ref) >= 1, "the edge asked PayTabs for the truth");
+    for _ in 0..100 {
+        if paytabs.callbacks_sent() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(paytabs.callbacks_sent(), 1, "PayTabs' signed callback reached the edge");
 }

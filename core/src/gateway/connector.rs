@@ -124,6 +124,14 @@ pub trait Gateway: std::fmt::Debug {
         now: i64,
     ) -> Result<WebhookHint, WebhookError>;
 
+    /// Verifies what the shopper's browser brought back to the return route (the POSTed form
+    /// `body`, empty on a GET), where the gateway signs its returns (PayTabs). The return is only
+    /// a hint either way; a return that fails here does not even make the edge ask the gateway.
+    /// The default: nothing to verify.
+    fn verify_return(&self, _body: &[u8]) -> Result<(), WebhookError> {
+        Ok(())
+    }
+
     /// A refund of `amount` of the payment `transaction_id`; `refund_reference` is unique per
     /// refund (gateways that deduplicate use it).
     fn build_refund(
@@ -235,6 +243,7 @@ pub const REGISTRY: &[Registration] = &[
     aps::connector::REGISTRATION,
     super::stripe::connector::REGISTRATION,
     super::paypal::connector::REGISTRATION,
+    super::paytabs::connector::REGISTRATION,
 ];
 
 /// The gateway registered under `code`.
@@ -294,6 +303,13 @@ mod tests {
         )
     }
 
+    fn paytabs() -> Connector {
+        configured(
+            "paytabs",
+            &[("PAYTABS_API_BASE", "http://pt/"), ("PAYTABS_PROFILE_ID", "44017"), ("PAYTABS_SERVER_KEY", "SK-x")],
+        )
+    }
+
     fn sandbox() -> Connector {
         configured(
             "sandbox",
@@ -309,7 +325,7 @@ mod tests {
     #[test]
     fn every_gateway_is_one_registry_line_with_its_own_settings() {
         let codes: Vec<_> = REGISTRY.iter().map(|r| r.code).collect();
-        assert_eq!(codes, ["sandbox", "moyasar", "tap", "aps", "stripe", "paypal"]);
+        assert_eq!(codes, ["sandbox", "moyasar", "tap", "aps", "stripe", "paypal", "paytabs"]);
         for r in REGISTRY {
             assert!(!r.settings.is_empty(), "{} lists its settings", r.code);
             let none = |_: &str| None;
@@ -318,6 +334,18 @@ mod tests {
         }
         assert_eq!(configure("nope", &|_| None, "").unwrap_err(), "unknown gateway \"nope\"");
         assert_eq!(tap().code(), "tap");
+        assert_eq!(paytabs().code(), "paytabs");
+        let letters = |n: &str| match n {
+            "PAYTABS_PROFILE_ID" => Some("profile-1".to_string()),
+            "PAYTABS_SERVER_KEY" => Some("SK-x".to_string()),
+            _ => None,
+        };
+        let refused = configure("paytabs", &letters, "http://edge").unwrap_err();
+        assert!(refused.contains("PAYTABS_PROFILE_ID"), "{refused}");
+        let shown = format!("{:?}", paytabs());
+        assert!(shown.contains("44017") && !shown.contains("SK-x"), "the key is never printed: {shown}");
+        let default = configured("paytabs", &[("PAYTABS_PROFILE_ID", "1"), ("PAYTABS_SERVER_KEY", "SK-x")]);
+        assert_eq!(default.build_check().url, "https://secure.paytabs.sa/payment/query", "the Saudi host");
     }
 
     #[test]
@@ -328,15 +356,23 @@ mod tests {
         assert_eq!(live.mode(), Some(Mode::Live));
         let unknown = configured("tap", &[("TAP_SECRET_KEY", "opaque")]);
         assert_eq!(unknown.mode(), None);
+        assert_eq!(paytabs().mode(), None, "PayTabs test and live profiles look alike");
     }
 
     #[test]
-    fn only_tap_refunds_are_asked_again() {
+    fn only_tap_and_paytabs_refunds_are_asked_again() {
         let sar = Money::new(100, Currency::parse("SAR").unwrap());
         let req = tap().build_refund_status("re_1").expect("Tap refunds can stay pending");
         assert_eq!(req.url, "http://t/v2/refunds/re_1");
         let resp = HttpResponse { status: 200, body: br#"{"id":"re_1","status":"REFUNDED"}"#.to_vec() };
         assert_eq!(tap().parse_refund_status(&resp, sar).unwrap().status, OperationStatus::Succeeded);
+        let req = paytabs().build_refund_status("TST2").expect("PayTabs refunds can be P (pending)");
+        assert_eq!(req.url, "http://pt/payment/query", "a refund is queried by its own tran_ref");
+        let settled = HttpResponse {
+            status: 200,
+            body: br#"{"tran_ref":"TST2","tran_type":"Refund","profile_id":44017,"cart_currency":"SAR","cart_amount":"1.00","payment_result":{"response_status":"A"}}"#.to_vec(),
+        };
+        assert_eq!(paytabs().parse_refund_status(&settled, sar).unwrap().status, OperationStatus::Succeeded);
         for other in [moyasar(), sandbox()] {
             assert!(other.build_refund_status("re_1").is_none(), "{}", other.code());
             assert!(other.parse_refund_status(&resp, sar).is_err());
@@ -348,6 +384,7 @@ mod tests {
         assert!(sandbox().build_cancel("sbx_1").is_some());
         assert!(moyasar().build_cancel("inv_1").is_none());
         assert!(tap().build_cancel("chg_1").is_none());
+        assert!(paytabs().build_cancel("TST2").is_none());
         let canceled = HttpResponse {
             status: 200,
             body: br#"{"id":"sbx_1","reference":"r","status":"canceled","amount":100,"currency":"SAR","method":"visa","hosted_url":"u"}"#.to_vec(),
@@ -359,7 +396,8 @@ mod tests {
     #[test]
     fn capabilities_say_what_the_gateway_offers() {
         for r in REGISTRY {
-            let mut pairs = vec![("SANDBOX_ENABLED", "true"), ("APS_SHA_TYPE", "SHA-256")];
+            let mut pairs =
+                vec![("SANDBOX_ENABLED", "true"), ("APS_SHA_TYPE", "SHA-256"), ("PAYTABS_PROFILE_ID", "44017")];
             pairs.extend(r.settings.iter().map(|s| (*s, "sk_test_probe_value")));
             let c = configured(r.code, &pairs);
             assert_eq!(c.build_capture("t", None).is_some(), r.capabilities.capture, "{} capture", r.code);

@@ -7,6 +7,7 @@ pub mod aps;
 pub mod connector;
 pub mod moyasar;
 pub mod paypal;
+pub mod paytabs;
 pub mod routes;
 pub mod sandbox;
 pub mod shared;

@@ -110,6 +110,21 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_mada_on_one_gateway_cards_on_paytabs() {
+        // docs/gateways/README.md, "A gateway per method".
+        let example = "mada=moyasar,visa=paytabs|moyasar,mastercard=paytabs|moyasar,amex=paytabs,applepay=paytabs";
+        let routes = Routes::parse(example).unwrap();
+        assert_eq!(routes.gateways_for(PaymentMethod::Mada, "SAR"), ["moyasar"]);
+        assert_eq!(routes.gateways_for(PaymentMethod::Visa, "SAR"), ["paytabs", "moyasar"]);
+        assert_eq!(routes.gateways_for(PaymentMethod::Mastercard, "SAR"), ["paytabs", "moyasar"]);
+        assert_eq!(routes.gateways_for(PaymentMethod::Visa, "USD"), ["moyasar"], "PayTabs here: SAR only");
+        assert_eq!(routes.gateways_for(PaymentMethod::Applepay, "SAR"), ["paytabs"]);
+        assert_eq!(routes.gateways_in_use(), ["moyasar", "paytabs"]);
+        // HyperPay is not in Bawaba yet: the README says so, and this says what happens meanwhile.
+        assert_eq!(Routes::parse("mada=hyperpay|moyasar").unwrap_err(), "unknown gateway \"hyperpay\"");
+    }
+
+    #[test]
     fn the_sandbox_default_routes_its_own_methods() {
         let routes = Routes::all_to("sandbox");
         assert_eq!(routes.gateways_for(PaymentMethod::Mada, "SAR"), ["sandbox"]);

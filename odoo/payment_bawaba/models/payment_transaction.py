@@ -19,7 +19,7 @@ class PaymentTransaction(models.Model):
 
     bawaba_gateway = fields.Char(
         string="Gateway", readonly=True,
-        help="The gateway that took the payment at the edge (moyasar, tap, aps, stripe, paypal, sandbox).")
+        help="The gateway that took the payment at the edge (moyasar, tap, aps, stripe, paypal, paytabs, sandbox).")
     bawaba_card_brand = fields.Char(string="Card Brand", readonly=True)
     bawaba_card_last4 = fields.Char(string="Card Last Digits", readonly=True)
     bawaba_decline_reason = fields.Selection(

@@ -6,6 +6,7 @@
 pub mod aps;
 pub mod moyasar;
 pub mod paypal;
+pub mod paytabs;
 pub mod stripe;
 pub mod tap;
 
