@@ -8,6 +8,7 @@ use bawaba_core::notification::Notification;
 use bawaba_tests::edge::{eventually, Edge, EdgeOptions, ShopConfig};
 use bawaba_tests::fake_shop::FakeShop;
 use bawaba_tests::fakes::moyasar::FakeMoyasar;
+use bawaba_tests::fakes::Health;
 use bawaba_tests::flows::{self, claims, kinds, reference, sign};
 use bawaba_tests::http::{self, Reply};
 use serde_json::json;
@@ -36,7 +37,12 @@ const APPLE_FLOOD: &str = "https://apple-pay-gateway.apple.com/paymentservices/p
 
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
-    WORLD.get_or_init(|| {
+    WORLD.get_or_init(start_world)
+}
+
+/// An edge with its own fake Moyasar and shop (the outage test takes Moyasar down).
+fn start_world() -> World {
+    {
         let moyasar = FakeMoyasar::start(KEY, TOKEN);
         let shop = FakeShop::start();
         let config =
@@ -55,7 +61,7 @@ fn world() -> &'static World {
         moyasar.set_webhook_url(&edge.url("/v1/webhooks/moyasar"));
         moyasar.register_applepay_domain("127.0.0.1", PUBLISHABLE);
         World { edge, moyasar, shop, config }
-    })
+    }
 }
 
 fn intent(w: &World, r: &str, amount: i64) -> String {
@@ -253,6 +259,26 @@ fn a_number_moyasar_refuses_at_once_fails_the_payment_at_once() {
     assert_eq!(started.json()["status"], "failed");
     assert_eq!(started.json()["error"]["code"], "card_not_supported");
     assert!(back_to_shop(&started).contains("status=failed"));
+}
+
+#[test]
+fn a_code_sent_while_moyasar_is_down_leaves_the_session_waiting_and_can_be_sent_again() {
+    // Unreachable is not refused: the code may or may not have arrived. The session still
+    // waits, the shopper sends the code again once Moyasar answers, and it pays once.
+    let w = start_world();
+    let r = reference("ip-stc-outage");
+    let started = stc_pay(&w, &intent(&w, &r, 3100), "0553333333");
+    let id = started.json()["id"].as_str().unwrap().to_string();
+    w.moyasar.set_health(Health::Failing);
+    let during = otp(&w, &id, "123456");
+    assert_eq!(during.status, 200, "not a refusal: {}", during.body);
+    assert_eq!(during.json()["next_action"], json!({"type": "otp"}), "still waiting for the code: {}", during.body);
+    assert_ne!(during.json()["status"], "paid");
+    w.moyasar.set_health(Health::Up);
+    let again = otp(&w, &id, "123456");
+    assert_eq!(again.json()["status"], "paid", "{}", again.body);
+    let got = eventually(10, "the result", || Some(notifications(&w, &r)).filter(|n| !n.is_empty()));
+    assert_eq!(kinds(&got), ["payment.succeeded"]);
 }
 
 #[test]
