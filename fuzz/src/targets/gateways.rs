@@ -5,7 +5,8 @@
 //! - `webhook`: [`Gateway::verify_webhook`] and [`Gateway::build_webhook_check`] on the
 //!   gateway's webhook bodies (from its unit tests), mutated as JSON and as bytes, with headers
 //!   that are random, mutated, missing, or correct: the target signs as the gateway does
-//!   (sandbox and Stripe HMAC headers, Tap's `hashstring` over the charge, APS's SHA over the
+//!   (sandbox and Stripe HMAC headers, Tap's `hashstring` over the charge, PayTabs' HMAC over
+//!   the raw body, APS's SHA over the
 //!   sorted pairs as a form or JSON, Moyasar's token in the body, PayPal's five headers), so
 //!   the body parsing after the signature check is reached. Rules: no panic; a refusal is a
 //!   4xx as the edge maps it (signature → 401, body → 400); a correctly signed delivery is
@@ -24,7 +25,7 @@ use crate::rng::Rng;
 use bawaba_core::api::ApiError;
 use bawaba_core::gateway::connector::{Connector, Registration, REGISTRY};
 use bawaba_core::gateway::{
-    aps, check_matches, paypal, sandbox, stripe, tap, CancelOutcome, CheckVerdict, HttpResponse, WebhookError,
+    aps, check_matches, paypal, paytabs, sandbox, stripe, tap, CancelOutcome, CheckVerdict, HttpResponse, WebhookError,
 };
 use bawaba_core::lifecycle::parse_gateway_reference;
 use bawaba_core::money::{Currency, Money};
@@ -36,6 +37,7 @@ pub fn setting(name: &str) -> Option<String> {
     Some(match name {
         "SANDBOX_ENABLED" => "true".into(),
         n if n.ends_with("_SHA_TYPE") => "SHA-256".into(),
+        n if n.ends_with("_PROFILE_ID") => "87654".into(),
         n if n.ends_with("_BASE") => "https://fuzz.invalid/api".into(),
         n if n.ends_with("SECRET_KEY") => "sk_test_fuzz".into(),
         n => format!("fuzz-{}", n.to_ascii_lowercase()),
@@ -95,6 +97,7 @@ fn form_encode(s: &str) -> String {
 const HEADER_NAMES: &[&str] = &[
     sandbox::webhook::HEADER,
     tap::webhook::HEADER,
+    paytabs::webhook::HEADER,
     stripe::webhook::HEADER,
     "Bawaba-Signature",
     paypal::webhook::TRANSMISSION_ID,
@@ -144,6 +147,13 @@ impl Webhook {
                     h = format!(" {} ", h.to_ascii_uppercase());
                 }
                 headers.push((tap::webhook::HEADER.into(), h.into()));
+                true
+            }
+            "paytabs" => {
+                // The callback's HMAC over the raw body: any body, signed, passes the signature.
+                let h = paytabs::webhook::sign(secret("PAYTABS_SERVER_KEY").as_bytes(), body);
+                let h = if rng.one_in(4) { format!(" {} ", h.to_ascii_uppercase()) } else { h };
+                headers.push((paytabs::webhook::HEADER.into(), h.into()));
                 true
             }
             "moyasar" => {

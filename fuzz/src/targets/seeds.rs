@@ -78,6 +78,15 @@ const PAYPAL_VERIFIED: &str = r#"{"verification_status":"SUCCESS"}"#;
 pub const PAYPAL_ORDER_EVENT: &str = r#"{"id":"WH-1","event_version":"1.0","resource_type":"checkout-order","event_type":"CHECKOUT.ORDER.APPROVED","resource":{"id":"5O190127TN364715T","status":"APPROVED","purchase_units":[{"reference_id":"demo:S1","custom_id":"demo:S1","amount":{"currency_code":"USD","value":"10.00"}}]}}"#;
 const PAYPAL_CAPTURE_EVENT: &str = r#"{"id":"WH-2","resource_type":"capture","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"3C679366HH908993F","status":"COMPLETED","custom_id":"demo:S1","amount":{"currency_code":"USD","value":"10.00"},"supplementary_data":{"related_ids":{"order_id":"5O190127TN364715T"}}}}"#;
 
+// PayTabs (profile 87654, the fuzz setting): a paid query, one on hold, the created page, a
+// pending refund, an authentication error.
+const PAYTABS_PAID: &str = r#"{"tran_ref":"TST2233400001234","tran_type":"Sale","cart_id":"demo:S1","cart_description":"d","cart_currency":"SAR","cart_amount":"45.50","tran_currency":"SAR","tran_total":"45.50","profile_id":87654,"merchant_id":11,"payment_result":{"response_status":"A","response_code":"G96547","response_message":"Authorised","transaction_time":"2026-12-03T05:00:00Z"},"payment_info":{"payment_method":"Visa","card_type":"Credit","card_scheme":"Visa","payment_description":"4111 11## #### 1111"}}"#;
+const PAYTABS_HOLD: &str = r#"{"tran_ref":"TST2233400001235","tran_type":"Sale","cart_id":"demo:S1","cart_currency":"KWD","cart_amount":"1.500","profile_id":"87654","payment_result":{"response_status":"H","response_code":"H1","response_message":"On hold"}}"#;
+const PAYTABS_PAGE: &str = r#"{"tran_ref":"TST2233400001234","tran_type":"Sale","cart_id":"demo:S1","cart_currency":"SAR","cart_amount":"45.50","redirect_url":"https://secure.paytabs.sa/payment/page/599/start","profile_id":87654}"#;
+const PAYTABS_REFUND: &str = r#"{"tran_ref":"TST2233400009999","previous_tran_ref":"TST2233400001234","tran_type":"Refund","cart_id":"demo:S1-refund-0","cart_currency":"SAR","cart_amount":"10.00","profile_id":87654,"payment_result":{"response_status":"P","response_code":"G1","response_message":"Pending"}}"#;
+const PAYTABS_ERROR: &str =
+    r#"{"code":1,"message":"Authentication failed. Check authentication header.","trace":"PMNT0403.6543.00012345"}"#;
+
 /// Gateway answers (status checks, sessions, refunds, errors, tokens) a gateway's parsers get.
 pub fn answers(code: &str) -> Vec<&'static str> {
     match code {
@@ -95,8 +104,12 @@ pub fn answers(code: &str) -> Vec<&'static str> {
             PAYPAL_422,
             PAYPAL_VERIFIED,
         ],
+        "paytabs" => vec![PAYTABS_PAID, PAYTABS_HOLD, PAYTABS_PAGE, PAYTABS_REFUND, PAYTABS_ERROR],
         // A gateway added to the registry later: every body we have (until it gets its own).
-        _ => ["sandbox", "moyasar", "tap", "aps", "stripe", "paypal"].iter().flat_map(|c| answers(c)).collect(),
+        _ => ["sandbox", "moyasar", "tap", "aps", "stripe", "paypal", "paytabs"]
+            .iter()
+            .flat_map(|c| answers(c))
+            .collect(),
     }
 }
 
@@ -109,6 +122,10 @@ pub fn webhooks(code: &str) -> Vec<&'static str> {
         "aps" => vec![APS_PAID, APS_FAILED, APS_REFUND],
         "stripe" => vec![STRIPE_EVENT, STRIPE_PI_EVENT],
         "paypal" => vec![PAYPAL_ORDER_EVENT, PAYPAL_CAPTURE_EVENT],
-        _ => ["sandbox", "moyasar", "tap", "aps", "stripe", "paypal"].iter().flat_map(|c| webhooks(c)).collect(),
+        "paytabs" => vec![PAYTABS_PAID, PAYTABS_HOLD],
+        _ => ["sandbox", "moyasar", "tap", "aps", "stripe", "paypal", "paytabs"]
+            .iter()
+            .flat_map(|c| webhooks(c))
+            .collect(),
     }
 }
