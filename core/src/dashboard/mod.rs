@@ -221,6 +221,7 @@ pub fn gateway_name(code: &str, locale: Locale) -> String {
         "tap" => ("Tap", "تاب"),
         "stripe" => ("Stripe", "سترايب"),
         "paypal" => ("PayPal", "باي بال"),
+        "hyperpay" => ("HyperPay", "هايبر باي"),
         "sandbox" => ("Sandbox", "البيئة التجريبية"),
         other => (other, other),
     };

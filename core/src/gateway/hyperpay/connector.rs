@@ -26,6 +26,11 @@ pub const REGISTRATION: Registration = Registration {
 };
 
 fn configure(settings: Settings<'_>, edge_origin: &str) -> Result<Connector, String> {
+    Ok(Box::new(config_from(settings, edge_origin)?))
+}
+
+/// The configuration from the settings (the edge also reads it to serve the payment page).
+pub fn config_from(settings: Settings<'_>, edge_origin: &str) -> Result<Config, String> {
     let access_token = Secret::new(required(settings, "HYPERPAY_ACCESS_TOKEN")?);
     // HyperPay's credentials do not say test or live, and the hosts differ: the operator says
     // which, and the default host follows. A live configuration never reaches the test host.
@@ -55,7 +60,7 @@ fn configure(settings: Settings<'_>, edge_origin: &str) -> Result<Connector, Str
         return Err("HYPERPAY_ENTITY_ID_MADA is the card entity: mada must go through its own entity".into());
     }
     let webhook_key = WebhookKey(super::webhook::parse_key(&required(settings, "HYPERPAY_WEBHOOK_KEY")?)?);
-    Ok(Box::new(Config {
+    Ok(Config {
         api_base,
         mode,
         access_token,
@@ -64,7 +69,7 @@ fn configure(settings: Settings<'_>, edge_origin: &str) -> Result<Connector, Str
         entity_applepay,
         webhook_key,
         edge_origin: edge_origin.trim_end_matches('/').to_string(),
-    }))
+    })
 }
 
 impl Gateway for Config {

@@ -298,9 +298,11 @@ pub fn build_create_session(cfg: &Config, input: &StartInput<'_>) -> Result<Http
     })
 }
 
-/// The edge's page for a session (it mounts HyperPay's widget): `GET /v1/pay/hyperpay/{id}`.
-pub fn page_url(cfg: &Config, session_id: &str) -> String {
-    format!("{}/v1/pay/{CODE}/{}", cfg.edge_origin, crate::gateway::shared::urlencode_path(session_id))
+/// The edge's page for a session (it mounts HyperPay's widget):
+/// `GET /v1/pay/hyperpay/{id}?lang=ar|en`.
+pub fn page_url(cfg: &Config, session_id: &str, locale: &str) -> String {
+    let lang = if locale.starts_with("ar") { "ar" } else { "en" };
+    format!("{}/v1/pay/{CODE}/{}?lang={lang}", cfg.edge_origin, crate::gateway::shared::urlencode_path(session_id))
 }
 
 /// Parses the created checkout (`000.200.100` "successfully created checkout" and an id).
@@ -320,7 +322,12 @@ pub fn parse_create_session(
         .filter(|id| !id.trim().is_empty())
         .ok_or_else(|| GatewayError::InvalidResponse("the checkout has no id".into()))?;
     let id = SessionId { kind, checkout_id }.to_id();
-    Ok(GatewaySession { redirect_url: page_url(cfg, &id), id, form: None, flow: super::SessionFlow::Hosted })
+    Ok(GatewaySession {
+        redirect_url: page_url(cfg, &id, input.locale),
+        id,
+        form: None,
+        flow: super::SessionFlow::Hosted,
+    })
 }
 
 /// `GET /v1/checkouts/{id}/payment?entityId=…` on the session's entity. A session id that is

@@ -136,7 +136,7 @@ fn a_created_checkout_becomes_a_session_on_the_edges_page() {
     );
     let s = parse_create_session(&cfg(), &input, &created).unwrap();
     assert_eq!(s.id, "mada:8AC7A4C9.uat01-vm-tx04");
-    assert_eq!(s.redirect_url, "https://edge.example/v1/pay/hyperpay/mada%3A8AC7A4C9%2Euat01-vm-tx04");
+    assert_eq!(s.redirect_url, "https://edge.example/v1/pay/hyperpay/mada%3A8AC7A4C9%2Euat01-vm-tx04?lang=en");
     assert_eq!(
         SessionId::parse(&s.id),
         Some(SessionId { kind: EntityKind::Mada, checkout_id: "8AC7A4C9.uat01-vm-tx04".into() })
@@ -355,4 +355,16 @@ fn the_page_mounts_the_widget_for_the_entitys_brands_only() {
         csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'") && !csp.contains("unsafe-eval")
     );
     assert!(!csp.contains("'self'"), "nothing but the widget's host: {csp}");
+}
+
+#[test]
+fn the_docs_routing_example_parses_and_sends_mada_to_hyperpay() {
+    use crate::gateway::routes::Routes;
+    // docs/gateways/README.md: HyperPay for mada, another gateway for Visa and Mastercard.
+    let routes = Routes::parse("mada=hyperpay,visa=moyasar,mastercard=moyasar").unwrap();
+    assert_eq!(routes.gateways_for(PaymentMethod::Mada, "SAR"), ["hyperpay"]);
+    assert_eq!(routes.gateways_for(PaymentMethod::Visa, "SAR"), ["moyasar"]);
+    let fallback = Routes::parse("mada=hyperpay|moyasar").unwrap();
+    assert_eq!(fallback.gateways_for(PaymentMethod::Mada, "SAR"), ["hyperpay", "moyasar"]);
+    assert!(!fallback.gateways_for(PaymentMethod::Mada, "KWD").contains(&"hyperpay"), "HyperPay is SAR only");
 }
