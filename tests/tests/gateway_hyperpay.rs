@@ -165,8 +165,16 @@ fn a_payment_held_for_review_is_never_paid() {
     eventually(10, "HyperPay's webhook", || (w.hp.webhooks_sent() > before).then_some(()));
     std::thread::sleep(Duration::from_millis(500));
     assert!(kinds(&notifications(w, &r)).iter().all(|k| k != "payment.succeeded"));
-    let session = http::get(&w.edge.url(&format!("/v1/return/hyperpay/{}", o.return_url.rsplit('/').next().unwrap())));
-    assert!(session.location.unwrap_or_default().contains("status=pending"));
+    // HyperPay's answer was read, and it said pending (not an unreadable answer left pending).
+    let inspected = flows::signed_get(&w.edge, &w.config, &format!("/v1/payments/{r}")).json();
+    let session = &inspected["payment"]["sessions"][0];
+    assert_eq!(
+        (session["last_answer"].as_str(), session["status"].as_str()),
+        (Some("pending"), Some("open")),
+        "{inspected}"
+    );
+    assert_eq!(inspected["payment"]["state"], "pending");
+    assert!(inspected["payment"]["charges"].as_array().unwrap().is_empty(), "no charge counted");
 }
 
 #[test]

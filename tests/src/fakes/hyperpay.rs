@@ -208,6 +208,8 @@ impl FakeHyperPay {
     }
 
     fn handle(&self, req: tiny_http::Request, body: String, segments: Vec<String>) {
+        // Path segments arrive percent-encoded (`%2E` for a dot), as a real server decodes them.
+        let segments: Vec<String> = segments.iter().map(|s| super::decode(s)).collect();
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
         let method = req.method().as_str().to_string();
         let query: Vec<(String, String)> = form(req.url().split_once('?').map(|(_, q)| q).unwrap_or(""));
@@ -378,7 +380,7 @@ impl FakeHyperPay {
             let iv: [u8; 12] = {
                 let n = new_id().replace('-', "");
                 let bytes = n.as_bytes();
-                std::array::from_fn(|i| bytes[i % bytes.len()] ^ (i as u8 * 31))
+                std::array::from_fn(|i| bytes[i % bytes.len()] ^ (i as u8).wrapping_mul(31))
             };
             let delivery = webhook::encrypt(&state.key, &iv, plain.as_bytes());
             state.deliveries.push(delivery.clone());
