@@ -318,3 +318,48 @@ fn a_wrong_entity_is_told_apart_from_a_wrong_token() {
     // Live shops do not take these test credentials.
     assert_eq!(g["mode"], "test");
 }
+
+/// One payment in a real browser: the demo storefront, the widget, the edge's page running the
+/// (fake) HyperPay widget under the page's policy, the widget's approve, back through the edge to
+/// the shop's order page.
+#[tokio::test(flavor = "multi_thread")]
+async fn pay_in_a_browser_through_the_widget_on_the_edges_page() {
+    use bawaba_tests::browser::{wait_css, wait_url, Driver};
+    use fantoccini::Locator;
+    let hp = FakeHyperPay::start(TOKEN, &[(MADA, "mada"), (CARD, "card")], KEY);
+    let edge = Edge::start(EdgeOptions {
+        shops: vec![],
+        vars: vec![
+            ("BAWABA_ROUTES".into(), "mada=hyperpay,visa=hyperpay,mastercard=hyperpay".into()),
+            ("HYPERPAY_API_BASE".into(), hp.base.clone()),
+            ("HYPERPAY_MODE".into(), "test".into()),
+            ("HYPERPAY_ACCESS_TOKEN".into(), TOKEN.into()),
+            ("HYPERPAY_ENTITY_ID_MADA".into(), MADA.into()),
+            ("HYPERPAY_ENTITY_ID_CARD".into(), CARD.into()),
+            ("HYPERPAY_WEBHOOK_KEY".into(), KEY.into()),
+        ],
+        ..Default::default()
+    });
+    hp.set_webhook_url(&edge.url("/v1/webhooks/hyperpay"));
+    let driver = Driver::start();
+    let c = driver.browser().await;
+    c.goto(&edge.url("/")).await.unwrap();
+    wait_css(&c, "#buy-dates").await.click().await.unwrap();
+    let widget = wait_css(&c, "bawaba-checkout[data-state=ready]").await;
+    let shadow = widget.shadow_root().await.unwrap();
+    shadow.find(Locator::Css("input[value=mada]")).await.unwrap().click().await.unwrap();
+    shadow.find(Locator::Css("button.pay")).await.unwrap().click().await.unwrap();
+    wait_url(&c, "/v1/pay/hyperpay/mada").await;
+    // The widget ran (its script is allowed by the page's policy) and shows the mada brand only.
+    assert_eq!(wait_css(&c, "#hp-brands").await.text().await.unwrap(), "MADA");
+    wait_css(&c, "#hp-approve").await.click().await.unwrap();
+    let order_url = wait_url(&c, "/demo/shop/orders/").await;
+    wait_css(&c, "#order-state[data-state=paid]").await;
+    let reference = order_url.split("/demo/shop/orders/").nth(1).unwrap().split('?').next().unwrap().to_string();
+    c.close().await.ok();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let order = http::get(&edge.url(&format!("/demo/shop/api/orders/{reference}"))).json();
+    assert_eq!(order["notifications"].as_array().unwrap().len(), 1, "one notification: {order}");
+    assert_eq!(order["state"], "paid");
+    assert!(hp.calls().iter().all(|call| call.entity == MADA), "{:?}", hp.calls());
+}

@@ -296,6 +296,7 @@ impl FakeHyperPay {
         }
         let js = format!(
             r#"(function () {{
+function mount() {{
   var form = document.querySelector("form.paymentWidgets");
   if (!form) {{ return; }}
   var back = form.getAttribute("action");
@@ -315,6 +316,9 @@ impl FakeHyperPay {
     pay.appendChild(b);
   }});
   form.appendChild(pay);
+}}
+// Loaded in the page's head, like HyperPay's: the form is there once the document is parsed.
+if (document.readyState === "loading") {{ document.addEventListener("DOMContentLoaded", mount); }} else {{ mount(); }}
 }})();"#,
             base = self.base,
             id = checkout_id
@@ -479,5 +483,78 @@ impl FakeHyperPay {
             ),
             _ => json_response(400, &result_body("200.300.404", "invalid or missing parameter")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fakes::send;
+    use bawaba_core::gateway::connector::{configure, Connector, Start};
+    use bawaba_core::gateway::{OperationStatus, StartInput};
+    use bawaba_core::method::PaymentMethod;
+    use bawaba_core::money::{Currency, Money};
+    use bawaba_core::payment::PaymentState;
+
+    const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    #[test]
+    fn the_real_connector_against_the_fake_refunds_on_the_payments_entity_and_never_more() {
+        let fake = FakeHyperPay::start("tok", &[("e_mada", "mada"), ("e_card", "card")], KEY);
+        let settings = |name: &str| {
+            Some(match name {
+                "HYPERPAY_ACCESS_TOKEN" => "tok".to_string(),
+                "HYPERPAY_MODE" => "test".into(),
+                "HYPERPAY_API_BASE" => fake.base.clone(),
+                "HYPERPAY_ENTITY_ID_MADA" => "e_mada".into(),
+                "HYPERPAY_ENTITY_ID_CARD" => "e_card".into(),
+                "HYPERPAY_WEBHOOK_KEY" => KEY.into(),
+                _ => return None,
+            })
+        };
+        let connector: Connector = configure("hyperpay", &settings, "http://edge").unwrap();
+        let sar = |minor| Money::new(minor, Currency::parse("SAR").unwrap());
+        let input = StartInput {
+            reference: "demo:S1",
+            money: sar(4550),
+            method: PaymentMethod::Mada,
+            return_url: "http://edge/v1/return/hyperpay/s1",
+            webhook_url: "http://edge/v1/webhooks/hyperpay",
+            locale: "ar",
+            customer_name: None,
+            description: "d",
+            customer_email: None,
+            session_key: "k",
+            expires_at: None,
+            now: None,
+            wallet: None,
+        };
+        let Start::Call(req) = connector.build_start(&input).unwrap() else { panic!("a call") };
+        let session = connector.parse_start_for(&input, &send(&req)).unwrap();
+        let checkout = session.id.strip_prefix("mada:").unwrap().to_string();
+        let open = connector.parse_fetch(&send(&connector.build_fetch(&session.id)), &sar(4550));
+        assert!(open.is_err(), "no payment yet: {open:?}");
+        assert_eq!(fake.pay(&checkout, Outcome::Approve, "http://edge/r").status, 303);
+        let paid = connector.parse_fetch(&send(&connector.build_fetch(&session.id)), &sar(4550)).unwrap();
+        assert_eq!((paid.state, paid.money, paid.reference.as_str()), (PaymentState::Paid, sar(4550), "demo:S1"));
+        let payment_id = paid.transaction_id.unwrap();
+
+        let refund = |amount| {
+            let req = connector.build_refund(&session.id, &payment_id, &sar(amount), "r");
+            connector.parse_refund(&send(&req), sar(amount)).unwrap()
+        };
+        assert_eq!(refund(4000).status, OperationStatus::Succeeded);
+        let over = refund(551);
+        assert!(
+            matches!(over.status, OperationStatus::Failed(ref e) if e.code == "refund_declined" && e.message.contains("700.400.200")),
+            "{over:?}"
+        );
+        assert_eq!(refund(550).status, OperationStatus::Succeeded);
+        assert_eq!(fake.refunded(&payment_id), 4550);
+        assert!(fake.calls().iter().all(|c| c.entity == "e_mada"), "{:?}", fake.calls());
+        // The card entity cannot act on a mada payment (the fake refuses, as HyperPay would).
+        let wrong = connector.build_refund(&format!("card:{checkout}"), &payment_id, &sar(1), "r");
+        let answer = connector.parse_refund(&send(&wrong), sar(1)).unwrap();
+        assert!(matches!(answer.status, OperationStatus::Failed(_)), "{answer:?}");
     }
 }
