@@ -1,7 +1,9 @@
 //! HyperPay through the real edge in workerd, against the fake HyperPay on 127.0.0.1: the edge's
 //! page mounting the widget, approve, decline, 3-D Secure failure, review (never paid), a
 //! tampered amount, mada through the mada entity only, AES-GCM webhooks (forged, missing,
-//! replayed), refunds (full, partial, over-refund), credentials check, and outages.
+//! replayed), refunds (full, partial, over-refund), credentials check (ok, wrong token, wrong
+//! entity), outages (unreachable: `gateway_unavailable`, or the method's next gateway), and one
+//! payment in a real browser.
 
 use bawaba_core::notification::Notification;
 use bawaba_tests::edge::{eventually, Edge, EdgeOptions, ShopConfig};
@@ -362,4 +364,39 @@ async fn pay_in_a_browser_through_the_widget_on_the_edges_page() {
     assert_eq!(order["notifications"].as_array().unwrap().len(), 1, "one notification: {order}");
     assert_eq!(order["state"], "paid");
     assert!(hp.calls().iter().all(|call| call.entity == MADA), "{:?}", hp.calls());
+}
+
+#[test]
+fn an_unreachable_hyperpay_falls_back_to_the_next_gateway() {
+    use bawaba_tests::fakes::tap::FakeTap;
+    let hp = FakeHyperPay::start(TOKEN, &[(MADA, "mada"), (CARD, "card")], KEY);
+    let tap = FakeTap::start("sk_test_fallback");
+    let shop = FakeShop::start();
+    let config = ShopConfig { id: "dukkan".into(), origin: shop.origin.clone(), secret: "dukkan-secret-012345".into() };
+    let vars = vec![
+        ("BAWABA_ROUTES".to_string(), "mada=hyperpay|tap,visa=hyperpay|tap".to_string()),
+        ("HYPERPAY_API_BASE".into(), hp.base.clone()),
+        ("HYPERPAY_MODE".into(), "test".into()),
+        ("HYPERPAY_ACCESS_TOKEN".into(), TOKEN.into()),
+        ("HYPERPAY_ENTITY_ID_MADA".into(), MADA.into()),
+        ("HYPERPAY_ENTITY_ID_CARD".into(), CARD.into()),
+        ("HYPERPAY_WEBHOOK_KEY".into(), KEY.into()),
+        ("TAP_API_BASE".into(), tap.api_base()),
+        ("TAP_SECRET_KEY".into(), "sk_test_fallback".into()),
+        ("GATEWAY_TIMEOUT_MS".into(), "2000".into()),
+    ];
+    let edge = Edge::start(EdgeOptions { shops: vec![config.clone()], vars, ..Default::default() });
+    let intent = |r: &str| sign(&config, &claims(&config, r, 1500));
+    let up = flows::start_session(&edge, &intent(&reference("hp-up")), "mada");
+    assert_eq!(up.json()["gateway"], "hyperpay", "{}", up.body);
+    for health in [Health::Failing, Health::Hanging] {
+        hp.set_health(health);
+        let down = flows::start_session(&edge, &intent(&reference("hp-down")), "mada");
+        assert_eq!((down.status, down.json()["gateway"].as_str()), (200, Some("tap")), "{}", down.body);
+    }
+    hp.set_health(Health::Up);
+    // A refusal is an answer, not an outage: a wrong token is reported, not hidden behind Tap.
+    hp.set_token("another-token");
+    let refused = flows::start_session(&edge, &intent(&reference("hp-refused")), "visa");
+    assert_eq!((refused.status, refused.error_code().as_str()), (502, "gateway_rejected"), "{}", refused.body);
 }
