@@ -17,6 +17,7 @@
 //! | `MOYASAR_SECRET_KEY`, `MOYASAR_WEBHOOK_SECRET`, `MOYASAR_API_BASE` | secret, secret, var | Moyasar |
 //! | `TAP_SECRET_KEY`, `TAP_API_BASE` | secret, var | Tap (the secret key also signs Tap's webhooks) |
 //! | `PAYTABS_PROFILE_ID`, `PAYTABS_SERVER_KEY`, `PAYTABS_API_BASE` | var, secret, var | PayTabs PT2 (the server key also signs PayTabs' callbacks and returns; the host is the profile's region's, default the Saudi `https://secure.paytabs.sa`) |
+//! | `HYPERPAY_ACCESS_TOKEN`, `HYPERPAY_WEBHOOK_KEY`, `HYPERPAY_ENTITY_ID_MADA`, `HYPERPAY_ENTITY_ID_CARD`, `HYPERPAY_ENTITY_ID_APPLEPAY`, `HYPERPAY_MODE`, `HYPERPAY_API_BASE` | secret ×2, var ×5 | HyperPay (one entity per channel, each optional; `HYPERPAY_MODE` `test`/`live` is required and picks the default host) |
 //! | `APS_MERCHANT_IDENTIFIER`, `APS_ACCESS_CODE`, `APS_SHA_REQUEST_PHRASE`, `APS_SHA_RESPONSE_PHRASE`, `APS_SHA_TYPE`, `APS_PAGE_BASE`, `APS_API_BASE` | var, secret ×3, var ×3 | Amazon Payment Services |
 //! | `NOTIFY_RETRY_BASE_MS` … | var | delivery and reconciliation timing (see `bawaba_core::lifecycle::Settings`; a malformed value keeps its default and is logged) |
 

@@ -541,7 +541,7 @@ async fn start_session(
             Ok(Start::Call(request)) => {
                 let sent_at = now_millis();
                 let attempt = match send(env, &connector, &request, at).await {
-                    Ok(resp) => connector.parse_start(&resp),
+                    Ok(resp) => connector.parse_start_for(&input, &resp),
                     Err(e) => Err(e),
                 };
                 let outage = matches!(&attempt, Err(e) if e.is_outage());

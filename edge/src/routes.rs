@@ -102,6 +102,12 @@ async fn dispatch(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             }
             browser_return(&mut req, env, gateway, session_id).await
         }
+        ["v1", "pay", gateway, id] => {
+            if method != Method::Get && method != Method::Head {
+                return Err(ApiError::HttpMethodNotAllowed);
+            }
+            gateway_page(&req, env, gateway, id).await
+        }
         ["v1", "payments", reference] => {
             only(&method, Method::Get)?;
             inspect_payment(&req, env, reference).await
@@ -508,6 +514,49 @@ async fn browser_return(req: &mut Request, env: &Env, gateway: &str, session_id:
         view.status.as_str()
     );
     Ok(see_other(&location))
+}
+
+/// `GET /v1/pay/hyperpay/{session id}?lang=`: the page that mounts HyperPay's widget (HyperPay
+/// has no hosted page to redirect to; gateways.md §3.2). Everything on it comes from the edge's
+/// own records: the session is found by its id in the gateway index, and only while it may
+/// still take money; the form goes back to the edge's return route for that session. The
+/// page's policy names HyperPay's host, and nothing else, for scripts, frames and requests.
+async fn gateway_page(req: &Request, env: &Env, gateway: &str, id: &str) -> Result<Response, ApiError> {
+    use bawaba_core::gateway::hyperpay;
+    if gateway != hyperpay::CODE {
+        return Err(ApiError::NotFound);
+    }
+    let origin = origin_of(req);
+    let lookup = |name: &str| config::setting(env, name);
+    let cfg = hyperpay::connector::config_from(&lookup, &origin).map_err(ApiError::Misconfigured)?;
+    let gateway_payment_id = urlencoding_decode(id);
+    let session = hyperpay::SessionId::parse(&gateway_payment_id).ok_or(ApiError::SessionNotFound)?;
+    let object_id =
+        crate::gateway_index::get(env, gateway, &gateway_payment_id).await?.ok_or(ApiError::SessionNotFound)?;
+    let stub = payment_object::stub_by_id(env, &object_id)?;
+    let inspection: serde_json::Value = payment_object::call(&stub, &Command::Inspect).await?;
+    let ours = inspection["payment"]["sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["gateway"] == gateway && s["gateway_payment_id"] == gateway_payment_id.as_str())
+        .ok_or(ApiError::SessionNotFound)?;
+    if ours["status"] != "open" {
+        return Err(ApiError::SessionNotFound);
+    }
+    let session_id = ours["id"].as_str().ok_or(ApiError::SessionNotFound)?;
+    let locale = req
+        .url()
+        .ok()
+        .and_then(|u| u.query_pairs().find(|(k, _)| k == "lang").map(|(_, v)| v.to_string()))
+        .unwrap_or_default();
+    let return_url = format!("{origin}/v1/return/{gateway}/{session_id}");
+    let html = hyperpay::page::render(&cfg, session.kind, &session.checkout_id, &return_url, &locale);
+    let mut resp = Response::from_html(html).map_err(internal)?;
+    let _ =
+        resp.headers_mut().set("Content-Security-Policy", &hyperpay::page::content_security_policy(&cfg, session.kind));
+    let _ = resp.headers_mut().set("Cache-Control", "no-store");
+    Ok(resp)
 }
 
 /// `POST /v1/webhooks/{gateway}`: verified with the gateway's own scheme, then only a trigger:

@@ -451,7 +451,7 @@ fn print_webhooks(target: &Target, secrets: &BTreeMap<String, Option<String>>, p
         println!("Webhooks: only the sandbox is routed, and it sends its webhooks to https://{host}/v1/webhooks/sandbox itself");
     } else if gateways.is_empty() {
         println!("Webhook URLs: BAWABA_ROUTES is not in wrangler.toml or the secrets file; each gateway's is");
-        println!("    https://{host}/v1/webhooks/<gateway>   (moyasar, tap, aps, stripe, paypal, paytabs)");
+        println!("    https://{host}/v1/webhooks/<gateway>   (moyasar, tap, aps, stripe, paypal, paytabs, hyperpay)");
     } else {
         println!("Webhook URLs to paste into each gateway's dashboard (docs/gateways/):");
         for gateway in gateways {

@@ -222,6 +222,7 @@ pub fn gateway_name(code: &str, locale: Locale) -> String {
         "stripe" => ("Stripe", "سترايب"),
         "paypal" => ("PayPal", "باي بال"),
         "paytabs" => ("PayTabs", "باي تابس"),
+        "hyperpay" => ("HyperPay", "هايبر باي"),
         "sandbox" => ("Sandbox", "البيئة التجريبية"),
         other => (other, other),
     };

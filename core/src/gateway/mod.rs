@@ -5,6 +5,7 @@
 
 pub mod aps;
 pub mod connector;
+pub mod hyperpay;
 pub mod moyasar;
 pub mod paypal;
 pub mod paytabs;

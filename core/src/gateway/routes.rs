@@ -110,18 +110,20 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_example_mada_on_one_gateway_cards_on_paytabs() {
+    fn the_readme_example_mada_on_hyperpay_cards_on_paytabs() {
         // docs/gateways/README.md, "A gateway per method".
-        let example = "mada=moyasar,visa=paytabs|moyasar,mastercard=paytabs|moyasar,amex=paytabs,applepay=paytabs";
+        let example =
+            "mada=hyperpay|moyasar,visa=paytabs|moyasar,mastercard=paytabs|moyasar,amex=paytabs,applepay=paytabs";
         let routes = Routes::parse(example).unwrap();
-        assert_eq!(routes.gateways_for(PaymentMethod::Mada, "SAR"), ["moyasar"]);
+        assert_eq!(routes.gateways_for(PaymentMethod::Mada, "SAR"), ["hyperpay", "moyasar"]);
         assert_eq!(routes.gateways_for(PaymentMethod::Visa, "SAR"), ["paytabs", "moyasar"]);
         assert_eq!(routes.gateways_for(PaymentMethod::Mastercard, "SAR"), ["paytabs", "moyasar"]);
         assert_eq!(routes.gateways_for(PaymentMethod::Visa, "USD"), ["moyasar"], "PayTabs here: SAR only");
         assert_eq!(routes.gateways_for(PaymentMethod::Applepay, "SAR"), ["paytabs"]);
-        assert_eq!(routes.gateways_in_use(), ["moyasar", "paytabs"]);
-        // HyperPay is not in Bawaba yet: the README says so, and this says what happens meanwhile.
-        assert_eq!(Routes::parse("mada=hyperpay|moyasar").unwrap_err(), "unknown gateway \"hyperpay\"");
+        assert_eq!(routes.gateways_in_use(), ["hyperpay", "moyasar", "paytabs"]);
+        let without_fallback = Routes::parse("mada=hyperpay,visa=paytabs,mastercard=paytabs").unwrap();
+        assert_eq!(without_fallback.gateways_for(PaymentMethod::Mada, "SAR"), ["hyperpay"]);
+        assert_eq!(without_fallback.gateways_for(PaymentMethod::Mastercard, "SAR"), ["paytabs"]);
     }
 
     #[test]

@@ -25,7 +25,8 @@ use crate::rng::Rng;
 use bawaba_core::api::ApiError;
 use bawaba_core::gateway::connector::{Connector, Registration, REGISTRY};
 use bawaba_core::gateway::{
-    aps, check_matches, paypal, paytabs, sandbox, stripe, tap, CancelOutcome, CheckVerdict, HttpResponse, WebhookError,
+    aps, check_matches, hyperpay, paypal, paytabs, sandbox, stripe, tap, CancelOutcome, CheckVerdict, HttpResponse,
+    WebhookError,
 };
 use bawaba_core::lifecycle::parse_gateway_reference;
 use bawaba_core::money::{Currency, Money};
@@ -36,6 +37,8 @@ use std::collections::BTreeMap;
 pub fn setting(name: &str) -> Option<String> {
     Some(match name {
         "SANDBOX_ENABLED" => "true".into(),
+        "HYPERPAY_MODE" => "test".into(),
+        "HYPERPAY_WEBHOOK_KEY" => "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff".into(),
         n if n.ends_with("_SHA_TYPE") => "SHA-256".into(),
         n if n.ends_with("_PROFILE_ID") => "87654".into(),
         n if n.ends_with("_BASE") => "https://fuzz.invalid/api".into(),
@@ -193,6 +196,21 @@ impl Webhook {
                     headers.push((name(n), v.as_bytes().to_vec()));
                 }
                 paypal::webhook::is_paypal_https(cert)
+            }
+            "hyperpay" => {
+                // HyperPay encrypts the delivery: the body becomes the hex ciphertext of the
+                // (mutated) plaintext, the IV and the tag go in headers.
+                let Ok(key) = hyperpay::webhook::parse_key(&secret("HYPERPAY_WEBHOOK_KEY")) else { return false };
+                let iv: [u8; 12] = std::array::from_fn(|_| rng.next_u64() as u8);
+                let (iv, tag, hex_body) = hyperpay::webhook::encrypt(&key, &iv, body);
+                *body = if rng.one_in(3) {
+                    serde_json::json!({ "encryptedBody": hex_body }).to_string().into_bytes()
+                } else {
+                    hex_body.into_bytes()
+                };
+                headers.push((hyperpay::webhook::IV_HEADER.into(), iv.into()));
+                headers.push((hyperpay::webhook::TAG_HEADER.into(), tag.into()));
+                true
             }
             // A gateway this table does not know yet: random headers only.
             _ => false,

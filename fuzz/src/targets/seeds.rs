@@ -86,6 +86,12 @@ const PAYTABS_PAGE: &str = r#"{"tran_ref":"TST2233400001234","tran_type":"Sale",
 const PAYTABS_REFUND: &str = r#"{"tran_ref":"TST2233400009999","previous_tran_ref":"TST2233400001234","tran_type":"Refund","cart_id":"demo:S1-refund-0","cart_currency":"SAR","cart_amount":"10.00","profile_id":87654,"payment_result":{"response_status":"P","response_code":"G1","response_message":"Pending"}}"#;
 const PAYTABS_ERROR: &str =
     r#"{"code":1,"message":"Authentication failed. Check authentication header.","trace":"PMNT0403.6543.00012345"}"#;
+const HYPERPAY_CHECKOUT: &str = r#"{"result":{"code":"000.200.100","description":"successfully created checkout"},"buildNumber":"b","timestamp":"t","ndc":"n","id":"8AC7A4C9.uat01-vm-tx04"}"#;
+const HYPERPAY_PAID: &str = r#"{"id":"8ac7pay1","paymentType":"DB","paymentBrand":"MADA","amount":"10.00","currency":"SAR","merchantTransactionId":"demo:S1","result":{"code":"000.100.110","description":"Request successfully processed in 'Merchant in Integrator Test Mode'"},"card":{"bin":"440647","last4Digits":"0004"}}"#;
+const HYPERPAY_DECLINED: &str = r#"{"id":"8ac7pay2","paymentType":"DB","paymentBrand":"VISA","amount":"10.00","currency":"SAR","merchantTransactionId":"demo:S1","result":{"code":"800.100.155","description":"transaction declined (amount exceeds credit)"}}"#;
+const HYPERPAY_REFUND: &str = r#"{"id":"8ac7rf1","referencedId":"8ac7pay1","paymentType":"RF","amount":"10.00","currency":"SAR","result":{"code":"000.000.000","description":"Transaction succeeded"}}"#;
+const HYPERPAY_ERROR: &str = r#"{"result":{"code":"200.300.404","description":"invalid or missing parameter","parameterErrors":[{"name":"entityId","value":"","message":"required"}]}}"#;
+const HYPERPAY_EVENT: &str = r#"{"type":"PAYMENT","payload":{"id":"8ac7pay1","paymentType":"DB","amount":"10.00","currency":"SAR","merchantTransactionId":"demo:S1","result":{"code":"000.100.110","description":"ok"}}}"#;
 
 /// Gateway answers (status checks, sessions, refunds, errors, tokens) a gateway's parsers get.
 pub fn answers(code: &str) -> Vec<&'static str> {
@@ -93,6 +99,7 @@ pub fn answers(code: &str) -> Vec<&'static str> {
         "sandbox" => vec![SANDBOX_PAYMENT, SANDBOX_PAID, SANDBOX_CANCELED, SANDBOX_ERROR],
         "moyasar" => vec![MOYASAR_INVOICE, MOYASAR_FAILED, MOYASAR_PAYMENT, MOYASAR_ERROR],
         "tap" => vec![TAP_CHARGE, TAP_KWD, TAP_REFUND, TAP_ERROR],
+        "hyperpay" => vec![HYPERPAY_CHECKOUT, HYPERPAY_PAID, HYPERPAY_DECLINED, HYPERPAY_REFUND, HYPERPAY_ERROR],
         "aps" => vec![APS_PAID, APS_FAILED, APS_NONE, APS_REFUND, APS_MISMATCH],
         "stripe" => vec![STRIPE_SESSION, STRIPE_OPEN, STRIPE_REFUND, STRIPE_EXPIRED, STRIPE_ERROR],
         "paypal" => vec![
@@ -119,6 +126,7 @@ pub fn webhooks(code: &str) -> Vec<&'static str> {
         "sandbox" => vec![SANDBOX_EVENT],
         "moyasar" => vec![MOYASAR_EVENT],
         "tap" => vec![TAP_CHARGE, TAP_KWD],
+        "hyperpay" => vec![HYPERPAY_EVENT],
         "aps" => vec![APS_PAID, APS_FAILED, APS_REFUND],
         "stripe" => vec![STRIPE_EVENT, STRIPE_PI_EVENT],
         "paypal" => vec![PAYPAL_ORDER_EVENT, PAYPAL_CAPTURE_EVENT],

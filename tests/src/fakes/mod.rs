@@ -4,6 +4,7 @@
 //! code talks to them over real HTTP from real workerd.
 
 pub mod aps;
+pub mod hyperpay;
 pub mod moyasar;
 pub mod paypal;
 pub mod paytabs;
