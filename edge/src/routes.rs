@@ -482,30 +482,37 @@ async fn get_session(env: &Env, session_id: &str) -> Result<Response, ApiError> 
 /// the gateway for the truth, then the shopper goes on to the shop, whatever the answer.
 ///
 /// Where the gateway signs its returns (PayTabs), a return whose signature fails asks nothing:
-/// the shopper goes back to the shop with the payment as it stands.
+/// the shopper goes back to the shop with the payment as it stands; so does a return that came
+/// by another gateway's path than its session's.
 async fn browser_return(req: &mut Request, env: &Env, gateway: &str, session_id: &str) -> Result<Response, ApiError> {
     let stub = stub_for_session(env, session_id)?;
-    let authentic = match bawaba_core::gateway::connector::capabilities_of(gateway) {
-        Some(_) if req.method() == Method::Post => {
-            let body = read_body(req).await?;
-            match config::connector(env, gateway, &origin_of(req)).map(|c| c.verify_return(&body)) {
-                Ok(Err(e)) => {
-                    worker::console_warn!("{gateway} return for {session_id} refused: {e:?}");
-                    false
-                }
-                _ => true,
+    // The session's own gateway verifies the return: the gateway in the path is the caller's
+    // word, and a return sent down another gateway's path (one that signs nothing) is forged.
+    let get = Command::GetSession { session_id: session_id.to_string() };
+    let current: SessionView = payment_object::call(&stub, &get).await?;
+    let authentic = if current.gateway != gateway {
+        worker::console_warn!("a return for {session_id} ({}) came by the {gateway} path", current.gateway);
+        false
+    } else if req.method() == Method::Post {
+        let body = read_body(req).await?;
+        match config::connector(env, gateway, &origin_of(req)).map(|c| c.verify_return(&body)) {
+            Ok(Err(e)) => {
+                worker::console_warn!("{gateway} return for {session_id} refused: {e:?}");
+                false
             }
+            _ => true,
         }
-        _ => true,
+    } else {
+        true
     };
     // A gateway that cannot be reached now leaves the payment pending (the webhook or the
     // reconciliation will tell); the shopper still goes back to the shop.
-    let command = if authentic {
-        Command::Confirm { session_id: session_id.to_string(), source: Source::Return }
+    let view: SessionView = if authentic {
+        let confirm = Command::Confirm { session_id: session_id.to_string(), source: Source::Return };
+        payment_object::call(&stub, &confirm).await?
     } else {
-        Command::GetSession { session_id: session_id.to_string() }
+        current
     };
-    let view: SessionView = payment_object::call(&stub, &command).await?;
     let separator = if view.return_url.contains('?') { '&' } else { '?' };
     let location = format!(
         "{}{separator}reference={}&status={}",

@@ -270,6 +270,11 @@ fn a_return_with_a_bad_signature_asks_nothing() {
     let forged = http::post(&action, "application/x-www-form-urlencoded", form_body(&fields).as_bytes());
     assert_eq!((forged.status, status_of(&forged)), (303, "pending".to_string()), "{}", forged.body);
     assert_eq!(w.paytabs.queries_of(&tran_ref), before, "a forged return does not even ask PayTabs");
+    // The same forged return by a path of a gateway that signs nothing is no better.
+    let sideways = w.edge.url(&format!("/v1/return/sandbox/{}", session.json()["id"].as_str().unwrap()));
+    let forged = http::post(&sideways, "application/x-www-form-urlencoded", form_body(&fields).as_bytes());
+    assert_eq!((forged.status, status_of(&forged)), (303, "pending".to_string()), "{}", forged.body);
+    assert_eq!(w.paytabs.queries_of(&tran_ref), before, "another gateway's path does not ask PayTabs either");
     assert_eq!(status_of(&back_through_edge(&pay(&url, "4111111111111111"))), "paid", "the genuine one is read");
 }
 
