@@ -359,7 +359,7 @@ fn call_signatures() -> Value {
 /// The currencies the edge knows (with their minor-unit exponents) and those each gateway
 /// accepts: the Odoo addon keeps its own copies of both and checks them against this file.
 fn currencies() -> Value {
-    use bawaba_core::gateway::{aps, moyasar, paytabs, sandbox, tap};
+    use bawaba_core::gateway::{aps, hyperpay, moyasar, paytabs, sandbox, tap};
     use bawaba_core::money::Currency;
     let exponents: serde_json::Map<String, Value> =
         Currency::all().map(|c| (c.code().to_string(), json!(c.exponent()))).collect();
@@ -372,6 +372,7 @@ fn currencies() -> Value {
             tap::CODE: tap::CAPABILITIES.currencies,
             aps::CODE: aps::CAPABILITIES.currencies,
             paytabs::CODE: paytabs::CAPABILITIES.currencies,
+            hyperpay::CODE: hyperpay::CAPABILITIES.currencies,
         },
     })
 }
