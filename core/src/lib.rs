@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod applepay;
 pub mod dashboard;
 pub mod decline;
 pub mod gateway;

@@ -19,6 +19,8 @@
 //! | `PAYTABS_PROFILE_ID`, `PAYTABS_SERVER_KEY`, `PAYTABS_API_BASE` | var, secret, var | PayTabs PT2 (the server key also signs PayTabs' callbacks and returns; the host is the profile's region's, default the Saudi `https://secure.paytabs.sa`) |
 //! | `HYPERPAY_ACCESS_TOKEN`, `HYPERPAY_WEBHOOK_KEY`, `HYPERPAY_ENTITY_ID_MADA`, `HYPERPAY_ENTITY_ID_CARD`, `HYPERPAY_ENTITY_ID_APPLEPAY`, `HYPERPAY_MODE`, `HYPERPAY_API_BASE` | secret ×2, var ×5 | HyperPay (one entity per channel, each optional; `HYPERPAY_MODE` `test`/`live` is required and picks the default host) |
 //! | `APS_MERCHANT_IDENTIFIER`, `APS_ACCESS_CODE`, `APS_SHA_REQUEST_PHRASE`, `APS_SHA_RESPONSE_PHRASE`, `APS_SHA_TYPE`, `APS_PAGE_BASE`, `APS_API_BASE` | var, secret ×3, var ×3 | Amazon Payment Services |
+//! | `APPLE_PAY_MERCHANT_ID` | var | the merchant's own Apple Pay merchant identifier (`merchant.…`), for Apple Pay in the page through Tap, APS or HyperPay; used only with the `APPLE_PAY_MERCHANT_CERT` binding (an `[[mtls_certificates]]` binding of its merchant identity certificate), with which the edge validates the merchant with Apple |
+//! | `APPLE_PAY_DOMAIN_ASSOCIATION` | var | the file served at `/.well-known/apple-developer-merchantid-domain-association` |
 //! | `NOTIFY_RETRY_BASE_MS` … | var | delivery and reconciliation timing (see `bawaba_core::lifecycle::Settings`; a malformed value keeps its default and is logged) |
 
 use bawaba_core::api::ApiError;
@@ -102,6 +104,41 @@ pub fn setting(env: &Env, name: &str) -> Option<String> {
     env.var(name).ok().map(|v| v.to_string())
 }
 
+/// The setting naming the merchant's own Apple Pay merchant identifier.
+pub const APPLE_PAY_MERCHANT_ID: &str = "APPLE_PAY_MERCHANT_ID";
+
+/// The binding of the merchant's Apple Pay merchant identity certificate (an
+/// `[[mtls_certificates]]` binding, docs/deploy.md): what the edge presents to Apple.
+pub const APPLE_PAY_CERTIFICATE_BINDING: &str = "APPLE_PAY_MERCHANT_CERT";
+
+/// The merchant's own Apple Pay merchant: its identifier and the certificate binding that
+/// proves it to Apple.
+pub struct AppleMerchant {
+    /// `APPLE_PAY_MERCHANT_ID`.
+    pub id: bawaba_core::applepay::MerchantId,
+    /// Fetches with the merchant identity certificate as the TLS client certificate.
+    pub certificate: worker::Fetcher,
+}
+
+/// [`AppleMerchant`], when both its identifier and its certificate binding are set. The
+/// identifier without the binding is logged and ignored (Apple would refuse every validation);
+/// a malformed identifier is `edge_misconfigured`.
+pub fn apple_merchant(env: &Env) -> Result<Option<AppleMerchant>, ApiError> {
+    let Some(raw) = setting(env, APPLE_PAY_MERCHANT_ID).filter(|v| !v.trim().is_empty()) else { return Ok(None) };
+    let id = bawaba_core::applepay::MerchantId::parse(&raw)
+        .map_err(|why| ApiError::Misconfigured(format!("setting {APPLE_PAY_MERCHANT_ID}: {why}")))?;
+    match env.service(APPLE_PAY_CERTIFICATE_BINDING) {
+        Ok(certificate) => Ok(Some(AppleMerchant { id, certificate })),
+        Err(_) => {
+            worker::console_warn!(
+                "{APPLE_PAY_MERCHANT_ID} is set but the {APPLE_PAY_CERTIFICATE_BINDING} certificate binding is not: \
+                 Apple Pay is taken in the page only where the gateway validates the merchant (docs/deploy.md)"
+            );
+            Ok(None)
+        }
+    }
+}
+
 /// Reads a required setting (the rule every gateway's settings follow too).
 pub fn required(env: &Env, name: &str) -> Result<String, ApiError> {
     bawaba_core::gateway::connector::required(&|n| setting(env, n), name).map_err(ApiError::Misconfigured)
@@ -171,7 +208,12 @@ pub fn shop(env: &Env, id: &str) -> Result<Option<Shop>, ApiError> {
 /// The configured connector for a gateway code, from the gateway's own settings (each gateway
 /// reads its settings in its folder; see its registry line). Each missing setting is named.
 pub fn connector(env: &Env, code: &str, edge_origin: &str) -> Result<Connector, ApiError> {
-    let lookup = |name: &str| setting(env, name);
+    // A gateway takes Apple Pay in the page with the merchant's own Apple merchant only when the
+    // edge can validate that merchant: the identifier alone is not enough.
+    let lookup = |name: &str| match name {
+        APPLE_PAY_MERCHANT_ID => apple_merchant(env).ok().flatten().map(|m| m.id.as_str().to_string()),
+        _ => setting(env, name),
+    };
     bawaba_core::gateway::connector::configure(code, &lookup, edge_origin).map_err(ApiError::Misconfigured)
 }
 

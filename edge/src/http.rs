@@ -84,6 +84,18 @@ pub fn to_request(req: &HttpRequest) -> Result<Request, GatewayError> {
     Request::new_with_init(&req.url, &init).map_err(|e| GatewayError::Unreachable(e.to_string()))
 }
 
+/// Sends `req` through a binding (the Apple Pay merchant identity certificate's mTLS binding,
+/// which presents the certificate to the server), giving up after `timeout_ms`.
+pub async fn send_through(
+    fetcher: &worker::Fetcher,
+    req: &HttpRequest,
+    timeout_ms: u64,
+) -> Result<HttpResponse, GatewayError> {
+    // The binding's fetch takes no signal: on the timeout its future is dropped instead.
+    let sent = fetcher.fetch_request(to_request(req)?);
+    within(sent, AbortController::default(), timeout_ms).await
+}
+
 /// Sends a prepared request, giving up after `timeout_ms`.
 pub async fn send_request_within(request: Request, timeout_ms: u64) -> Result<HttpResponse, GatewayError> {
     let controller = AbortController::default();

@@ -536,8 +536,9 @@ async fn start_session(
             wallet,
         };
         let mut latency_ms = None;
-        let attempt = match connector.build_start(&input) {
+        let attempt = match prepare(env, &connector, &input, at).await {
             Ok(Start::Ready(session)) => Ok(session),
+            Ok(Start::Prepare(_)) => Err(GatewayError::InvalidResponse(format!("{gateway} prepares without end"))),
             Ok(Start::Call(request)) => {
                 let sent_at = now_millis();
                 let attempt = match send(env, &connector, &request, at).await {
@@ -608,6 +609,19 @@ async fn start_session(
         return confirm(storage, env, &mut payment, &id, Source::Session, at).await;
     }
     payment.session_view(&id)
+}
+
+/// What starts the session: [`Connector::build_start`], after the preparing steps it asks for
+/// ([`Start::Prepare`]: Tap's Apple Pay token exchange), at most two, each sent once. None
+/// charges, so an outage there is one like any other and the next gateway is tried.
+async fn prepare(env: &Env, connector: &Connector, input: &StartInput<'_>, at: &At) -> Result<Start, GatewayError> {
+    let mut start = connector.build_start(input)?;
+    for _ in 0..2 {
+        let Start::Prepare(request) = &start else { break };
+        let resp = send(env, connector, request, at).await?;
+        start = connector.continue_start(input, &resp)?;
+    }
+    Ok(start)
 }
 
 /// Sends a one-time code for a session waiting for one, then asks the gateway how the payment

@@ -308,13 +308,27 @@ async fn applepay_validate(req: &mut Request, env: &Env) -> Result<Response, Api
     crate::limiter::admit_applepay_validation(env, &shop, &crate::limiter::client_address(req)).await?;
     let connector = config::connector(env, &option.gateway, &edge_origin)?;
     let display_name = entry.display_name();
-    let request = connector
-        .build_applepay_session(&body.validation_url, domain, display_name)
-        .ok_or(ApiError::InPage(InPageError::ApplepayUnavailable))?;
     let timeout = payment_object::settings(env).gateway_timeout_ms.max(1) as u64;
-    let session = match crate::http::call(env, connector.as_ref(), request, timeout).await {
-        Ok(resp) => connector.parse_applepay_session(&resp),
-        Err(e) => Err(e),
+    // The gateway validates the merchant where it can (Moyasar's web registration); else the
+    // edge does, as the merchant's own Apple merchant, with its identity certificate.
+    let session = match connector.build_applepay_session(&body.validation_url, domain, display_name) {
+        Some(request) => match crate::http::call(env, connector.as_ref(), request, timeout).await {
+            Ok(resp) => connector.parse_applepay_session(&resp),
+            Err(e) => Err(e),
+        },
+        None => {
+            let merchant = config::apple_merchant(env)?.ok_or(ApiError::InPage(InPageError::ApplepayUnavailable))?;
+            let request = bawaba_core::applepay::build_merchant_validation(
+                &body.validation_url,
+                &merchant.id,
+                domain,
+                display_name,
+            );
+            match crate::http::send_through(&merchant.certificate, &request, timeout).await {
+                Ok(resp) => bawaba_core::applepay::parse_merchant_session(&resp),
+                Err(e) => Err(e),
+            }
+        }
     };
     match session {
         Ok(session) => Ok(json(200, &session)),

@@ -20,6 +20,10 @@ pub enum Start {
     Call(HttpRequest),
     /// The session is ready; the shopper's browser does the rest.
     Ready(GatewaySession),
+    /// Send this request first, then hand its answer to [`Gateway::continue_start`], which says
+    /// what comes next (Tap: an Apple Pay token is exchanged for a `tok_…`, which the charge
+    /// then uses). Nothing is charged by this step, so it may be repeated safely.
+    Prepare(HttpRequest),
 }
 
 /// Reads a setting by name (the edge's secrets and vars).
@@ -56,6 +60,11 @@ pub trait Gateway: std::fmt::Debug {
 
     /// Parses the created session.
     fn parse_start(&self, resp: &HttpResponse) -> Result<GatewaySession, GatewayError>;
+
+    /// The step after a [`Start::Prepare`], given its answer. The default: there is none.
+    fn continue_start(&self, _input: &StartInput<'_>, _prepared: &HttpResponse) -> Result<Start, GatewayError> {
+        Err(GatewayError::InvalidResponse(format!("{} has no preparing step", self.code())))
+    }
 
     /// Parses the created session knowing what it was started for, for gateways whose answer
     /// does not say what later calls need (HyperPay: the entity of the method). The edge calls

@@ -19,7 +19,7 @@ use crate::gateway::{
 use crate::money::{Currency, Money};
 
 /// The largest Apple Pay token accepted (Apple's are about 3 KB): anything bigger is not one.
-pub const MAX_APPLEPAY_TOKEN_BYTES: usize = 16 * 1024;
+pub const MAX_APPLEPAY_TOKEN_BYTES: usize = crate::applepay::MAX_TOKEN_BYTES;
 
 /// `POST /payments` with the shopper's wallet as the source.
 pub fn build_create_payment(
