@@ -177,7 +177,8 @@ impl ApplepayToken {
     }
 
     /// `paymentData` as the JSON object Apple made (Tap's `token_data`), read again from the
-    /// token's text so that no field is dropped or reordered.
+    /// token's text so that no field is dropped (fields the typed parts do not name included).
+    /// Its keys come out in serde_json's order, not Apple's: a JSON reader does not mind.
     pub fn payment_data_json(json: &str) -> Result<serde_json::Value, String> {
         let whole: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
         match whole.get("paymentData") {

@@ -209,9 +209,10 @@ pub fn shop(env: &Env, id: &str) -> Result<Option<Shop>, ApiError> {
 /// reads its settings in its folder; see its registry line). Each missing setting is named.
 pub fn connector(env: &Env, code: &str, edge_origin: &str) -> Result<Connector, ApiError> {
     // A gateway takes Apple Pay in the page with the merchant's own Apple merchant only when the
-    // edge can validate that merchant: the identifier alone is not enough.
+    // edge can validate that merchant: the identifier alone is not enough. (Its form is checked
+    // where it is used, by `apple_merchant`: a malformed one is reported there, not hidden here.)
     let lookup = |name: &str| match name {
-        APPLE_PAY_MERCHANT_ID => apple_merchant(env).ok().flatten().map(|m| m.id.as_str().to_string()),
+        APPLE_PAY_MERCHANT_ID => setting(env, name).filter(|_| env.service(APPLE_PAY_CERTIFICATE_BINDING).is_ok()),
         _ => setting(env, name),
     };
     bawaba_core::gateway::connector::configure(code, &lookup, edge_origin).map_err(ApiError::Misconfigured)

@@ -254,7 +254,7 @@ fn wallet_of(body: &SessionRequest, flow: MethodFlow) -> Result<Option<Wallet>, 
         }
         (MethodFlow::Applepay, None, Some(token)) => {
             let json_object = serde_json::from_str::<serde_json::Value>(token).is_ok_and(|v| v.is_object());
-            if token.len() > bawaba_core::gateway::moyasar::in_page::MAX_APPLEPAY_TOKEN_BYTES || !json_object {
+            if token.len() > bawaba_core::applepay::MAX_TOKEN_BYTES || !json_object {
                 return refused(InPageError::ApplepayTokenInvalid);
             }
             Ok(Some(Wallet::Applepay { token: token.clone() }))

@@ -18,9 +18,6 @@ use crate::gateway::{
 };
 use crate::money::{Currency, Money};
 
-/// The largest Apple Pay token accepted (Apple's are about 3 KB): anything bigger is not one.
-pub const MAX_APPLEPAY_TOKEN_BYTES: usize = crate::applepay::MAX_TOKEN_BYTES;
-
 /// `POST /payments` with the shopper's wallet as the source.
 pub fn build_create_payment(
     cfg: &Config,
@@ -35,7 +32,9 @@ pub fn build_create_payment(
             serde_json::json!({ "type": "stcpay", "mobile": mobile.national() })
         }
         Wallet::Applepay { token } => {
-            if token.len() > MAX_APPLEPAY_TOKEN_BYTES || serde_json::from_str::<serde_json::Value>(token).is_err() {
+            if token.len() > crate::applepay::MAX_TOKEN_BYTES
+                || serde_json::from_str::<serde_json::Value>(token).is_err()
+            {
                 return Err(GatewayError::Rejected { status: 400, message: "not an Apple Pay token".into() });
             }
             serde_json::json!({ "type": "applepay", "token": token })
@@ -208,7 +207,7 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(req.body.as_ref().unwrap()).unwrap();
         assert_eq!(body["source"]["type"], "applepay");
         assert_eq!(body["source"]["token"], r#"{"paymentData":{"data":"x"}}"#);
-        for token in ["not json".to_string(), format!("\"{}\"", "a".repeat(MAX_APPLEPAY_TOKEN_BYTES))] {
+        for token in ["not json".to_string(), format!("\"{}\"", "a".repeat(crate::applepay::MAX_TOKEN_BYTES))] {
             let wallet = Wallet::Applepay { token };
             assert!(build_create_payment(&cfg(), &input, &wallet).is_err());
         }
