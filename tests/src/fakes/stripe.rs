@@ -39,6 +39,8 @@ struct State {
     webhook_url: Option<String>,
     refunds_pending: bool,
     tampered: HashMap<String, i64>,
+    /// Sessions whose payment events the fake does not deliver (the test sends its own).
+    silent: std::collections::HashSet<String>,
     counter: u64,
 }
 
@@ -95,6 +97,12 @@ impl FakeStripe {
     /// Registers the webhook endpoint, as the merchant does in the dashboard.
     pub fn set_webhook_url(&self, url: &str) {
         self.state.lock().unwrap().webhook_url = Some(url.into());
+    }
+
+    /// Stripe delivers no events for this session's payment: the test sends them itself, and
+    /// knows nothing else reaches the edge meanwhile.
+    pub fn withhold_webhooks(&self, session_id: &str) {
+        self.state.lock().unwrap().silent.insert(session_id.into());
     }
 
     /// Makes the API fail or hang.
@@ -484,8 +492,10 @@ impl FakeStripe {
             s["url"] = Value::Null;
             (s.clone(), intent, s["success_url"].as_str().unwrap_or("").to_string())
         };
-        self.send_event("payment_intent.succeeded", public(&intent));
-        self.send_event("checkout.session.completed", session);
+        if !self.state.lock().unwrap().silent.contains(id) {
+            self.send_event("payment_intent.succeeded", public(&intent));
+            self.send_event("checkout.session.completed", session);
+        }
         redirect(&success_url)
     }
 
