@@ -362,7 +362,8 @@ mod tests {
     #[test]
     fn pending_refunds_are_fetched_and_settled_later() {
         let fake = FakeTap::start(KEY);
-        let connector: Connector = Box::new(tap::Config { api_base: fake.api_base(), secret_key: Secret::new(KEY) });
+        let connector: Connector =
+            Box::new(tap::Config { api_base: fake.api_base(), secret_key: Secret::new(KEY), applepay_merchant: None });
         let charge = captured_charge(&fake);
         let sar = |minor| Money::new(minor, Currency::parse("SAR").unwrap());
 
