@@ -38,6 +38,28 @@ pub struct EdgeOptions {
     pub previous_secrets: Vec<(String, String)>,
     /// Other origins of a shop's pages: `(shop id, origin)`, registered in its `also_origins`.
     pub also_origins: Vec<(String, String)>,
+    /// The `APPLE_PAY_MERCHANT_CERT` binding: a stand-in of Cloudflare's mTLS certificate
+    /// binding (which local workerd lacks) in a second worker, sending to a fake Apple.
+    pub apple_pay: Option<AppleMerchantBinding>,
+}
+
+/// The merchant identity certificate binding of a test edge.
+#[derive(Debug, Clone)]
+pub struct AppleMerchantBinding {
+    /// Where the requests go (a [`crate::fakes::apple::FakeApple`]'s base).
+    pub target: String,
+    /// The certificate's name the fake sees.
+    pub certificate: String,
+}
+
+impl AppleMerchantBinding {
+    /// The binding of `merchant_id`'s identity certificate, sending to `apple`.
+    pub fn for_merchant(apple: &crate::fakes::apple::FakeApple, merchant_id: &str) -> AppleMerchantBinding {
+        AppleMerchantBinding {
+            target: apple.base.clone(),
+            certificate: crate::fakes::apple::certificate_of(merchant_id),
+        }
+    }
 }
 
 /// Settings a test edge runs with unless the test sets its own. Tests start many sessions from
@@ -167,15 +189,31 @@ impl Edge {
             }
         }
         std::fs::write(dir.join(".dev.vars"), dev_vars).expect("write .dev.vars");
-        std::fs::write(dir.join("wrangler.toml"), test_config(&shim, &site, options.production, &vars))
-            .expect("write config");
+        let mut config = test_config(&shim, &site, options.production, &vars);
+        let mut extra_configs = String::new();
+        if let Some(binding) = &options.apple_pay {
+            // wrangler runs the stand-in as a second worker beside the edge (one `-c` each); its
+            // name is this edge's own, so that parallel test edges never reach each other's.
+            let name = format!("bawaba-test-mtls-{port}");
+            let stand_in = root.join("tests/stand-ins/mtls-certificate.js");
+            let toml = format!(
+                "name = \"{name}\"\nmain = \"{}\"\ncompatibility_date = \"2026-11-01\"\n\n[vars]\nTARGET = \"{}\"\nCERTIFICATE = \"{}\"\n",
+                stand_in.display(),
+                binding.target,
+                binding.certificate
+            );
+            std::fs::write(dir.join("mtls.toml"), toml).expect("write the stand-in's config");
+            config.push_str(&format!("\n[[services]]\nbinding = \"APPLE_PAY_MERCHANT_CERT\"\nservice = \"{name}\"\n"));
+            extra_configs = format!(" -c '{}'", dir.join("mtls.toml").display());
+        }
+        std::fs::write(dir.join("wrangler.toml"), config).expect("write config");
 
         let log = dir.join("wrangler.log");
         let wrangler = root.join("node_modules/wrangler/bin/wrangler.js");
         let path = format!("{}:{}", node_dir().display(), std::env::var("PATH").unwrap_or_default());
         copy_dir(&stats_template(&dir.join("wrangler.toml"), &path), &dir.join("state/v3/d1"));
         let command_line = format!(
-            "node '{wrangler}' dev -c '{config}' --ip 127.0.0.1 --port {port} --inspector-port {inspector} \
+            "node '{wrangler}' dev -c '{config}'{extra_configs} --ip 127.0.0.1 --port {port} --inspector-port {inspector} \
              --persist-to '{state}' --show-interactive-dev-session=false >'{log}' 2>&1",
             wrangler = wrangler.display(),
             config = dir.join("wrangler.toml").display(),

@@ -210,3 +210,30 @@ pub fn back_through_edge(from_gateway: &Reply) -> Reply {
     assert_eq!(back.status, 303, "the edge redirects to the shop: {}", back.body);
     back
 }
+
+/// An Apple Pay token as Safari's sheet gives it (`ApplePayPayment.token`, as JSON text), of a
+/// card on `network` (`mada`, `Visa`, `MasterCard`, `AmEx`). `data` is what the fakes read as
+/// the card's outcome marker (each fake documents its markers); real data is Apple's
+/// ciphertext for the gateway's payment processing certificate.
+pub fn applepay_token_with(network: &str, data: &str) -> String {
+    serde_json::json!({
+        "paymentData": {
+            "version": "EC_v1",
+            "data": data,
+            "signature": "MIAGCSqGSIb3DQEHAqCAMIACAQExDzANBglghkgBZQMEAgEFADCABgkqhkiG9w0BBwEAAKCAMIID",
+            "header": {
+                "ephemeralPublicKey": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE",
+                "publicKeyHash": "LbsUwAT6w1JV9tFXocU813TCHks+LSuFF0R/eBkrWnQ=",
+                "transactionId": "d3b28af9b2c2f4bbb8a7ad2e0a1ea3ba3bf5d3c0b6e4a8b0f9c7b4a1d2e3f4a5"
+            }
+        },
+        "paymentMethod": { "displayName": format!("{network} 1010"), "network": network, "type": "debit" },
+        "transactionIdentifier": "D3B28AF9B2C2F4BBB8A7AD2E0A1EA3BA3BF5D3C0B6E4A8B0F9C7B4A1D2E3F4A5"
+    })
+    .to_string()
+}
+
+/// [`applepay_token_with`] an approving card's data.
+pub fn applepay_token(network: &str) -> String {
+    applepay_token_with(network, "YXBwcm92ZQ==")
+}

@@ -76,6 +76,8 @@ struct Target {
     routes: Vec<String>,
     assets: Option<PathBuf>,
     durable_objects: Vec<String>,
+    /// Names of the `[[mtls_certificates]]` bindings (not inherited either).
+    mtls_certificates: Vec<String>,
 }
 
 fn read_target(env: Option<&str>) -> Result<Target> {
@@ -120,6 +122,11 @@ fn target_from(text: &str, env: Option<&str>) -> Result<Target> {
         .and_then(toml::Value::as_array)
         .map(|a| a.iter().filter_map(|b| b.get("name").and_then(toml::Value::as_str).map(str::to_string)).collect())
         .unwrap_or_default();
+    let mtls_certificates = scope
+        .get("mtls_certificates")
+        .and_then(toml::Value::as_array)
+        .map(|a| a.iter().filter_map(|b| b.get("binding").and_then(toml::Value::as_str).map(str::to_string)).collect())
+        .unwrap_or_default();
     let mut routes = Vec::new();
     let mut add_route = |r: &toml::Value| {
         let pattern = r.as_str().or_else(|| r.get("pattern").and_then(toml::Value::as_str));
@@ -136,7 +143,7 @@ fn target_from(text: &str, env: Option<&str>) -> Result<Target> {
     let assets =
         inherited("assets").and_then(|a| a.get("directory")).and_then(toml::Value::as_str).map(|d| root().join(d));
     let label = env.unwrap_or("production").to_string();
-    Ok(Target { label, name, vars, routes, assets, durable_objects })
+    Ok(Target { label, name, vars, routes, assets, durable_objects, mtls_certificates })
 }
 
 /// The secrets file: a JSON object, names to string values (`null` deletes a secret, as
@@ -224,6 +231,17 @@ fn check_config(target: &Target, secrets: &BTreeMap<String, Option<String>>) -> 
                     }
                 }
             }
+        }
+    }
+    if let Some(raw) = lookup("APPLE_PAY_MERCHANT_ID") {
+        bawaba_core::applepay::MerchantId::parse(&raw).map_err(|why| format!("APPLE_PAY_MERCHANT_ID: {why}"))?;
+        if !target.mtls_certificates.iter().any(|b| b == "APPLE_PAY_MERCHANT_CERT") {
+            warnings.push(format!(
+                "APPLE_PAY_MERCHANT_ID is set but {} has no [[mtls_certificates]] binding APPLE_PAY_MERCHANT_CERT: \
+                 Apple cannot be asked to validate the merchant, so Apple Pay stays on the gateways' pages \
+                 (docs/deploy.md, \"Apple Pay with your own Apple merchant\")",
+                target.label
+            ));
         }
     }
     let gateways = match lookup("BAWABA_ROUTES") {
@@ -494,6 +512,20 @@ mod tests {
             assert_eq!(target(&text, Some(env)).durable_objects, top, "[env.{env}]'s Durable Object bindings");
         }
         assert!(target(&text, Some("local")).assets.unwrap().ends_with("target/site"));
+    }
+
+    #[test]
+    fn an_apple_merchant_needs_its_form_and_its_certificate_binding() {
+        let none = BTreeMap::new();
+        let config = |vars: &str, binding: &str| format!("name = \"e\"\n[vars]\n{vars}\n{binding}");
+        let bad = target(&config("APPLE_PAY_MERCHANT_ID = \"shop.example\"", ""), None);
+        assert!(check_config(&bad, &none).unwrap_err().contains("APPLE_PAY_MERCHANT_ID"));
+        let unbound = target(&config("APPLE_PAY_MERCHANT_ID = \"merchant.sa.shop\"", ""), None);
+        let warned = |t: &Target| check_config(t, &none).unwrap().iter().any(|w| w.contains("APPLE_PAY_MERCHANT_CERT"));
+        assert!(warned(&unbound));
+        let binding = "[[mtls_certificates]]\nbinding = \"APPLE_PAY_MERCHANT_CERT\"\ncertificate_id = \"c0ffee\"\n";
+        let bound = target(&config("APPLE_PAY_MERCHANT_ID = \"merchant.sa.shop\"", binding), None);
+        assert!(!warned(&bound));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! browser can complete, and send webhooks signed the gateway's way. The edge's real connector
 //! code talks to them over real HTTP from real workerd.
 
+pub mod apple;
 pub mod aps;
 pub mod hyperpay;
 pub mod moyasar;
