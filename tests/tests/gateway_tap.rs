@@ -197,3 +197,14 @@ fn check_connection_and_outages() {
     w.tap.set_health(Health::Up);
     assert_eq!(flows::start_session(&w.edge, &intent, "visa").status, 200);
 }
+
+#[test]
+fn without_the_merchants_apple_merchant_apple_pay_stays_on_taps_page() {
+    let w = world();
+    let mut c = claims(&w.config, &reference("tap-ap-hosted"), 4550);
+    c.methods = vec!["visa".into(), "applepay".into()];
+    let answer = http::post_json(&w.edge.url("/v1/methods"), &serde_json::json!({ "intent": sign(&w.config, &c) }));
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let applepay = answer.json()["methods"].as_array().unwrap().iter().find(|m| m["code"] == "applepay").cloned();
+    assert_eq!(applepay.expect("offered")["flow"], "redirect", "no APPLE_PAY_MERCHANT_ID: Tap's hosted source");
+}

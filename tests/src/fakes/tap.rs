@@ -11,6 +11,18 @@
 //! Test cards: `4508750015741019` Visa and `5123450000000008` Mastercard are captured;
 //! `4464040000000007` mada asks for 3-D Secure; `4000000000000002` is declined (505,
 //! insufficient funds); anything else is declined (507).
+//!
+//! Apple Pay tokens (`POST /v2/tokens` `{"type": "applepay", "token_data": <Apple's
+//! paymentData>}`): refused (400) until [`FakeTap::enable_applepay`] names the payment
+//! processing certificate's public key hash, which the token's `header.publicKeyHash` must be
+//! (Apple encrypted it for that certificate, whose key Tap holds); `token_data` must have
+//! `version` `EC_v1` (with `header.ephemeralPublicKey`) or `RSA_v1` (with `header.wrappedKey`),
+//! base64 `data` and `signature`, `header.transactionId`. The fake "decrypts" `data` as the base64
+//! of `<outcome>` or `<outcome>:<brand>` ([`applepay_data`]): `approve` (the default token of
+//! `flows::applepay_token`) is captured, `decline` declined (505), `threeds` asks for 3-D Secure
+//! (`INITIATED` with `transaction.url`); anything else cannot be decrypted (400). The card's brand
+//! is `VISA` unless the data names another (`MADA`). A Tap token (`tok_…`) is charged once (a
+//! second charge is refused, 400), and an Apple Pay token (its `transactionId`) is exchanged once.
 
 use super::{form, header, html_response, json_response, post_later, redirect, serve, unhealthy, Health, Switches};
 use bawaba_core::gateway::tap::{webhook, wire::Charge};
@@ -27,6 +39,28 @@ struct State {
     secret_key: String,
     tampered: HashMap<String, f64>,
     counter: u64,
+    /// The public key hash of the payment processing certificate made from Tap's CSR.
+    applepay_key_hash: Option<String>,
+    /// `tok_…` → `{"token": <the answer>, "outcome": …}`.
+    tokens: HashMap<String, Value>,
+    /// Apple transaction ids exchanged already.
+    applepay_transactions: std::collections::HashSet<String>,
+    /// Every `POST /v2/tokens` body, in order.
+    token_requests: Vec<Value>,
+    /// While on, `POST /v2/tokens` answers 503.
+    tokens_failing: bool,
+    /// Charges created with this `reference.transaction` report this amount (in their creation
+    /// answer and every fetch).
+    tampered_references: HashMap<String, f64>,
+    /// Charges waiting for the Apple Pay 3-D Secure step.
+    three_ds: std::collections::HashSet<String>,
+}
+
+/// The `paymentData.data` the fake "decrypts" to `outcome` (`approve`, `decline`, `threeds`)
+/// with the card brand `brand` (`VISA`, `MADA`, …).
+pub fn applepay_data(outcome: &str, brand: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{outcome}:{brand}"))
 }
 
 /// How a pending refund ends ([`FakeTap::settle_refund`]).
@@ -87,6 +121,44 @@ impl FakeTap {
     /// Makes fetches of one charge report another amount.
     pub fn tamper_amount(&self, charge_id: &str, amount: f64) {
         self.state.lock().unwrap().tampered.insert(charge_id.into(), amount);
+    }
+
+    /// Accepts Apple Pay tokens encrypted for the payment processing certificate whose public
+    /// key hash (`paymentData.header.publicKeyHash`) is `public_key_hash`.
+    pub fn enable_applepay(&self, public_key_hash: &str) {
+        self.state.lock().unwrap().applepay_key_hash = Some(public_key_hash.into());
+    }
+
+    /// Every `POST /v2/tokens` body so far, oldest first.
+    pub fn token_requests(&self) -> Vec<Value> {
+        self.state.lock().unwrap().token_requests.clone()
+    }
+
+    /// While on, `POST /v2/tokens` answers 503 (the rest of the API answers).
+    pub fn set_tokens_failing(&self, failing: bool) {
+        self.state.lock().unwrap().tokens_failing = failing;
+    }
+
+    /// Makes charges created for `reference` (Tap's `reference.transaction`, `<shop>:<ref>`)
+    /// report `amount` instead, from their creation answer on.
+    pub fn tamper_reference(&self, reference: &str, amount: f64) {
+        self.state.lock().unwrap().tampered_references.insert(reference.into(), amount);
+    }
+
+    /// The charges made for `reference` (`<shop>:<ref>`), as the API shows them.
+    pub fn charges_for(&self, reference: &str) -> Vec<Value> {
+        let ids: Vec<String> = {
+            let state = self.state.lock().unwrap();
+            let mut ids: Vec<String> = state
+                .charges
+                .iter()
+                .filter(|(_, c)| c["reference"]["transaction"] == reference)
+                .map(|(id, _)| id.clone())
+                .collect();
+            ids.sort();
+            ids
+        };
+        ids.iter().filter_map(|id| self.fetch(id)).collect()
     }
 
     /// Webhooks delivered so far.
@@ -162,6 +234,16 @@ impl FakeTap {
             req
         };
         let reply = match (method.as_str(), segs.as_slice()) {
+            ("POST", ["v2", "tokens"]) => match self.token(&body) {
+                Some(reply) => reply,
+                None => {
+                    let _ = req.respond(json_response(
+                        503,
+                        &json!({"errors":[{"code":"5000","description":"Service unavailable"}]}),
+                    ));
+                    return;
+                }
+            },
             ("POST", ["v2", "charges"]) => self.create(&body),
             ("GET", ["v2", "charges", id]) => match self.fetch(id) {
                 Some(c) => json_response(200, &c),
@@ -199,6 +281,10 @@ impl FakeTap {
                 &json!({"errors":[{"code":"1108","description":"Source or redirect is missing"}]}),
             );
         }
+        let source = input["source"]["id"].as_str().unwrap_or("").to_string();
+        if source.starts_with("tok_") {
+            return self.charge_token(&input, amount, &source);
+        }
         let mut state = self.state.lock().unwrap();
         state.counter += 1;
         let id = format!("chg_TS{:06}{}", state.counter, std::process::id());
@@ -214,6 +300,120 @@ impl FakeTap {
         json_response(200, &charge)
     }
 
+    /// `POST /v2/tokens` for an Apple Pay token; `None` while [`FakeTap::set_tokens_failing`].
+    fn token(&self, body: &str) -> Option<Reply> {
+        let invalid = |code: &str, description: &str| {
+            Some(json_response(400, &json!({"errors":[{"code": code, "description": description}]})))
+        };
+        let input: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        let mut state = self.state.lock().unwrap();
+        if state.tokens_failing {
+            return None;
+        }
+        state.token_requests.push(input.clone());
+        if input["type"] != "applepay" {
+            return invalid("1125", "Invalid token type");
+        }
+        let data = &input["token_data"];
+        let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_string);
+        let header = &data["header"];
+        let keyed = match data["version"].as_str() {
+            Some("EC_v1") => text(&header["ephemeralPublicKey"]).is_some(),
+            Some("RSA_v1") => text(&header["wrappedKey"]).is_some(),
+            _ => false,
+        };
+        let (Some(encrypted), Some(_), Some(key_hash), Some(transaction)) = (
+            text(&data["data"]),
+            text(&data["signature"]),
+            text(&header["publicKeyHash"]),
+            text(&header["transactionId"]),
+        ) else {
+            return invalid("1126", "Invalid Apple Pay token data");
+        };
+        if !keyed {
+            return invalid("1126", "Invalid Apple Pay token data");
+        }
+        if state.applepay_key_hash.as_deref() != Some(key_hash.as_str()) {
+            // Encrypted for another certificate (or Apple Pay not set up with Tap's CSR).
+            return invalid("1127", "Apple Pay token could not be decrypted");
+        }
+        use base64::Engine as _;
+        let decrypted = base64::engine::general_purpose::STANDARD
+            .decode(encrypted.as_bytes())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_default();
+        let (outcome, brand) = decrypted.split_once(':').unwrap_or((decrypted.as_str(), "VISA"));
+        if !matches!(outcome, "approve" | "decline" | "threeds") {
+            return invalid("1127", "Apple Pay token could not be decrypted");
+        }
+        if !state.applepay_transactions.insert(transaction) {
+            return invalid("1128", "Apple Pay token already used");
+        }
+        state.counter += 1;
+        let id = format!("tok_TS{:06}{}", state.counter, std::process::id());
+        let first_six = if brand.eq_ignore_ascii_case("MADA") { "440647" } else { "450875" };
+        let token = json!({
+            "id": id, "object": "token", "type": "CARD", "created": 1795800000000u64, "live_mode": false,
+            "used": false, "client_ip": input["client_ip"],
+            "card": {"id": format!("card_TS{:06}", state.counter), "object": "card", "brand": brand.to_ascii_uppercase(),
+                "first_six": first_six, "last_four": "1010", "exp_month": 12, "exp_year": 39, "funding": "DEBIT"},
+        });
+        state.tokens.insert(id, json!({"token": token, "outcome": outcome}));
+        Some(json_response(200, &token))
+    }
+
+    /// `POST /v2/charges` with `source.id` = a `tok_…`: charged once, decided at once (or 3-D
+    /// Secure first).
+    fn charge_token(&self, input: &Value, amount: f64, token_id: &str) -> Reply {
+        let (charge, outcome) = {
+            let mut state = self.state.lock().unwrap();
+            let Some(entry) = state.tokens.get_mut(token_id) else {
+                return json_response(400, &json!({"errors":[{"code":"1149","description":"Invalid token"}]}));
+            };
+            if entry["token"]["used"] == true {
+                return json_response(400, &json!({"errors":[{"code":"1150","description":"Token is already used"}]}));
+            }
+            entry["token"]["used"] = json!(true);
+            let (token, outcome) = (entry["token"].clone(), entry["outcome"].as_str().unwrap_or("").to_string());
+            state.counter += 1;
+            let id = format!("chg_TS{:06}{}", state.counter, std::process::id());
+            let card = json!({"object": "card", "brand": token["card"]["brand"], "first_six": token["card"]["first_six"],
+                "last_four": token["card"]["last_four"]});
+            let charge = json!({
+                "id": id, "object": "charge", "live_mode": false, "status": "INITIATED", "amount": amount,
+                "currency": input["currency"], "threeDSecure": input["threeDSecure"], "description": input["description"],
+                "reference": {"transaction": input["reference"]["transaction"], "order": input["reference"]["order"]},
+                "metadata": input["metadata"], "source": {"id": token_id, "object": "token", "type": "CARD",
+                "payment_method": token["card"]["brand"]}, "post": input["post"], "redirect": input["redirect"],
+                "customer": input["customer"], "card": card, "response": {"code": "100", "message": "Initiated"},
+                "transaction": {"created": "1795800000000"},
+            });
+            state.charges.insert(id.clone(), charge.clone());
+            if let Some(a) = input["reference"]["transaction"].as_str().and_then(|r| state.tampered_references.get(r)) {
+                let a = *a;
+                state.tampered.insert(id, a);
+            }
+            (charge, outcome)
+        };
+        let id = charge["id"].as_str().unwrap_or("").to_string();
+        match outcome.as_str() {
+            "threeds" => {
+                let mut state = self.state.lock().unwrap();
+                state.three_ds.insert(id.clone());
+                let c = state.charges.get_mut(&id).expect("just made");
+                c["transaction"]["url"] = json!(format!("{}/pay/{id}", self.base));
+            }
+            "decline" => {
+                self.decide(&id, ("DECLINED", "505", "Insufficient Funds"));
+            }
+            _ => {
+                self.decide(&id, ("CAPTURED", "000", "Captured"));
+            }
+        }
+        json_response(200, &self.fetch(&id).expect("just made"))
+    }
+
     fn fetch(&self, id: &str) -> Option<Value> {
         let state = self.state.lock().unwrap();
         let mut charge = state.charges.get(id)?.clone();
@@ -227,6 +427,9 @@ impl FakeTap {
         let Some(charge) = self.fetch(id) else { return html_response(404, "<p>Not found</p>".into()) };
         if charge["status"] != "INITIATED" {
             return html_response(200, format!("<p id=closed>This charge is {}.</p>", charge["status"]));
+        }
+        if self.state.lock().unwrap().three_ds.contains(id) {
+            return three_ds_page(id);
         }
         html_response(
             200,
@@ -262,22 +465,25 @@ impl FakeTap {
         }
         match number.as_str() {
             "4508750015741019" | "5123450000000008" => self.finish(id, ("CAPTURED", "000", "Captured")),
-            "4464040000000007" => html_response(
-                200,
-                format!(
-                    "<!doctype html><title>3-D Secure</title><h1>3-D Secure (fake ACS)</h1><form method=post action=\"/pay/{id}/3ds\">\
-<button id=authenticate name=result value=ok>Authenticate</button><button id=fail name=result value=fail>Fail</button></form>"
-                ),
-            ),
+            "4464040000000007" => three_ds_page(id),
             "4000000000000002" => self.finish(id, ("DECLINED", "505", "Insufficient Funds")),
             _ => self.finish(id, ("DECLINED", "507", "Declined, Card Issuer")),
         }
     }
 
-    fn finish(&self, id: &str, (status, code, message): (&str, &str, &str)) -> Reply {
+    fn finish(&self, id: &str, outcome: (&str, &str, &str)) -> Reply {
+        let Some(charge) = self.decide(id, outcome) else { return html_response(404, "<p>Not found</p>".into()) };
+        let back = charge["redirect"]["url"].as_str().unwrap_or("");
+        let sep = if back.contains('?') { '&' } else { '?' };
+        redirect(&format!("{back}{sep}tap_id={id}"))
+    }
+
+    /// Decides a charge and sends its webhook to `post.url`.
+    fn decide(&self, id: &str, (status, code, message): (&str, &str, &str)) -> Option<Value> {
         let charge = {
             let mut state = self.state.lock().unwrap();
-            let Some(charge) = state.charges.get_mut(id) else { return html_response(404, "<p>Not found</p>".into()) };
+            state.three_ds.remove(id);
+            let charge = state.charges.get_mut(id)?;
             charge["status"] = json!(status);
             charge["response"] = json!({"code": code, "message": message});
             charge["reference"]["gateway"] = json!(format!("GW{id}"));
@@ -285,6 +491,8 @@ impl FakeTap {
             charge.clone()
         };
         if let Some(url) = charge["post"]["url"].as_str() {
+            // The webhook carries the charge as the API shows it (a tampered amount too).
+            let charge = self.fetch(id).unwrap_or(charge.clone());
             let parsed: Charge = serde_json::from_value(charge.clone()).expect("a charge");
             let key = self.state.lock().unwrap().secret_key.clone();
             let hash = webhook::sign(key.as_bytes(), &parsed).expect("signable");
@@ -295,9 +503,7 @@ impl FakeTap {
                 self.sent.clone(),
             );
         }
-        let back = charge["redirect"]["url"].as_str().unwrap_or("");
-        let sep = if back.contains('?') { '&' } else { '?' };
-        redirect(&format!("{back}{sep}tap_id={id}"))
+        Some(charge)
     }
 
     fn refund(&self, body: &str) -> Reply {
@@ -333,6 +539,17 @@ impl FakeTap {
     }
 }
 
+/// The fake ACS's page: authenticate or fail.
+fn three_ds_page(id: &str) -> Reply {
+    html_response(
+        200,
+        format!(
+            "<!doctype html><title>3-D Secure</title><h1>3-D Secure (fake ACS)</h1><form method=post action=\"/pay/{id}/3ds\">\
+<button id=authenticate name=result value=ok>Authenticate</button><button id=fail name=result value=fail>Fail</button></form>"
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,7 +579,8 @@ mod tests {
     #[test]
     fn pending_refunds_are_fetched_and_settled_later() {
         let fake = FakeTap::start(KEY);
-        let connector: Connector = Box::new(tap::Config { api_base: fake.api_base(), secret_key: Secret::new(KEY) });
+        let connector: Connector =
+            Box::new(tap::Config { api_base: fake.api_base(), secret_key: Secret::new(KEY), applepay_merchant: None });
         let charge = captured_charge(&fake);
         let sar = |minor| Money::new(minor, Currency::parse("SAR").unwrap());
 
@@ -397,5 +615,84 @@ mod tests {
 
         let missing = send(&connector.build_refund_status("re_nope").unwrap());
         assert_eq!(missing.status, 404);
+    }
+
+    /// The public key hash of `flows::applepay_token`'s header.
+    const KEY_HASH: &str = "LbsUwAT6w1JV9tFXocU813TCHks+LSuFF0R/eBkrWnQ=";
+
+    fn applepay_connector(fake: &FakeTap) -> Connector {
+        Box::new(tap::Config {
+            api_base: fake.api_base(),
+            secret_key: Secret::new(KEY),
+            applepay_merchant: Some("merchant.sa.bawaba.test".into()),
+        })
+    }
+
+    #[test]
+    fn apple_pay_tokens_are_exchanged_once_then_charged_once() {
+        use bawaba_core::gateway::connector::Start;
+        use bawaba_core::gateway::{GatewayError, SessionFlow, StartInput, Wallet};
+        use bawaba_core::method::PaymentMethod;
+        let fake = FakeTap::start(KEY);
+        let connector = applepay_connector(&fake);
+        let sar = Money::new(25000, Currency::parse("SAR").unwrap());
+        let token = crate::flows::applepay_token_with("mada", &applepay_data("approve", "MADA"));
+        let wallet = Wallet::Applepay { token: token.clone() };
+        let input = StartInput {
+            reference: "dukkan:fake-ap",
+            money: sar,
+            method: PaymentMethod::Applepay,
+            return_url: "http://edge/v1/return/tap/ps_1",
+            webhook_url: "http://127.0.0.1:9/v1/webhooks/tap",
+            locale: "en",
+            customer_name: None,
+            description: "dukkan fake-ap",
+            customer_email: None,
+            session_key: "k",
+            expires_at: None,
+            now: None,
+            wallet: Some(&wallet),
+        };
+        let Start::Prepare(exchange) = connector.build_start(&input).unwrap() else { panic!("a token first") };
+        let refused = connector.continue_start(&input, &send(&exchange));
+        assert!(matches!(refused, Err(GatewayError::Rejected { status: 400, .. })), "not set up yet: {refused:?}");
+        fake.enable_applepay(KEY_HASH);
+        let answered = send(&exchange);
+        assert_eq!(answered.status, 200, "{}", String::from_utf8_lossy(&answered.body));
+        let sent = fake.token_requests().pop().unwrap();
+        assert_eq!(sent["token_data"], serde_json::from_str::<Value>(&token).unwrap()["paymentData"]);
+        let Start::Call(charge) = connector.continue_start(&input, &answered).unwrap() else { panic!("the charge") };
+        let created = send(&charge);
+        let session = connector.parse_start_for(&input, &created).unwrap();
+        assert_eq!(session.flow, SessionFlow::Direct, "captured at once");
+        let paid = connector.parse_fetch_direct(&send(&connector.build_fetch_direct(&session.id)), &sar).unwrap();
+        assert_eq!(paid.state, bawaba_core::payment::PaymentState::Paid);
+        assert_eq!((paid.card_brand.as_deref(), paid.money), (Some("mada"), sar));
+        assert_eq!(send(&charge).status, 400, "a tok_ is charged once");
+        assert_eq!(send(&exchange).status, 400, "an Apple Pay token is exchanged once");
+        assert_eq!(fake.charges_for("dukkan:fake-ap").len(), 1);
+
+        // Encrypted for another certificate, or not Apple Pay's shape: refused.
+        let other = json!({"type": "applepay", "token_data": {"version": "EC_v1", "data": applepay_data("approve", "VISA"),
+            "signature": "c2ln", "header": {"ephemeralPublicKey": "a2V5", "publicKeyHash": "b3RoZXI=", "transactionId": "t2"}}});
+        let no_key = json!({"type": "applepay", "token_data": {"version": "EC_v1", "data": applepay_data("approve", "VISA"),
+            "signature": "c2ln", "header": {"publicKeyHash": KEY_HASH, "transactionId": "t3"}}});
+        let gibberish = json!({"type": "applepay", "token_data": {"version": "EC_v1", "data": "bm9pc2U=",
+            "signature": "c2ln", "header": {"ephemeralPublicKey": "a2V5", "publicKeyHash": KEY_HASH, "transactionId": "t4"}}});
+        for body in [other, no_key, gibberish, json!({"type": "card", "token_data": {}})] {
+            let reply = crate::http::post_with_headers(
+                &format!("{}/tokens", fake.api_base()),
+                &[("Authorization", &format!("Bearer {KEY}")), ("Content-Type", "application/json")],
+                body.to_string().as_bytes(),
+            );
+            assert_eq!(reply.status, 400, "{body}");
+            assert!(reply.json()["errors"][0]["description"].is_string());
+        }
+        let wrong_key = crate::http::post_with_headers(
+            &format!("{}/tokens", fake.api_base()),
+            &[("Authorization", "Bearer sk_test_other"), ("Content-Type", "application/json")],
+            b"{}",
+        );
+        assert_eq!(wrong_key.status, 401);
     }
 }

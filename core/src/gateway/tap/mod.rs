@@ -7,6 +7,7 @@
 //! Amounts travel in **major** units with the currency's decimals (45.50 SAR, 1.500 KWD): the
 //! converter here is the only place that turns our minor units into Tap's and back.
 
+pub mod applepay;
 pub mod connector;
 pub mod declines;
 pub mod status;
@@ -44,13 +45,17 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     void: false,
 };
 
-/// Settings: `TAP_SECRET_KEY` (it also signs webhooks), `TAP_API_BASE`.
+/// Settings: `TAP_SECRET_KEY` (it also signs webhooks), `TAP_API_BASE`, and the edge's
+/// `APPLE_PAY_MERCHANT_ID` (seen only when the edge can validate that merchant with Apple).
 #[derive(Debug, Clone)]
 pub struct Config {
     /// API base without a trailing slash.
     pub api_base: String,
     /// `sk_test_…` or `sk_live_…`.
     pub secret_key: Secret,
+    /// The merchant's own Apple Pay merchant identifier: with it, Apple Pay is taken in the page
+    /// ([`applepay`]); without it, on Tap's hosted page.
+    pub applepay_merchant: Option<String>,
 }
 
 /// Minor units → Tap's amount: a JSON number with the currency's decimals.
@@ -98,8 +103,9 @@ pub fn source_for(method: PaymentMethod) -> &'static str {
     }
 }
 
-/// `POST /charges`.
-pub fn build_create_session(cfg: &Config, input: &super::StartInput<'_>) -> Result<HttpRequest, GatewayError> {
+/// Refuses what Tap does not take: a method or currency outside [`CAPABILITIES`], mada in
+/// anything but SAR.
+pub(crate) fn check_servable(input: &super::StartInput<'_>) -> Result<(), GatewayError> {
     if !CAPABILITIES.serves(input.method, input.money.currency.code()) {
         return Err(GatewayError::Rejected {
             status: 400,
@@ -109,6 +115,12 @@ pub fn build_create_session(cfg: &Config, input: &super::StartInput<'_>) -> Resu
     if input.method == PaymentMethod::Mada && input.money.currency.code() != "SAR" {
         return Err(GatewayError::Rejected { status: 400, message: "mada is SAR only".into() });
     }
+    Ok(())
+}
+
+/// `POST /charges` with `source.id` (a hosted source, or a `tok_…` of an Apple Pay token).
+fn build_charge(cfg: &Config, input: &super::StartInput<'_>, source_id: &str) -> Result<HttpRequest, GatewayError> {
+    check_servable(input)?;
     let body = serde_json::json!({
         "amount": to_tap_amount(&input.money),
         "currency": input.money.currency.code(),
@@ -118,7 +130,7 @@ pub fn build_create_session(cfg: &Config, input: &super::StartInput<'_>) -> Resu
         "reference": { "transaction": input.reference, "order": input.reference },
         "metadata": { "bawaba_reference": input.reference },
         "customer": { "first_name": input.customer_name.unwrap_or("Customer") },
-        "source": { "id": source_for(input.method) },
+        "source": { "id": source_id },
         "post": { "url": input.webhook_url },
         "redirect": { "url": input.return_url },
     });
@@ -128,6 +140,11 @@ pub fn build_create_session(cfg: &Config, input: &super::StartInput<'_>) -> Resu
         headers: headers(cfg, Some(input.locale)),
         body: Some(body.to_string().into_bytes()),
     })
+}
+
+/// `POST /charges` with the method's hosted source.
+pub fn build_create_session(cfg: &Config, input: &super::StartInput<'_>) -> Result<HttpRequest, GatewayError> {
+    build_charge(cfg, input, source_for(input.method))
 }
 
 /// Parses the created charge.
@@ -311,7 +328,8 @@ mod tests {
 
     #[test]
     fn charges_pick_the_hosted_source_by_method() {
-        let cfg = Config { api_base: "http://t/v2".into(), secret_key: Secret::new("sk_test_x") };
+        let cfg =
+            Config { api_base: "http://t/v2".into(), secret_key: Secret::new("sk_test_x"), applepay_merchant: None };
         let input = |method, currency| crate::gateway::StartInput {
             return_url: "r",
             webhook_url: "w",
@@ -404,7 +422,8 @@ mod tests {
 
     #[test]
     fn a_pending_refund_is_asked_again_by_its_id() {
-        let cfg = Config { api_base: "http://t/v2".into(), secret_key: Secret::new("sk_test_x") };
+        let cfg =
+            Config { api_base: "http://t/v2".into(), secret_key: Secret::new("sk_test_x"), applepay_merchant: None };
         let req = build_refund_status(&cfg, "re_TS0412202412345");
         assert_eq!((req.method, req.url.as_str()), (HttpMethod::Get, "http://t/v2/refunds/re_TS0412202412345"));
         assert!(req.headers.contains(&("Authorization".into(), "Bearer sk_test_x".into())));

@@ -106,6 +106,40 @@ pub struct Refund {
     pub response: Option<ResponseInfo>,
 }
 
+/// A token (`POST /v2/tokens`): for Apple Pay, the decrypted card behind a `tok_…` that a charge
+/// uses once as its `source.id`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Token {
+    /// `tok_…`.
+    pub id: String,
+    /// `token`.
+    #[serde(default)]
+    pub object: Option<String>,
+    /// `CARD` [U for Apple Pay].
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// Whether a charge used it already.
+    #[serde(default)]
+    pub used: Option<bool>,
+    /// The card behind it.
+    #[serde(default)]
+    pub card: Option<TokenCard>,
+}
+
+/// `token.card`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TokenCard {
+    /// `VISA`, `MASTERCARD`, `MADA`.
+    #[serde(default)]
+    pub brand: Option<String>,
+    /// Last four.
+    #[serde(default)]
+    pub last_four: Option<String>,
+    /// First six.
+    #[serde(default)]
+    pub first_six: Option<String>,
+}
+
 /// `{"errors":[{"code","description"}]}` [U: shape from plugins].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {
