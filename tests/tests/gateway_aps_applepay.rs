@@ -129,7 +129,7 @@ fn purchase_of(w: &World, amount: i64) -> serde_json::Value {
         .applepay_requests()
         .into_iter()
         .rev()
-        .find(|p| p["amount"] == amount.to_string())
+        .find(|p| p["amount"].as_str().and_then(|a| a.parse::<i64>().ok()) == Some(amount))
         .unwrap_or_else(|| panic!("APS got the purchase of {amount}"))
 }
 
