@@ -416,6 +416,7 @@ mod tests {
             let mut pairs = vec![
                 ("SANDBOX_ENABLED", "true"),
                 ("APS_SHA_TYPE", "SHA-256"),
+                ("APS_APPLEPAY_SHA_TYPE", "SHA-256"),
                 ("PAYTABS_PROFILE_ID", "44017"),
                 ("HYPERPAY_MODE", "test"),
                 ("HYPERPAY_API_BASE", "http://h"),

@@ -4,6 +4,20 @@
 //! (`CHECK_STATUS`, `REFUND`; "Signature mismatch" 00008 for a bad request signature), and
 //! transaction feedback (form-encoded, signed) to the URL set in its back office.
 //!
+//! Apple Pay (`digital_wallet: "APPLE_PAY"` on `FortAPI/paymentApi`, after
+//! [`FakeAps::enable_applepay`]): the merchant's Apple Pay profile has its own access code, SHA
+//! phrases (SHA-256 here); the purchase must carry every field APS's PHP SDK requires
+//! (`ApplePayAuthorization.php`), `apple_header` and `apple_paymentMethod` with their three keys
+//! each in the SDK's order, and be signed with the Apple Pay request phrase (`apple_header={k=v,
+//! k=v}` in that order, `APSSignature.php`); otherwise `00008 Signature mismatch` (unsigned) or a
+//! signed `00` refusal. The outcome is read from `apple_data` (base64 of a marker; real data is
+//! Apple's ciphertext): `approve` → `14000`, `decline` → `13016 Insufficient Funds`, `hold` →
+//! `15777` (held for review), anything else → `13005`. The answer echoes the request (its
+//! objects in their order) and is signed with the Apple Pay response phrase; feedback follows,
+//! signed the same way. `CHECK_STATUS` and `REFUND` are answered for the profile whose access
+//! code they carry: an Apple Pay payment is not found with the card access code [U: what APS
+//! does then; WooCommerce's plugin always asks with the Apple Pay access code].
+//!
 //! Test cards (APS's own): `4005550000000001` Visa and `5123456789012346` Mastercard succeed;
 //! `4557012345678902` Visa and `4464040000000007` mada ask for 3-D Secure; `4000000000000002`
 //! is declined; anything else is declined too.
@@ -26,9 +40,39 @@ pub struct Credentials {
     pub response_phrase: String,
 }
 
+/// The merchant's Apple Pay profile (APS back office, Apple Pay settings).
+#[derive(Debug, Clone)]
+pub struct ApplepayCredentials {
+    /// Apple Pay access code.
+    pub access_code: String,
+    /// Apple Pay SHA request phrase.
+    pub request_phrase: String,
+    /// Apple Pay SHA response phrase.
+    pub response_phrase: String,
+}
+
+/// Which of the merchant's profiles a message is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Profile {
+    Card,
+    Applepay,
+}
+
+impl Profile {
+    fn name(self) -> &'static str {
+        match self {
+            Profile::Card => "card",
+            Profile::Applepay => "applepay",
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
     transactions: HashMap<String, BTreeMap<String, String>>,
+    applepay: Option<ApplepayCredentials>,
+    applepay_requests: Vec<serde_json::Value>,
+    forge_applepay_answers: bool,
     feedback_url: Option<String>,
     counter: u64,
 }
@@ -98,8 +142,55 @@ impl FakeAps {
         }
     }
 
-    fn signed(&self, mut fields: BTreeMap<String, String>) -> BTreeMap<String, String> {
-        let phrase = self.creds.lock().unwrap().response_phrase.clone();
+    /// Sets up the merchant's Apple Pay profile (its own access code and phrases).
+    pub fn enable_applepay(&self, creds: ApplepayCredentials) {
+        self.state.lock().unwrap().applepay = Some(creds);
+    }
+
+    /// Every Apple Pay purchase received (the JSON bodies), signed right or not.
+    pub fn applepay_requests(&self) -> Vec<serde_json::Value> {
+        self.state.lock().unwrap().applepay_requests.clone()
+    }
+
+    /// Makes the Apple Pay purchase answers forged: what is paid is changed after signing.
+    pub fn forge_applepay_answers(&self, on: bool) {
+        self.state.lock().unwrap().forge_applepay_answers = on;
+    }
+
+    /// A transaction as the fake holds it.
+    pub fn transaction(&self, merchant_reference: &str) -> Option<BTreeMap<String, String>> {
+        self.state.lock().unwrap().transactions.get(merchant_reference).cloned()
+    }
+
+    fn response_phrase(&self, profile: Profile) -> String {
+        match profile {
+            Profile::Card => self.creds.lock().unwrap().response_phrase.clone(),
+            Profile::Applepay => {
+                self.state.lock().unwrap().applepay.as_ref().map(|a| a.response_phrase.clone()).unwrap_or_default()
+            }
+        }
+    }
+
+    /// The profile whose access code and request phrase signed `fields`, if any.
+    fn signed_by(&self, fields: &BTreeMap<String, String>) -> Option<Profile> {
+        if self.request_signature_ok(fields) {
+            return Some(Profile::Card);
+        }
+        let c = self.creds.lock().unwrap().clone();
+        let ap = self.state.lock().unwrap().applepay.clone()?;
+        (fields.get("access_code") == Some(&ap.access_code)
+            && fields.get("merchant_identifier") == Some(&c.merchant_identifier)
+            && fields.get("signature").map(String::as_str)
+                == Some(sign(fields, &ap.request_phrase, ShaType::Sha256).as_str()))
+        .then_some(Profile::Applepay)
+    }
+
+    fn signed(&self, fields: BTreeMap<String, String>) -> BTreeMap<String, String> {
+        self.signed_for(Profile::Card, fields)
+    }
+
+    fn signed_for(&self, profile: Profile, mut fields: BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let phrase = self.response_phrase(profile);
         fields.remove("signature");
         let s = sign(&fields, &phrase, ShaType::Sha256);
         fields.insert("signature".into(), s);
@@ -280,14 +371,29 @@ impl FakeAps {
                     .collect()
             })
             .unwrap_or_default();
-        if !self.request_signature_ok(&fields) {
+        if value.get("digital_wallet").and_then(|w| w.as_str()) == Some("APPLE_PAY") && value.get("command").is_some() {
+            return self.applepay_purchase(body, &value);
+        }
+        let Some(profile) = self.signed_by(&fields) else {
             return json_response(
                 200,
                 &serde_json::json!({"status":"00","response_code":"00008","response_message":"Signature mismatch"}),
             );
-        }
+        };
         let reference = fields.get("merchant_reference").cloned().unwrap_or_default();
         let mut state = self.state.lock().unwrap();
+        // Each profile sees its own transactions.
+        let of_profile =
+            |t: &BTreeMap<String, String>| t.get("profile").map(String::as_str).unwrap_or("card") == profile.name();
+        if state.transactions.get(&reference).is_some_and(|t| !of_profile(t)) {
+            drop(state);
+            let mut out = BTreeMap::new();
+            out.insert("merchant_reference".to_string(), reference);
+            out.insert("status".into(), if fields.contains_key("query_command") { "11" } else { "07" }.into());
+            out.insert("response_code".into(), "11031".into());
+            out.insert("response_message".into(), "No transaction found".into());
+            return json_response(200, &serde_json::to_value(self.signed_for(profile, out)).expect("map"));
+        }
         let t = state.transactions.get(&reference).cloned();
         let mut out = BTreeMap::new();
         out.insert("merchant_reference".to_string(), reference.clone());
@@ -346,6 +452,217 @@ impl FakeAps {
             out.insert("response_message".into(), "Invalid command".into());
         }
         drop(state);
-        json_response(200, &serde_json::to_value(self.signed(out)).expect("map"))
+        json_response(200, &serde_json::to_value(self.signed_for(profile, out)).expect("map"))
+    }
+
+    fn applepay_purchase(&self, body: &str, value: &serde_json::Value) -> Reply {
+        let Some(ap) = self.state.lock().unwrap().applepay.clone() else {
+            return json_response(
+                200,
+                &serde_json::json!({"status":"00","response_code":"00008","response_message":"Signature mismatch"}),
+            );
+        };
+        self.state.lock().unwrap().applepay_requests.push(value.clone());
+        let merchant = self.creds.lock().unwrap().merchant_identifier.clone();
+        let str_of = |k: &str| value.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        // The objects, in the SDK's order; the body must send them in it (their signature follows
+        // the order they are sent in).
+        const HEADER: [&str; 3] = ["apple_transactionId", "apple_ephemeralPublicKey", "apple_publicKeyHash"];
+        const METHOD: [&str; 3] = ["apple_displayName", "apple_network", "apple_type"];
+        let object = |name: &str, keys: &[&str; 3]| -> Option<String> {
+            let o = value.get(name)?.as_object()?;
+            if o.len() != 3 {
+                return None;
+            }
+            let mut at = 0;
+            let mut parts = Vec::new();
+            for k in keys {
+                let v = o.get(*k)?.as_str()?;
+                if v.is_empty() && *k != "apple_type" {
+                    return None;
+                }
+                let found = body[at..].find(&format!("\"{k}\""))?;
+                at += found;
+                parts.push(format!("{k}={v}"));
+            }
+            Some(format!("{{{}}}", parts.join(", ")))
+        };
+        let mut fields: BTreeMap<String, String> = BTreeMap::new();
+        for (k, v) in value.as_object().into_iter().flatten() {
+            if let Some(text) = v.as_str() {
+                fields.insert(k.clone(), text.to_string());
+            } else if !v.is_object() {
+                fields.insert(k.clone(), v.to_string());
+            }
+        }
+        let header = object("apple_header", &HEADER);
+        let method = object("apple_paymentMethod", &METHOD);
+        if let (Some(h), Some(m)) = (&header, &method) {
+            fields.insert("apple_header".into(), h.clone());
+            fields.insert("apple_paymentMethod".into(), m.clone());
+        }
+        let signature_ok = fields.get("access_code") == Some(&ap.access_code)
+            && fields.get("merchant_identifier") == Some(&merchant)
+            && fields.get("signature").map(String::as_str)
+                == Some(sign(&fields, &ap.request_phrase, ShaType::Sha256).as_str());
+        if !signature_ok {
+            return json_response(
+                200,
+                &serde_json::json!({"status":"00","response_code":"00008","response_message":"Signature mismatch"}),
+            );
+        }
+        let reference = fields.get("merchant_reference").cloned().unwrap_or_default();
+        let mut echo: Vec<(String, String)> = Vec::new();
+        for k in ["command", "digital_wallet", "merchant_reference", "amount", "currency", "language", "customer_email"]
+        {
+            if let Some(v) = fields.get(k) {
+                echo.push((k.to_string(), v.clone()));
+            }
+        }
+        echo.push(("access_code".into(), ap.access_code.clone()));
+        echo.push(("merchant_identifier".into(), merchant.clone()));
+        let required = [
+            "command",
+            "merchant_reference",
+            "amount",
+            "currency",
+            "language",
+            "customer_email",
+            "apple_data",
+            "apple_signature",
+        ];
+        let missing = required
+            .iter()
+            .find(|k| fields.get(**k).is_none_or(|v| v.is_empty()))
+            .map(|k| k.to_string())
+            .or_else(|| header.is_none().then(|| "apple_header".to_string()))
+            .or_else(|| method.is_none().then(|| "apple_paymentMethod".to_string()));
+        let valid_command = matches!(fields.get("command").map(String::as_str), Some("PURCHASE" | "AUTHORIZATION"));
+        let amount_ok = fields.get("amount").is_some_and(|a| a.parse::<i64>().is_ok_and(|n| n > 0));
+        let outcome = if let Some(m) = missing {
+            Err(("00002", format!("Missing parameter {m}")))
+        } else if !valid_command {
+            Err(("00005", "Invalid command".to_string()))
+        } else if !amount_ok {
+            Err(("00036", "Invalid amount".to_string()))
+        } else if self.state.lock().unwrap().transactions.contains_key(&reference) {
+            Err(("00046", "Duplicate order number".to_string()))
+        } else {
+            let marker = str_of("apple_data")
+                .and_then(|d| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, d).ok())
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            Ok(match marker.as_str() {
+                "approve" => ("14", "14000", "Success"),
+                "decline" => ("13", "13016", "Insufficient Funds"),
+                "hold" => ("15", "15777", "Transaction on hold for review"),
+                _ => ("13", "13005", "Transaction declined"),
+            })
+        };
+        let (status, code, message) = match outcome {
+            Err((code, message)) => ("00".to_string(), code.to_string(), message),
+            Ok((status, code, message)) => (status.to_string(), code.to_string(), message.to_string()),
+        };
+        if status != "00" {
+            let mut state = self.state.lock().unwrap();
+            state.counter += 1;
+            let fort_id = format!("1700{:08}{}", state.counter, std::process::id());
+            let network =
+                value["apple_paymentMethod"]["apple_network"].as_str().unwrap_or_default().to_ascii_uppercase();
+            let mut t: BTreeMap<String, String> = echo.iter().cloned().collect();
+            t.insert("profile".into(), Profile::Applepay.name().into());
+            t.insert("stage".into(), "done".into());
+            t.insert("status".into(), status.clone());
+            t.insert("response_code".into(), code.clone());
+            t.insert("response_message".into(), message.clone());
+            t.insert("fort_id".into(), fort_id.clone());
+            t.insert("payment_option".into(), network);
+            t.insert("card_number".into(), "446404******1010".into());
+            state.transactions.insert(reference.clone(), t.clone());
+            for k in ["fort_id", "payment_option", "card_number"] {
+                echo.push((k.to_string(), t[k].clone()));
+            }
+            echo.push(("eci".into(), "ECOMMERCE".into()));
+        }
+        echo.push(("status".into(), status.clone()));
+        echo.push(("response_code".into(), code));
+        echo.push(("response_message".into(), message));
+        // The answer: its pairs, the request's objects echoed in their order, signed with the
+        // Apple Pay response phrase over the objects as they are sent.
+        let mut signed: BTreeMap<String, String> = echo.iter().cloned().collect();
+        let objects: Vec<(&str, &[&str; 3])> = vec![("apple_header", &HEADER), ("apple_paymentMethod", &METHOD)];
+        for (name, keys) in &objects {
+            if let Some(text) = object(name, keys) {
+                signed.insert(name.to_string(), text);
+            }
+        }
+        let mut signature = sign(&signed, &ap.response_phrase, ShaType::Sha256);
+        let forged = self.state.lock().unwrap().forge_applepay_answers;
+        if forged {
+            // Someone in between claims a success APS did not sign.
+            signature = sign(&signed, "not-the-phrase", ShaType::Sha256);
+        }
+        let quote = |s: &str| serde_json::to_string(s).unwrap();
+        let mut parts: Vec<String> = echo.iter().map(|(k, v)| format!("{}:{}", quote(k), quote(v))).collect();
+        for (name, keys) in &objects {
+            if let Some(o) = value.get(*name).and_then(|o| o.as_object()) {
+                let inner: Vec<String> = keys
+                    .iter()
+                    .filter_map(|k| o.get(*k).and_then(|v| v.as_str()).map(|v| format!("{}:{}", quote(k), quote(v))))
+                    .collect();
+                parts.push(format!("{}:{{{}}}", quote(name), inner.join(",")));
+            }
+        }
+        parts.push(format!("{}:{}", quote("signature"), quote(&signature)));
+        let answer = format!("{{{}}}", parts.join(","));
+        if status != "00" && !forged {
+            self.feedback(Profile::Applepay, &reference);
+        }
+        tiny_http::Response::from_data(answer.into_bytes())
+            .with_status_code(200)
+            .with_header(tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap())
+    }
+
+    /// Transaction feedback of a finished transaction, signed for its profile.
+    fn feedback(&self, profile: Profile, reference: &str) {
+        let (url, t) = {
+            let state = self.state.lock().unwrap();
+            (state.feedback_url.clone(), state.transactions.get(reference).cloned())
+        };
+        let (Some(url), Some(t)) = (url, t) else { return };
+        let mut r = BTreeMap::new();
+        for k in [
+            "command",
+            "digital_wallet",
+            "merchant_reference",
+            "amount",
+            "currency",
+            "customer_email",
+            "language",
+            "access_code",
+            "merchant_identifier",
+            "fort_id",
+            "payment_option",
+            "card_number",
+            "status",
+            "response_code",
+            "response_message",
+        ] {
+            if let Some(v) = t.get(k) {
+                r.insert(k.to_string(), v.clone());
+            }
+        }
+        let signed = self.signed_for(profile, r);
+        let body = signed
+            .iter()
+            .map(|(k, v)| format!("{}={}", crate::http::urlencode(k), crate::http::urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        post_later(
+            url,
+            vec![("Content-Type".into(), "application/x-www-form-urlencoded".into())],
+            body,
+            self.sent.clone(),
+        );
     }
 }

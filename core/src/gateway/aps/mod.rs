@@ -7,6 +7,7 @@
 //!
 //! Amounts are integers in the currency's minor unit (×100 for SAR, ×1000 for KWD).
 
+pub mod applepay;
 pub mod connector;
 pub mod declines;
 pub mod status;
@@ -40,6 +41,8 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         PaymentMethod::Mastercard,
         PaymentMethod::Amex,
         PaymentMethod::Stcpay,
+        // In the page with the merchant's own Apple merchant (applepay.rs); otherwise APS's page.
+        PaymentMethod::Applepay,
     ],
     currencies: &["SAR", "AED", "KWD", "BHD", "QAR", "OMR", "EGP", "JOD", "USD"],
     partial_refund: true,
@@ -96,6 +99,11 @@ pub fn sign(params: &BTreeMap<String, String>, phrase: &str, sha: ShaType) -> St
         text.push_str(v);
     }
     text.push_str(phrase);
+    digest(&text, sha)
+}
+
+/// The hex digest APS compares.
+pub(crate) fn digest(text: &str, sha: ShaType) -> String {
     match sha {
         ShaType::Sha256 => hex::encode(sha2::Sha256::digest(text.as_bytes())),
         ShaType::Sha512 => hex::encode(sha2::Sha512::digest(text.as_bytes())),
@@ -183,16 +191,10 @@ pub fn build_fetch_payment(cfg: &Config, merchant_reference: &str) -> HttpReques
     api_request(cfg, p)
 }
 
-/// Reads an APS answer into string pairs (numbers become their text, as APS signs them).
+/// Reads an APS answer into string pairs (numbers become their text, as APS signs them; an
+/// object, such as an Apple Pay answer's `apple_header`, its pairs as APS signs them).
 fn params_of(body: &[u8]) -> Result<BTreeMap<String, String>, GatewayError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| GatewayError::InvalidResponse(e.to_string()))?;
-    let obj = value.as_object().ok_or_else(|| GatewayError::InvalidResponse("not a JSON object".into()))?;
-    Ok(obj
-        .iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
-        .collect())
+    applepay::read_params(body).map(|p| applepay::flatten(&p))
 }
 
 fn signed_answer(cfg: &Config, resp: &HttpResponse) -> Result<BTreeMap<String, String>, GatewayError> {
