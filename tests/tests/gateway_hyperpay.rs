@@ -400,3 +400,24 @@ fn an_unreachable_hyperpay_falls_back_to_the_next_gateway() {
     let refused = flows::start_session(&edge, &intent(&reference("hp-refused")), "visa");
     assert_eq!((refused.status, refused.error_code().as_str()), (502, "gateway_rejected"), "{}", refused.body);
 }
+
+#[test]
+fn without_the_merchants_own_apple_merchant_apple_pay_stays_on_the_widget_page() {
+    // The Apple Pay entity alone is HyperPay's widget page (HyperPay validates there): in the
+    // page only with APPLE_PAY_MERCHANT_ID and its certificate (gateway_hyperpay_applepay.rs).
+    let w = world();
+    let mut c = claims(&w.config, &reference("hp-ap-flow"), 1000);
+    c.methods = vec!["mada".into(), "applepay".into()];
+    let answer = http::post_json(&w.edge.url("/v1/methods"), &serde_json::json!({ "intent": sign(&w.config, &c) }));
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let methods = answer.json()["methods"].as_array().unwrap().clone();
+    let apple = methods.iter().find(|m| m["code"] == "applepay").expect("Apple Pay is offered");
+    assert_eq!(apple["flow"], "redirect", "{answer:?}", answer = answer.body);
+    let token = flows::applepay_token("mada");
+    let refused = http::post_json(
+        &w.edge.url("/v1/sessions"),
+        &serde_json::json!({"intent": sign(&w.config, &c), "method": "applepay", "applepay_token": token}),
+    );
+    assert_ne!(refused.status, 200, "no token is taken for the widget page: {}", refused.body);
+    assert!(w.hp.payment_requests().is_empty(), "nothing was charged server-to-server");
+}

@@ -10,6 +10,17 @@
 //! then notified to the registered webhook URL, encrypted with AES-256-GCM under the webhook key
 //! (hex IV and tag in `X-Initialization-Vector` / `X-Authentication-Tag`, hex body).
 //!
+//! Apple Pay server-to-server (`POST /v1/payments` with `applePay.paymentToken`, then
+//! `GET /v1/payments/{id}?entityId=`): taken on the Apple Pay entity only (another channel's
+//! entity answers `600.200.500`, an unknown one `800.900.100`), the token must have Apple's shape
+//! (`paymentData{version, data, signature, header{ephemeralPublicKey|wrappedKey, publicKeyHash,
+//! transactionId}}` as JSON, `applePay.source` `web`), and the outcome is the marker in the
+//! token's `paymentData.data` (base64 of a word): `approve` → `000.100.110`, `decline` →
+//! `800.100.155`, `review` → `000.400.000`, `3ds` → `000.200.000` with a `redirect` to the fake's
+//! 3-D Secure page (which approves and sends the shopper to `shopperResultUrl`), anything else →
+//! `800.100.151` (invalid card). Each such request's fields are kept
+//! ([`FakeHyperPay::payment_requests`]).
+//!
 //! The fake records which entity each call used ([`FakeHyperPay::calls`]).
 
 use super::{form, header, html_response, json_response, new_id, serve, unhealthy, Health, Switches};
@@ -76,6 +87,8 @@ struct State {
     payments: HashMap<String, Value>,
     refunded: HashMap<String, i64>,
     tampered: HashMap<String, String>,
+    tampered_references: HashMap<String, String>,
+    payment_requests: Vec<Vec<(String, String)>>,
     calls: Vec<Call>,
     deliveries: Vec<Delivery>,
 }
@@ -111,6 +124,36 @@ fn cents(amount: &str) -> Option<i64> {
 
 fn amount_of(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// Removes what the fake keeps for itself from a payment it shows.
+fn strip_internal(payment: &mut Value) {
+    if let Some(o) = payment.as_object_mut() {
+        o.remove("entity");
+        o.remove("shopperResultUrl");
+    }
+}
+
+/// The outcome marker of an Apple Pay token sent as `applePay.paymentToken`: Apple's
+/// `paymentData` as JSON (the reading Bawaba chose, [U] in docs/gateways/hyperpay.md); `None`
+/// if it is not that shape (the whole token included, so that sending it is noticed).
+fn apple_marker(token: &str) -> Option<String> {
+    use base64::Engine;
+    let v: Value = serde_json::from_str(token).ok()?;
+    let data = &v;
+    let b64 = |s: &Value| {
+        s.as_str().filter(|s| !s.is_empty()).and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+    };
+    let header = &data["header"];
+    let shaped = matches!(data["version"].as_str(), Some("EC_v1" | "RSA_v1"))
+        && b64(&data["signature"]).is_some()
+        && (b64(&header["ephemeralPublicKey"]).is_some() || b64(&header["wrappedKey"]).is_some())
+        && b64(&header["publicKeyHash"]).is_some()
+        && header["transactionId"].as_str().is_some_and(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !shaped {
+        return None;
+    }
+    String::from_utf8(b64(&data["data"])?).ok()
 }
 
 impl FakeHyperPay {
@@ -157,6 +200,22 @@ impl FakeHyperPay {
     /// Makes the status of one checkout report another amount.
     pub fn tamper_amount(&self, checkout_id: &str, amount: &str) {
         self.state.lock().unwrap().tampered.insert(checkout_id.into(), amount.into());
+    }
+
+    /// Makes HyperPay record any server-to-server payment for `reference` with another amount
+    /// (its answer and its status then say `amount`).
+    pub fn tamper_payment_amount(&self, reference: &str, amount: &str) {
+        self.state.lock().unwrap().tampered_references.insert(reference.into(), amount.into());
+    }
+
+    /// The form fields of every server-to-server payment asked (`POST /v1/payments`), oldest first.
+    pub fn payment_requests(&self) -> Vec<Vec<(String, String)>> {
+        self.state.lock().unwrap().payment_requests.clone()
+    }
+
+    /// A payment as the fake holds it (with the `entity` it was made on).
+    pub fn payment(&self, id: &str) -> Option<Value> {
+        self.state.lock().unwrap().payments.get(id).cloned()
     }
 
     /// Every API call so far, oldest first.
@@ -231,7 +290,10 @@ impl FakeHyperPay {
         let reply = match (method.as_str(), segs.as_slice()) {
             ("POST", ["v1", "checkouts"]) => self.create(&body),
             ("GET", ["v1", "checkouts", id, "payment"]) => self.status(id, &q("entityId")),
+            ("POST", ["v1", "payments"]) => self.server_to_server(&body),
+            ("GET", ["v1", "payments", id]) => self.payment_status(id, &q("entityId")),
             ("POST", ["v1", "payments", id]) => self.operation(id, &body),
+            ("POST", ["fake", "3ds", id]) => self.three_ds_done(id, &body),
             ("GET", ["v1", "paymentWidgets.js"]) => self.widget(&q("checkoutId")),
             ("POST", ["fake", "pay", id]) => self.shopper_pays(id, &body),
             _ => json_response(404, &result_body("200.300.404", "invalid or missing parameter")),
@@ -375,9 +437,7 @@ if (document.readyState === "loading") {{ document.addEventListener("DOMContentL
     /// Encrypts `{type: PAYMENT, payload}` and posts it to the webhook URL in the background.
     fn notify(&self, payment: &Value) {
         let mut payload = payment.clone();
-        if let Some(o) = payload.as_object_mut() {
-            o.remove("entity");
-        }
+        strip_internal(&mut payload);
         let plain = json!({"type": "PAYMENT", "payload": payload}).to_string();
         let (delivery, url) = {
             let mut state = self.state.lock().unwrap();
@@ -403,6 +463,130 @@ if (document.readyState === "loading") {{ document.addEventListener("DOMContentL
                 self.sent.clone(),
             );
         }
+    }
+
+    /// `POST /v1/payments`: an Apple Pay token, server-to-server.
+    fn server_to_server(&self, body: &str) -> Reply {
+        let f = form(body);
+        let get = |n: &str| f.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        let entity = get("entityId").unwrap_or_default();
+        self.state.lock().unwrap().payment_requests.push(f.clone());
+        let missing = |name: &str, why: &str| {
+            let mut b = result_body("200.300.404", "invalid or missing parameter");
+            b["result"]["parameterErrors"] =
+                json!([{"name": name, "value": get(name).unwrap_or_default(), "message": why}]);
+            json_response(400, &b)
+        };
+        let Some(kind) = self.kind_of(&entity) else {
+            self.record("payment", "", &entity);
+            return json_response(400, &result_body("800.900.100", "sender authorization failed"));
+        };
+        let Some(token) = get("applePay.paymentToken") else {
+            self.record("payment", "", &entity);
+            return missing("applePay.paymentToken", "the fake takes Apple Pay tokens only");
+        };
+        if kind != "applepay" {
+            // A token on the card or mada channel: that channel is not set up for Apple Pay.
+            self.record("payment", "", &entity);
+            return json_response(
+                400,
+                &result_body(
+                    "600.200.500",
+                    "Invalid payment data. You are not configured for this currency or sub type (country or brand)",
+                ),
+            );
+        }
+        let Some(marker) = apple_marker(&token) else {
+            self.record("payment", "", &entity);
+            return missing("applePay.paymentToken", "not an Apple Pay payment token");
+        };
+        if !matches!(get("applePay.source").as_deref(), Some("web" | "app")) {
+            self.record("payment", "", &entity);
+            return missing("applePay.source", "must be web or app");
+        }
+        if get("paymentBrand").is_some_and(|b| b != "APPLEPAY") {
+            self.record("payment", "", &entity);
+            return missing("paymentBrand", "an Apple Pay token pays APPLEPAY");
+        }
+        let amount = get("amount").unwrap_or_default();
+        let (Some(c), Some(currency), Some(reference)) =
+            (cents(&amount).filter(|c| *c > 0), get("currency"), get("merchantTransactionId"))
+        else {
+            self.record("payment", "", &entity);
+            return missing("amount", "amount, currency and merchantTransactionId are required");
+        };
+        if get("paymentType").as_deref() != Some("DB") {
+            self.record("payment", "", &entity);
+            return missing("paymentType", "DB");
+        }
+        let (code, description) = match marker.as_str() {
+            "approve" => Outcome::Approve.result(),
+            "decline" => Outcome::Decline.result(),
+            "review" => Outcome::Review.result(),
+            "3ds" => ("000.200.000", "transaction pending"),
+            _ => ("800.100.151", "transaction declined (invalid card)"),
+        };
+        let payment_id = format!("8ac7{}", new_id().replace('-', ""));
+        self.record("payment", &payment_id, &entity);
+        let amount = self.state.lock().unwrap().tampered_references.get(&reference).cloned().unwrap_or(amount_of(c));
+        let mut payment = json!({"id": payment_id, "paymentType": "DB", "paymentBrand": "APPLEPAY",
+            "amount": amount, "currency": currency, "descriptor": "1234.5678.9012 Bawaba",
+            "merchantTransactionId": reference, "result": {"code": code, "description": description},
+            "card": {"bin": "440647", "last4Digits": "1010", "expiryMonth": "05", "expiryYear": "2034"},
+            "buildNumber": "fake@2026", "timestamp": "2026-12-03 06:00:00+0000", "ndc": new_id(),
+            "entity": entity, "shopperResultUrl": get("shopperResultUrl")});
+        self.state.lock().unwrap().payments.insert(payment_id.clone(), payment.clone());
+        if marker == "3ds" {
+            payment["redirect"] = json!({"url": format!("{}/fake/3ds/{payment_id}", self.base), "method": "POST",
+                "parameters": [{"name": "PaReq", "value": format!("fake-pareq-{payment_id}")}]});
+        } else {
+            self.notify(&payment);
+        }
+        strip_internal(&mut payment);
+        let ok = code.starts_with("000.");
+        json_response(if ok { 200 } else { 400 }, &payment)
+    }
+
+    /// `GET /v1/payments/{id}?entityId=`: on the payment's own entity only.
+    fn payment_status(&self, id: &str, entity: &str) -> Reply {
+        self.record("payment_status", id, entity);
+        let Some(mut payment) = self.payment(id) else {
+            return json_response(400, &result_body("700.100.100", "reference id not existing"));
+        };
+        if payment["entity"] != entity {
+            return json_response(400, &result_body("800.900.100", "sender authorization failed"));
+        }
+        strip_internal(&mut payment);
+        let ok = payment["result"]["code"].as_str().is_some_and(|c| c.starts_with("000."));
+        json_response(if ok { 200 } else { 400 }, &payment)
+    }
+
+    /// The fake's 3-D Secure page, posted by the shopper's browser: approves (or, with
+    /// `outcome=fail`, fails) and sends the shopper to the payment's `shopperResultUrl`.
+    fn three_ds_done(&self, id: &str, body: &str) -> Reply {
+        let f = form(body);
+        let fail = f.iter().any(|(k, v)| k == "outcome" && v == "fail");
+        let pareq_ok = f.iter().any(|(k, v)| k == "PaReq" && *v == format!("fake-pareq-{id}"));
+        let payment = {
+            let mut state = self.state.lock().unwrap();
+            let Some(p) = state.payments.get_mut(id) else {
+                return html_response(404, "<p>no such payment</p>".into());
+            };
+            if !pareq_ok || p["result"]["code"] != "000.200.000" {
+                return html_response(400, "<p>not waiting for 3-D Secure</p>".into());
+            }
+            let (code, description) = if fail { Outcome::ThreeDsFail.result() } else { Outcome::Approve.result() };
+            p["result"] = json!({"code": code, "description": description});
+            p.clone()
+        };
+        self.notify(&payment);
+        let back = payment["shopperResultUrl"].as_str().unwrap_or_default().to_string();
+        let sep = if back.contains('?') { '&' } else { '?' };
+        let resource = crate::http::urlencode(&format!("/v1/payments/{id}"));
+        tiny_http::Response::from_data(Vec::new()).with_status_code(303).with_header(
+            tiny_http::Header::from_bytes("Location", format!("{back}{sep}id={id}&resourcePath={resource}"))
+                .expect("header"),
+        )
     }
 
     fn operation(&self, payment_id: &str, body: &str) -> Reply {
@@ -556,5 +740,134 @@ mod tests {
         let wrong = connector.build_refund(&format!("card:{checkout}"), &payment_id, &sar(1), "r");
         let answer = connector.parse_refund(&send(&wrong), sar(1)).unwrap();
         assert!(matches!(answer.status, OperationStatus::Failed(_)), "{answer:?}");
+    }
+
+    fn applepay_token(word: &str) -> String {
+        use base64::Engine;
+        crate::flows::applepay_token_with("mada", &base64::engine::general_purpose::STANDARD.encode(word))
+    }
+
+    #[test]
+    fn the_real_connector_charges_apple_pay_tokens_on_the_apple_pay_entity_only() {
+        use bawaba_core::gateway::{GatewayError, SessionFlow, Wallet};
+        let fake = FakeHyperPay::start("tok", &[("e_card", "card"), ("e_apple", "applepay")], KEY);
+        let settings = |apple: &'static str| {
+            let base = fake.base.clone();
+            move |name: &str| {
+                Some(match name {
+                    "HYPERPAY_ACCESS_TOKEN" => "tok".to_string(),
+                    "HYPERPAY_MODE" => "test".into(),
+                    "HYPERPAY_API_BASE" => base.clone(),
+                    "HYPERPAY_ENTITY_ID_CARD" => "e_card".into(),
+                    "HYPERPAY_ENTITY_ID_APPLEPAY" => apple.into(),
+                    "HYPERPAY_WEBHOOK_KEY" => KEY.into(),
+                    "APPLE_PAY_MERCHANT_ID" => "merchant.sa.bawaba.test".into(),
+                    _ => return None,
+                })
+            }
+        };
+        let connector: Connector = configure("hyperpay", &settings("e_apple"), "http://edge").unwrap();
+        let sar = |minor| Money::new(minor, Currency::parse("SAR").unwrap());
+        let start = |c: &Connector, reference: &'static str, word: &str| {
+            let wallet = Wallet::Applepay { token: applepay_token(word) };
+            let input = StartInput {
+                reference,
+                money: sar(25000),
+                method: PaymentMethod::Applepay,
+                return_url: "http://edge/v1/return/hyperpay/s1",
+                webhook_url: "http://edge/v1/webhooks/hyperpay",
+                locale: "en",
+                customer_name: None,
+                description: "d",
+                customer_email: None,
+                session_key: "k",
+                expires_at: None,
+                now: None,
+                wallet: Some(&wallet),
+            };
+            let Start::Call(req) = c.build_start(&input).unwrap() else { panic!("a call") };
+            c.parse_start_for(&input, &send(&req))
+        };
+        let read = |c: &Connector, id: &str| c.parse_fetch_direct(&send(&c.build_fetch_direct(id)), &sar(25000));
+        for (word, state) in [
+            ("approve", PaymentState::Paid),
+            ("decline", PaymentState::Failed),
+            ("review", PaymentState::Pending),
+            ("other", PaymentState::Failed),
+        ] {
+            let session = start(&connector, "demo:AP1", word).unwrap();
+            assert_eq!(session.flow, SessionFlow::Direct, "{word}");
+            let p = read(&connector, &session.id).unwrap();
+            assert_eq!((p.state, p.money, p.reference.as_str()), (state, sar(25000), "demo:AP1"), "{word}");
+        }
+        let sent = fake.payment_requests().last().cloned().unwrap();
+        let field = |n: &str| sent.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        assert_eq!(field("entityId").as_deref(), Some("e_apple"));
+        assert_eq!(field("shopperResultUrl").as_deref(), Some("http://edge/v1/return/hyperpay/s1"));
+        assert!(fake.calls().iter().filter(|c| c.op.starts_with("payment")).all(|c| c.entity == "e_apple"));
+
+        // A refund of an Apple Pay payment goes to its entity.
+        let paid = start(&connector, "demo:AP2", "approve").unwrap();
+        let payment_id = paid.id.strip_prefix("applepay-payment:").unwrap().to_string();
+        let refund = connector.build_refund(&paid.id, &payment_id, &sar(1000), "r");
+        assert_eq!(connector.parse_refund(&send(&refund), sar(1000)).unwrap().status, OperationStatus::Succeeded);
+
+        // 3-D Secure: HyperPay's page, then back to the edge; the payment is read as before.
+        let waiting = start(&connector, "demo:AP3", "3ds").unwrap();
+        assert_eq!(waiting.flow, SessionFlow::Hosted);
+        assert!(waiting.redirect_url.starts_with(&format!("{}/fake/3ds/", fake.base)), "{}", waiting.redirect_url);
+        assert_eq!(read(&connector, &waiting.id).unwrap().state, PaymentState::Pending);
+        let fields: Vec<(&str, &str)> =
+            waiting.form.as_ref().unwrap().iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let back = crate::http::post_form(&waiting.redirect_url, &fields);
+        assert!(back.location.unwrap().starts_with("http://edge/v1/return/hyperpay/s1?id="));
+        let p = connector.parse_fetch(&send(&connector.build_fetch(&waiting.id)), &sar(25000)).unwrap();
+        assert_eq!(p.state, PaymentState::Paid);
+
+        // Another amount on HyperPay's record: HyperPay's word, which the edge refuses to pay.
+        fake.tamper_payment_amount("demo:AP4", "2.50");
+        let tampered = start(&connector, "demo:AP4", "approve").unwrap();
+        let p = read(&connector, &tampered.id).unwrap();
+        assert!(bawaba_core::gateway::check_matches(&p, &sar(25000), "demo:AP4").is_err());
+
+        // The Apple Pay entity set to the card one: the fake refuses the token there.
+        let wrong: Connector = configure("hyperpay", &settings("e_card"), "http://edge").unwrap();
+        let refused = start(&wrong, "demo:AP5", "approve").unwrap_err();
+        assert!(
+            matches!(&refused, GatewayError::Rejected { message, .. } if message.contains("600.200.500")),
+            "{refused:?}"
+        );
+        // The fake refuses what is not Apple's paymentData (the whole token, a bare string).
+        let body = |token: &str| {
+            let fields = [
+                ("entityId", "e_apple"),
+                ("amount", "1.00"),
+                ("currency", "SAR"),
+                ("paymentType", "DB"),
+                ("merchantTransactionId", "demo:AP6"),
+                ("applePay.source", "web"),
+                ("applePay.paymentToken", token),
+            ];
+            let text: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("{}={}", crate::http::urlencode(k), crate::http::urlencode(v)))
+                .collect();
+            bawaba_core::gateway::HttpRequest {
+                method: bawaba_core::gateway::HttpMethod::Post,
+                url: format!("{}/v1/payments", fake.base),
+                headers: vec![
+                    ("Authorization".into(), "Bearer tok".into()),
+                    ("Content-Type".into(), "application/x-www-form-urlencoded".into()),
+                ],
+                body: Some(text.join("&").into_bytes()),
+            }
+        };
+        for bad in [applepay_token("approve"), "\"abc\"".to_string(), "{}".to_string()] {
+            let answer = send(&body(&bad));
+            assert_eq!(answer.status, 400, "{bad}");
+            assert!(String::from_utf8_lossy(&answer.body).contains("200.300.404"), "{bad}");
+        }
+        let data = serde_json::from_str::<Value>(&applepay_token("approve")).unwrap()["paymentData"].to_string();
+        assert_eq!(send(&body(&data)).status, 200, "Apple's paymentData is taken");
     }
 }

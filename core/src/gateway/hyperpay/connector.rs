@@ -1,11 +1,12 @@
 //! HyperPay in the registry: its settings and its [`Gateway`] surface.
 
-use super::{Config, EntityKind, WebhookKey, CAPABILITIES, CODE, LIVE_API_BASE, TEST_API_BASE};
+use super::{in_page, Config, EntityKind, WebhookKey, CAPABILITIES, CODE, LIVE_API_BASE, TEST_API_BASE};
 use crate::gateway::connector::{base_url, required, Connector, Gateway, Registration, Settings, Start, StartInput};
 use crate::gateway::{
-    Capabilities, CheckVerdict, GatewayError, GatewayPayment, GatewaySession, HttpRequest, HttpResponse, Mode,
-    OperationResult, WebhookError, WebhookHint,
+    Capabilities, CheckVerdict, GatewayError, GatewayPayment, GatewaySession, HttpRequest, HttpResponse, MethodFlow,
+    Mode, OperationResult, Wallet, WebhookError, WebhookHint,
 };
+use crate::method::PaymentMethod;
 use crate::money::Money;
 use crate::secret::Secret;
 
@@ -21,6 +22,8 @@ pub const REGISTRATION: Registration = Registration {
         "HYPERPAY_WEBHOOK_KEY",
         "HYPERPAY_MODE",
         "HYPERPAY_API_BASE",
+        // Shared: the merchant's own Apple merchant, shown by the edge only with its certificate.
+        "APPLE_PAY_MERCHANT_ID",
     ],
     configure,
 };
@@ -60,6 +63,7 @@ pub fn config_from(settings: Settings<'_>, edge_origin: &str) -> Result<Config, 
         return Err("HYPERPAY_ENTITY_ID_MADA is the card entity: mada must go through its own entity".into());
     }
     let webhook_key = WebhookKey(super::webhook::parse_key(&required(settings, "HYPERPAY_WEBHOOK_KEY")?)?);
+    let applepay_merchant = settings("APPLE_PAY_MERCHANT_ID").map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
     Ok(Config {
         api_base,
         mode,
@@ -68,6 +72,7 @@ pub fn config_from(settings: Settings<'_>, edge_origin: &str) -> Result<Config, 
         entity_card,
         entity_applepay,
         webhook_key,
+        applepay_merchant,
         edge_origin: edge_origin.trim_end_matches('/').to_string(),
     })
 }
@@ -85,8 +90,22 @@ impl Gateway for Config {
         Some(self.mode)
     }
 
+    fn flow(&self, method: PaymentMethod) -> MethodFlow {
+        match method {
+            PaymentMethod::Applepay if self.applepay_in_page() => MethodFlow::Applepay,
+            _ => MethodFlow::Redirect,
+        }
+    }
+
     fn build_start(&self, input: &StartInput<'_>) -> Result<Start, GatewayError> {
-        super::build_create_session(self, input).map(Start::Call)
+        match input.wallet {
+            Some(Wallet::Applepay { token }) => in_page::build_create_payment(self, input, token).map(Start::Call),
+            Some(Wallet::Stcpay { .. }) => Err(GatewayError::Rejected {
+                status: 400,
+                message: "HyperPay takes no STC Pay number in the page".into(),
+            }),
+            None => super::build_create_session(self, input).map(Start::Call),
+        }
     }
 
     fn parse_start(&self, _resp: &HttpResponse) -> Result<GatewaySession, GatewayError> {
@@ -95,7 +114,10 @@ impl Gateway for Config {
     }
 
     fn parse_start_for(&self, input: &StartInput<'_>, resp: &HttpResponse) -> Result<GatewaySession, GatewayError> {
-        super::parse_create_session(self, input, resp)
+        match input.wallet {
+            Some(_) => in_page::parse_created_payment(resp),
+            None => super::parse_create_session(self, input, resp),
+        }
     }
 
     fn build_fetch(&self, gateway_payment_id: &str) -> HttpRequest {
@@ -103,6 +125,16 @@ impl Gateway for Config {
     }
 
     fn parse_fetch(&self, resp: &HttpResponse, expected: &Money) -> Result<GatewayPayment, GatewayError> {
+        super::parse_fetch_payment(resp, expected)
+    }
+
+    // A payment made in the page is kept as `applepay-payment:<id>`: its status is the payment's
+    // (`GET /v1/payments/{id}` on its entity), which build_fetch already asks for such an id.
+    fn build_fetch_direct(&self, gateway_payment_id: &str) -> HttpRequest {
+        super::build_fetch_payment(self, gateway_payment_id)
+    }
+
+    fn parse_fetch_direct(&self, resp: &HttpResponse, expected: &Money) -> Result<GatewayPayment, GatewayError> {
         super::parse_fetch_payment(resp, expected)
     }
 

@@ -15,6 +15,7 @@
 
 pub mod connector;
 pub mod declines;
+pub mod in_page;
 pub mod page;
 pub mod status;
 pub mod webhook;
@@ -143,6 +144,10 @@ pub struct Config {
     pub entity_applepay: Option<String>,
     /// The key webhooks are encrypted with.
     pub webhook_key: WebhookKey,
+    /// `APPLE_PAY_MERCHANT_ID`, as the edge shows it: only when it can validate that merchant
+    /// with Apple (its identity certificate is bound). With the Apple Pay entity, Apple Pay is
+    /// taken in the page ([`in_page`]); without, on the widget page as before.
+    pub applepay_merchant: Option<String>,
     /// This edge's origin: the payment page is served there.
     pub edge_origin: String,
 }
@@ -160,6 +165,12 @@ impl Config {
     /// Whether `method` can be taken here: a HyperPay method whose entity is set.
     pub fn offers(&self, method: PaymentMethod) -> bool {
         EntityKind::of(method).is_some_and(|k| self.entity(k).is_some())
+    }
+
+    /// Whether Apple Pay is taken in the page: the Apple Pay entity and the merchant's own Apple
+    /// merchant (which the edge validates) are both there.
+    pub fn applepay_in_page(&self) -> bool {
+        self.entity_applepay.is_some() && self.applepay_merchant.is_some()
     }
 }
 
@@ -334,6 +345,10 @@ pub fn parse_create_session(
 /// not ours, or whose entity is no longer set, asks with an empty entity: HyperPay refuses the
 /// query, which [`parse_fetch_payment`] reads as a refused query, not as the payment's result.
 pub fn build_fetch_payment(cfg: &Config, id: &str) -> HttpRequest {
+    if let Some(payment) = in_page::PaymentRef::parse(id) {
+        // A payment made server-to-server (Apple Pay in the page): asked as a payment.
+        return in_page::build_fetch(cfg, &payment);
+    }
     let (checkout, entity) = match SessionId::parse(id) {
         Some(s) => (s.checkout_id.clone(), cfg.entity(s.kind).unwrap_or_default().to_string()),
         None => (id.to_string(), String::new()),
@@ -466,6 +481,7 @@ pub fn build_refund(
 ) -> Result<HttpRequest, GatewayError> {
     let kind = SessionId::parse(session_id)
         .map(|s| s.kind)
+        .or_else(|| in_page::PaymentRef::parse(session_id).map(|p| p.kind))
         .ok_or_else(|| GatewayError::InvalidResponse(format!("{session_id:?} is not a HyperPay session id")))?;
     build_operation(cfg, kind, payment_id, "RF", Some(amount))
 }

@@ -23,6 +23,7 @@ fn cfg() -> Config {
         entity_card: Some("ent_card".into()),
         entity_applepay: None,
         webhook_key: WebhookKey(webhook::parse_key(KEY).unwrap()),
+        applepay_merchant: None,
         edge_origin: "https://edge.example".into(),
     }
 }

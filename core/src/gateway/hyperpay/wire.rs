@@ -73,6 +73,36 @@ pub struct Payment {
     /// The card.
     #[serde(default)]
     pub card: Option<Card>,
+    /// Where the shopper must go on (3-D Secure), on a server-to-server payment that waits for
+    /// it (`000.200.*`).
+    #[serde(default)]
+    pub redirect: Option<Redirect>,
+}
+
+/// `redirect`: `{url, method, parameters: [{name, value}]}` (OPPWA's parameter reference:
+/// `redirect.url`, `redirect.method` "defaults to POST", `redirect.parameters[n].name/value`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Redirect {
+    /// Absolute URL.
+    #[serde(default)]
+    pub url: String,
+    /// `POST` (the default) or `GET`.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Fields to post (or to append, for `GET`).
+    #[serde(default)]
+    pub parameters: Vec<RedirectParameter>,
+}
+
+/// One of [`Redirect::parameters`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RedirectParameter {
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Value.
+    #[serde(default)]
+    pub value: String,
 }
 
 /// `card`.
