@@ -232,8 +232,10 @@ pub enum InPageError {
     MobileInvalid(String),
     /// `otp_invalid`: the one-time code is not 4 to 8 digits.
     OtpInvalid,
-    /// `applepay_token_invalid`: the Apple Pay token is missing, not JSON or too large.
-    ApplepayTokenInvalid,
+    /// `applepay_token_invalid`: the Apple Pay token is missing, or is not one (not Apple's
+    /// `{paymentData, paymentMethod, transactionIdentifier}` with its encrypted data and key, or
+    /// too large); the reason says which.
+    ApplepayTokenInvalid(String),
     /// `applepay_validation_url_invalid`: the merchant validation URL is not Apple's (https, a
     /// host `apple-pay-gateway….apple.com`).
     ApplepayValidationUrlInvalid(String),
@@ -251,7 +253,7 @@ impl InPageError {
         match self {
             InPageError::MobileInvalid(_) => "mobile_invalid",
             InPageError::OtpInvalid => "otp_invalid",
-            InPageError::ApplepayTokenInvalid => "applepay_token_invalid",
+            InPageError::ApplepayTokenInvalid(_) => "applepay_token_invalid",
             InPageError::ApplepayValidationUrlInvalid(_) => "applepay_validation_url_invalid",
             InPageError::ApplepayUnavailable => "applepay_unavailable",
             InPageError::WalletNotExpected(_) => "wallet_not_expected",
@@ -264,7 +266,7 @@ impl fmt::Display for InPageError {
         match self {
             InPageError::MobileInvalid(why) => write!(f, "STC Pay: {why}"),
             InPageError::OtpInvalid => f.write_str("the one-time code must be 4 to 8 digits"),
-            InPageError::ApplepayTokenInvalid => f.write_str("the Apple Pay token is missing, not JSON or too large"),
+            InPageError::ApplepayTokenInvalid(why) => write!(f, "Apple Pay: {why}"),
             InPageError::ApplepayValidationUrlInvalid(url) => {
                 write!(f, "{url:?} is not an Apple Pay merchant validation URL")
             }

@@ -134,7 +134,7 @@ fn every_error() -> Vec<ApiError> {
     let in_page = [
         InPageError::MobileInvalid(String::new()),
         InPageError::OtpInvalid,
-        InPageError::ApplepayTokenInvalid,
+        InPageError::ApplepayTokenInvalid(String::new()),
         InPageError::ApplepayValidationUrlInvalid(String::new()),
         InPageError::ApplepayUnavailable,
         InPageError::WalletNotExpected(String::new()),
@@ -143,7 +143,7 @@ fn every_error() -> Vec<ApiError> {
         match e {
             InPageError::MobileInvalid(_)
             | InPageError::OtpInvalid
-            | InPageError::ApplepayTokenInvalid
+            | InPageError::ApplepayTokenInvalid(_)
             | InPageError::ApplepayValidationUrlInvalid(_)
             | InPageError::ApplepayUnavailable
             | InPageError::WalletNotExpected(_) => {}

@@ -252,15 +252,16 @@ fn wallet_of(body: &SessionRequest, flow: MethodFlow) -> Result<Option<Wallet>, 
                 Err(e) => refused(InPageError::MobileInvalid(e.to_string())),
             }
         }
-        (MethodFlow::Applepay, None, Some(token)) => {
-            let json_object = serde_json::from_str::<serde_json::Value>(token).is_ok_and(|v| v.is_object());
-            if token.len() > bawaba_core::applepay::MAX_TOKEN_BYTES || !json_object {
-                return refused(InPageError::ApplepayTokenInvalid);
-            }
-            Ok(Some(Wallet::Applepay { token: token.clone() }))
-        }
+        // Every gateway charges Apple's token with its encrypted data and key: one that has
+        // neither is the caller's mistake (422), found before any gateway is asked.
+        (MethodFlow::Applepay, None, Some(token)) => match bawaba_core::applepay::ApplepayToken::parse(token) {
+            Ok(_) => Ok(Some(Wallet::Applepay { token: token.clone() })),
+            Err(why) => refused(InPageError::ApplepayTokenInvalid(why)),
+        },
         (_, None, None) => Ok(None),
-        (MethodFlow::Applepay, _, None) if body.method == "applepay" => refused(InPageError::ApplepayTokenInvalid),
+        (MethodFlow::Applepay, _, None) if body.method == "applepay" => {
+            refused(InPageError::ApplepayTokenInvalid("no applepay_token".into()))
+        }
         _ => refused(InPageError::WalletNotExpected(body.method.clone())),
     }
 }

@@ -239,9 +239,7 @@ fn a_token_that_is_not_apples_is_refused_before_any_call() {
     let r = reference("hpap-bad");
     let not_apples =
         json!({"paymentData": {"data": "YXBwcm92ZQ=="}, "paymentMethod": {}, "transactionIdentifier": "x"});
-    let refused = pay(w, &r, 25_000, &not_apples.to_string());
-    assert_eq!(refused.error_code(), "gateway_rejected", "{}", refused.body);
-    for bad in ["not json", "\"a string\""] {
+    for bad in [not_apples.to_string().as_str(), "not json", "\"a string\""] {
         let refused = pay(w, &r, 25_000, bad);
         assert_eq!((refused.status, refused.error_code().as_str()), (422, "applepay_token_invalid"), "{bad:?}");
     }

@@ -101,7 +101,8 @@ fn w_edge_origin() -> String {
 }
 
 fn applepay_token() -> String {
-    json!({"paymentData": {"version": "EC_v1", "data": "c2VjcmV0", "signature": "c2ln", "header": {}},
+    json!({"paymentData": {"version": "EC_v1", "data": "c2VjcmV0", "signature": "c2ln",
+        "header": {"ephemeralPublicKey": "a2V5", "publicKeyHash": "aGFzaA==", "transactionId": "abc"}},
         "paymentMethod": {"displayName": "mada 1010", "network": "mada", "type": "debit"},
         "transactionIdentifier": "ABC"})
     .to_string()

@@ -63,7 +63,8 @@ class ApplePaySession {
   completeMerchantValidation(session) {
     window.applePay.merchantSessions.push(session); keep();
     setTimeout(() => this.onpaymentauthorized({ payment: { token: {
-      paymentData: { version: 'EC_v1', data: 'c3RhbmQtaW4=', signature: 'c2ln', header: {} },
+      paymentData: { version: 'EC_v1', data: 'c3RhbmQtaW4=', signature: 'c2ln',
+        header: { ephemeralPublicKey: 'a2V5', publicKeyHash: 'aGFzaA==', transactionId: 'abc' } },
       paymentMethod: { displayName: 'mada 1010', network: 'mada', type: 'debit' },
       transactionIdentifier: 'STAND-IN' } } }), 10);
   }

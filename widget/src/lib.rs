@@ -747,9 +747,13 @@ fn start_applepay(parts: &Rc<Parts>) {
                     ("applepay_token", token.as_str()),
                 ];
                 let answer = post(&join(&[&parts.edge, "/v1/sessions"]), &fields).await;
-                let paid = answer.as_ref().is_ok_and(|s| field(s, &["status"]).as_deref() == Some("paid"));
-                let status = if paid { "STATUS_SUCCESS" } else { "STATUS_FAILURE" };
-                let code = js_sys::Reflect::get(&class, &status.into()).unwrap_or(JsValue::from(u8::from(!paid)));
+                // The sheet fails only a refused payment: one that is paid, authorized or goes on
+                // (3-D Secure, a review) was accepted, and `follow` shows what comes next.
+                let refused = answer
+                    .as_ref()
+                    .map_or(true, |s| matches!(field(s, &["status"]).as_deref(), Some("failed" | "canceled")));
+                let status = if refused { "STATUS_FAILURE" } else { "STATUS_SUCCESS" };
+                let code = js_sys::Reflect::get(&class, &status.into()).unwrap_or(JsValue::from(u8::from(refused)));
                 call(&session, "completePayment", &[code]);
                 follow(&parts, answer);
             });
