@@ -16,7 +16,7 @@ use crate::ledger;
 use crate::util::{now_millis, set_alarm_at};
 use bawaba_core::api::{ApiError, SessionView};
 use bawaba_core::gateway::connector::{Connector, Start, StartInput};
-use bawaba_core::gateway::{CancelOutcome, GatewayError, SessionFlow, Wallet};
+use bawaba_core::gateway::{CancelOutcome, GatewayError, GatewaySession, SessionFlow, Wallet};
 use bawaba_core::health::{Admission, BreakerSettings, Outcome};
 use bawaba_core::lifecycle::{
     object_name, At, Begin, IdempotencyKey, MoneyOrder, NewPayment, NewSession, OperationKind, Order, Payment,
@@ -552,7 +552,20 @@ async fn start_session(
                     worker::console_warn!("gateway {gateway}: {t:?}");
                     tell_shops(env, gateway, t).await;
                 }
-                attempt
+                match (attempt, connector.charge_id_before_call(&input)) {
+                    // No answer, or one that cannot be believed (not authentic, another amount):
+                    // the call may have charged. Kept as a session the gateway is asked about
+                    // (now, and by the reconciliation), never tried elsewhere or forgotten. Only
+                    // a refusal says nothing was charged.
+                    (Err(e), Some(id)) if !matches!(e, GatewayError::Rejected { .. }) => {
+                        worker::console_warn!(
+                            "{gateway} may have charged {} ({e}): asking it as {id}",
+                            payment.reference
+                        );
+                        Ok(GatewaySession { id, redirect_url: String::new(), form: None, flow: SessionFlow::Direct })
+                    }
+                    (attempt, _) => attempt,
+                }
             }
             Err(e) => Err(e),
         };

@@ -405,3 +405,26 @@ fn the_domain_association_file_is_served_as_set() {
     assert_eq!(file.body, ASSOCIATION);
     assert!(file.content_type.unwrap_or_default().starts_with("text/plain"));
 }
+
+#[test]
+fn an_apple_pay_charge_whose_answer_is_lost_is_found_by_its_given_id_and_told_once() {
+    // Its own Moyasar: this one loses its answers.
+    let w = start_world();
+    w.moyasar.lose_payment_answers(true);
+    let r = reference("ip-ap-lost");
+    // Moyasar charged, then answered 500: the edge named the payment (given_id) before the
+    // call, asks Moyasar about it, and learns it is paid.
+    let answer = session(
+        &w,
+        json!({"intent": intent(&w, &r, 25_000), "method": "applepay", "applepay_token": applepay_token()}),
+    );
+    assert_eq!((answer.status, answer.json()["status"].as_str()), (200, Some("paid")), "{}", answer.body);
+    let got = eventually(10, "the result", || Some(notifications(&w, &r)).filter(|n| !n.is_empty()));
+    assert_eq!(kinds(&got), ["payment.succeeded"]);
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert_eq!(kinds(&notifications(&w, &r)), ["payment.succeeded"], "told once");
+    let made = w.moyasar.direct_payments();
+    assert_eq!(made.len(), 1, "one charge: {made:?}");
+    let id = made[0]["id"].as_str().unwrap();
+    assert_eq!((id.len(), &id[14..15]), (36, "4"), "a UUID v4 of ours: {id}");
+}

@@ -66,6 +66,16 @@ pub trait Gateway: std::fmt::Debug {
         Err(GatewayError::InvalidResponse(format!("{} has no preparing step", self.code())))
     }
 
+    /// The id the gateway will know a charge made in the page by, where it is ours to give
+    /// before the call (APS: the merchant reference). A charging call whose answer is lost
+    /// (timeout, 5xx) or cannot be believed (not authentic, another amount) may have charged:
+    /// with this id the edge keeps it as a session and asks
+    /// the gateway about it, as about any other, so such a charge is found, never unknown. The
+    /// default: the gateway names the charge in its answer, and a lost answer stays an outage.
+    fn charge_id_before_call(&self, _input: &StartInput<'_>) -> Option<String> {
+        None
+    }
+
     /// Parses the created session knowing what it was started for, for gateways whose answer
     /// does not say what later calls need (HyperPay: the entity of the method). The edge calls
     /// this one; the default reads the answer alone.

@@ -70,11 +70,21 @@ fn secret(name: &str) -> String {
     setting(name).unwrap_or_default()
 }
 
-/// APS's reading of a JSON answer into string pairs (as `aps::params_of` does).
+/// APS's reading of a JSON answer into string pairs, as APS signs them (payfort-php-sdk's
+/// APSSignature.php): a value as its text (a string as it is, anything else as its JSON), an
+/// object as `{k=v, k=v}` of its non-null entries in their order, nulls left out.
 fn aps_pairs(v: &serde_json::Map<String, serde_json::Value>) -> BTreeMap<String, String> {
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
     v.iter()
         .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+        .map(|(k, v)| match v.as_object() {
+            Some(o) => {
+                let inner: Vec<String> =
+                    o.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| format!("{k}={}", text(v))).collect();
+                (k.clone(), format!("{{{}}}", inner.join(", ")))
+            }
+            None => (k.clone(), text(v)),
+        })
         .collect()
 }
 

@@ -73,6 +73,7 @@ struct State {
     applepay: Option<ApplepayCredentials>,
     applepay_requests: Vec<serde_json::Value>,
     forge_applepay_answers: bool,
+    lose_applepay_answers: bool,
     feedback_url: Option<String>,
     counter: u64,
 }
@@ -155,6 +156,11 @@ impl FakeAps {
     /// Makes the Apple Pay purchase answers forged: what is paid is changed after signing.
     pub fn forge_applepay_answers(&self, on: bool) {
         self.state.lock().unwrap().forge_applepay_answers = on;
+    }
+
+    /// Apple Pay purchases are made, then answered with a 500 (the answer lost on the way).
+    pub fn lose_applepay_answers(&self, on: bool) {
+        self.state.lock().unwrap().lose_applepay_answers = on;
     }
 
     /// A transaction as the fake holds it.
@@ -372,7 +378,11 @@ impl FakeAps {
             })
             .unwrap_or_default();
         if value.get("digital_wallet").and_then(|w| w.as_str()) == Some("APPLE_PAY") && value.get("command").is_some() {
-            return self.applepay_purchase(body, &value);
+            let answer = self.applepay_purchase(body, &value);
+            if self.state.lock().unwrap().lose_applepay_answers {
+                return json_response(500, &serde_json::json!({"status":"00","response_message":"System error"}));
+            }
+            return answer;
         }
         let Some(profile) = self.signed_by(&fields) else {
             return json_response(

@@ -50,6 +50,8 @@ struct State {
     applepay_domains: Vec<String>,
     /// The merchant validation requests received.
     applepay_requests: Vec<Value>,
+    /// Payments are made, then answered with a 500 (the answer lost on the way).
+    lose_payment_answers: bool,
 }
 
 /// A payment attempt just created: its id and what the card does (`Ok(true)`: 3-D Secure first;
@@ -128,6 +130,11 @@ impl FakeMoyasar {
         let mut out: Vec<Value> = state.payments.values().filter(|p| p["invoice_id"].is_null()).cloned().collect();
         out.sort_by_key(|p| p["created_seq"].as_u64());
         out
+    }
+
+    /// Payments made in the page are created, then answered with a 500.
+    pub fn lose_payment_answers(&self, on: bool) {
+        self.state.lock().unwrap().lose_payment_answers = on;
     }
 
     /// Makes the API fail or hang.
@@ -212,7 +219,14 @@ impl FakeMoyasar {
                 self.get_invoice(id)
             }
             ("GET", ["v1", "payments"]) => json_response(200, &json!({"payments": [], "meta": {"current_page": 1}})),
-            ("POST", ["v1", "payments"]) => self.create_payment(&body),
+            ("POST", ["v1", "payments"]) => {
+                let made = self.create_payment(&body);
+                if self.state.lock().unwrap().lose_payment_answers {
+                    json_response(500, &json!({"type":"api_error","message":"Internal server error"}))
+                } else {
+                    made
+                }
+            }
             ("GET", ["v1", "payments", id]) => match self.payment(id) {
                 Some(p) => json_response(200, &p),
                 None => json_response(404, &json!({"type":"record_not_found","message":"Object not found"})),
@@ -243,8 +257,14 @@ impl FakeMoyasar {
         if amount < 100 {
             return invalid("amount", "must be greater than or equal to 100");
         }
-        let id = new_id();
+        // `given_id`: the id the caller chose; the same one again is the same payment, not a
+        // second charge (docs.moyasar.com/api/idempotency).
+        let given = input["given_id"].as_str().map(str::to_string);
         let mut state = self.state.lock().unwrap();
+        if let Some(existing) = given.as_ref().and_then(|id| state.payments.get(id)) {
+            return json_response(201, existing);
+        }
+        let id = given.unwrap_or_else(new_id);
         let seq = state.payments.len();
         let mut payment = json!({
             "id": id, "status": "initiated", "amount": amount, "fee": 0,

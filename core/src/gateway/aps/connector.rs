@@ -145,6 +145,13 @@ impl Gateway for Aps {
 
     /// The page opens by a signed form post from the shopper's browser: nothing to call. An
     /// Apple Pay token is charged at once (`PURCHASE` on the API).
+    /// An Apple Pay purchase is ours to name: its merchant reference, which CHECK_STATUS finds.
+    fn charge_id_before_call(&self, input: &StartInput<'_>) -> Option<String> {
+        let in_page = self.applepay.is_some() && self.applepay_in_page && input.method == PaymentMethod::Applepay;
+        (in_page && matches!(input.wallet, Some(Wallet::Applepay { .. })))
+            .then(|| super::applepay::merchant_reference(input.session_key))
+    }
+
     fn build_start(&self, input: &StartInput<'_>) -> Result<Start, GatewayError> {
         match input.wallet {
             Some(Wallet::Applepay { token }) => match &self.applepay {
@@ -313,6 +320,11 @@ mod tests {
             applepay::Param::Text(applepay::sign_params(&sent, "APREQ", ShaType::Sha512)),
             "Apple Pay's phrase and SHA type"
         );
+        // Named before the call: the reference the purchase carries, which CHECK_STATUS finds.
+        assert_eq!(aps.charge_id_before_call(&input).as_deref(), Some("bwap-abc"));
+        assert_eq!(sent["merchant_reference"], applepay::Param::Text("bwap-abc".into()));
+        let hosted = StartInput { wallet: None, ..input };
+        assert_eq!(aps.charge_id_before_call(&hosted), None, "a hosted page charges nothing at its start");
         let not_json = Wallet::Applepay { token: "{}".into() };
         let refused = aps.build_start(&StartInput { wallet: Some(&not_json), ..input });
         assert!(matches!(refused, Err(GatewayError::Rejected { status: 400, .. })));

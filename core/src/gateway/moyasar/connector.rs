@@ -49,6 +49,14 @@ impl Gateway for Config {
         }
     }
 
+    /// An Apple Pay payment charges at its creation: it is ours to name (`given_id`). An STC
+    /// Pay payment charges only with its code, which needs the creation's answer anyway.
+    fn charge_id_before_call(&self, input: &StartInput<'_>) -> Option<String> {
+        matches!(input.wallet, Some(crate::gateway::Wallet::Applepay { .. }))
+            .then(|| in_page::given_id(input.session_key))
+            .flatten()
+    }
+
     fn build_start(&self, input: &StartInput<'_>) -> Result<Start, GatewayError> {
         match input.wallet {
             Some(wallet) => in_page::build_create_payment(self, input, wallet).map(Start::Call),

@@ -40,7 +40,7 @@ pub fn build_create_payment(
             serde_json::json!({ "type": "applepay", "token": token })
         }
     };
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "amount": input.money.minor,
         "currency": input.money.currency.code(),
         "description": input.description,
@@ -49,7 +49,25 @@ pub fn build_create_payment(
         "source": source,
         "metadata": { "bawaba_reference": input.reference },
     });
+    if let Some(id) = given_id(input.session_key) {
+        body["given_id"] = id.into();
+    }
     Ok(request(cfg, HttpMethod::Post, "/payments", Some(body)))
+}
+
+/// The payment's id, chosen by us (`given_id`, a UUID v4 made from the session's 128 random
+/// bits): Moyasar creates the payment with it, and the same id again is the same payment, never
+/// a second charge. So a payment whose creation answer is lost can still be asked about.
+/// `None` for a key that is not 32 hex digits (none is made then).
+pub fn given_id(session_key: &str) -> Option<String> {
+    let hex = session_key.as_bytes();
+    if hex.len() != 32 || !hex.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let h = session_key.to_ascii_lowercase();
+    // Version 4, variant 10xx: the UUID's fixed bits, the other 122 bits are the key's.
+    let variant = ["8", "9", "a", "b"][usize::from(u8::from_str_radix(&h[16..17], 16).ok()? & 3)];
+    Some(format!("{}-{}-4{}-{variant}{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32]))
 }
 
 /// Whether a start answer is a payment (made in the page) rather than an invoice: only a
@@ -197,6 +215,34 @@ mod tests {
         assert_eq!(body["metadata"]["bawaba_reference"], "demo:S1");
         let bad = Wallet::Stcpay { mobile: "0112345678".into() };
         assert!(matches!(build_create_payment(&cfg(), &input, &bad), Err(GatewayError::Rejected { status: 400, .. })));
+    }
+
+    #[test]
+    fn the_payment_id_is_ours_a_uuid_v4_from_the_session_key() {
+        let key = "0123456789abcdef0123456789ABCDEF";
+        let id = given_id(key).unwrap();
+        assert_eq!(id, "01234567-89ab-4def-8123-456789abcdef");
+        assert_eq!(given_id(key), Some(id.clone()), "the same key, the same payment");
+        assert_ne!(given_id("1123456789abcdef0123456789abcdef"), Some(id.clone()));
+        for bad in ["", "k", "0123456789abcdef0123456789abcde", "0123456789abcdef0123456789abcdeg"] {
+            assert_eq!(given_id(bad), None, "{bad:?}");
+        }
+        // Every variant nibble gives an RFC 4122 variant (8, 9, a, b).
+        for nibble in "0123456789abcdef".chars() {
+            let key = format!("0123456789abcdef{nibble}123456789abcdef");
+            let id = given_id(&key).unwrap();
+            assert!("89ab".contains(&id[19..20]), "{id}");
+            assert_eq!(&id[14..15], "4", "{id}");
+        }
+        let wallet = Wallet::Applepay { token: r#"{"paymentData":{"data":"x"}}"#.into() };
+        let input = StartInput {
+            wallet: Some(&wallet),
+            session_key: key,
+            ..StartInput::sample(sar(4550), PaymentMethod::Applepay)
+        };
+        let req = build_create_payment(&cfg(), &input, &wallet).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(req.body.as_ref().unwrap()).unwrap();
+        assert_eq!(body["given_id"], id);
     }
 
     #[test]
