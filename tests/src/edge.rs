@@ -210,6 +210,8 @@ impl Edge {
 
         let log = dir.join("wrangler.log");
         let wrangler = root.join("node_modules/wrangler/bin/wrangler.js");
+        // Without it node exits at once, and the wait below would take its whole 90 s per edge.
+        assert!(wrangler.exists(), "wrangler is not installed: run `cargo xtask setup` (or `cargo xtask test`)");
         let path = format!("{}:{}", node_dir().display(), std::env::var("PATH").unwrap_or_default());
         copy_dir(&stats_template(&dir.join("wrangler.toml"), &path), &dir.join("state/v3/d1"));
         let command_line = format!(
