@@ -40,6 +40,18 @@ pub fn reference(prefix: &str) -> String {
     format!("{prefix}-{}-{n}", std::process::id())
 }
 
+/// `POST /v1/methods`: each method's code and how the widget takes it (`flow`), in order.
+pub fn method_flows(edge: &Edge, intent: &str) -> Vec<(String, String)> {
+    let answer = http::post_json(&edge.url("/v1/methods"), &serde_json::json!({ "intent": intent }));
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.json()["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["code"].as_str().unwrap().to_string(), m["flow"].as_str().unwrap().to_string()))
+        .collect()
+}
+
 /// `POST /v1/sessions`.
 pub fn start_session(edge: &Edge, intent: &str, method: &str) -> Reply {
     http::post_json(&edge.url("/v1/sessions"), &serde_json::json!({"intent": intent, "method": method}))

@@ -98,14 +98,7 @@ fn intent(config: &ShopConfig, r: &str, amount: i64) -> String {
 
 fn flows_of(edge: &Edge, config: &ShopConfig) -> Vec<(String, String)> {
     let r = reference("aps-ap-methods");
-    let answer = http::post_json(&edge.url("/v1/methods"), &json!({ "intent": intent(config, &r, 4550) }));
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    answer.json()["methods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| (m["code"].as_str().unwrap().to_string(), m["flow"].as_str().unwrap().to_string()))
-        .collect()
+    flows::method_flows(edge, &intent(config, &r, 4550))
 }
 
 fn pay(w: &World, r: &str, amount: i64, token: &str) -> Reply {

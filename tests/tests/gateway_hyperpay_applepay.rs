@@ -120,14 +120,7 @@ fn wait_for_webhooks(w: &World, before: u32) {
 fn apple_pay_is_in_the_page_and_the_merchant_is_validated_with_apple() {
     let w = world();
     let r = reference("hpap-methods");
-    let answer = http::post_json(&w.edge.url("/v1/methods"), &json!({ "intent": intent(w, &r, 4550) }));
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    let flows: Vec<(String, String)> = answer.json()["methods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| (m["code"].as_str().unwrap().to_string(), m["flow"].as_str().unwrap().to_string()))
-        .collect();
+    let flows = flows::method_flows(&w.edge, &intent(w, &r, 4550));
     assert!(flows.contains(&("applepay".into(), "applepay".into())), "{flows:?}");
     assert!(flows.contains(&("mada".into(), "redirect".into())), "{flows:?}");
     let body = json!({"intent": intent(w, &r, 4550), "validation_url": VALIDATION_URL}).to_string();

@@ -112,14 +112,7 @@ fn applepay_token() -> String {
 fn the_methods_say_how_the_widget_takes_each() {
     let w = world();
     let r = reference("ip-methods");
-    let answer = http::post_json(&w.edge.url("/v1/methods"), &json!({ "intent": intent(w, &r, 4550) }));
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    let flows: Vec<(String, String)> = answer.json()["methods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| (m["code"].as_str().unwrap().to_string(), m["flow"].as_str().unwrap().to_string()))
-        .collect();
+    let flows = flows::method_flows(&w.edge, &intent(w, &r, 4550));
     let flows: Vec<(&str, &str)> = flows.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     assert_eq!(flows, [("mada", "redirect"), ("applepay", "applepay"), ("stcpay", "otp")]);
 }

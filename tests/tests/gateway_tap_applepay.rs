@@ -104,28 +104,17 @@ fn back_to_shop(w: &World, reply: &Reply) -> String {
     back.location.unwrap()
 }
 
-fn flows_of(edge: &Edge, intent: &str) -> Vec<(String, String)> {
-    let answer = http::post_json(&edge.url("/v1/methods"), &json!({ "intent": intent }));
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    answer.json()["methods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| (m["code"].as_str().unwrap().to_string(), m["flow"].as_str().unwrap().to_string()))
-        .collect()
-}
-
 #[test]
 fn apple_pay_is_in_the_page_only_with_the_merchants_apple_merchant_set_up() {
     let w = world();
-    let got = flows_of(&w.edge, &intent(w, &reference("tap-ap-methods"), 4550));
+    let got = flows::method_flows(&w.edge, &intent(w, &reference("tap-ap-methods"), 4550));
     let want = [("mada", "redirect"), ("applepay", "applepay"), ("visa", "redirect")]; // the display order
     assert_eq!(got, want.map(|(a, b)| (a.to_string(), b.to_string())));
 
     // The identifier without the certificate binding: Apple would refuse every validation, so
     // Apple Pay stays on Tap's page.
     let half = start_world(true, false);
-    let got = flows_of(&half.edge, &intent(&half, &reference("tap-ap-half"), 4550));
+    let got = flows::method_flows(&half.edge, &intent(&half, &reference("tap-ap-half"), 4550));
     assert!(got.contains(&("applepay".into(), "redirect".into())), "{got:?}");
     let hosted = flows::start_session(&half.edge, &intent(&half, &reference("tap-ap-half"), 4550), "applepay");
     assert_eq!(hosted.status, 200, "{}", hosted.body);

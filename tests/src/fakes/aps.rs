@@ -337,17 +337,7 @@ impl FakeAps {
         };
         let signed = self.signed(response);
         if let Some(url) = feedback {
-            let body = signed
-                .iter()
-                .map(|(k, v)| format!("{}={}", crate::http::urlencode(k), crate::http::urlencode(v)))
-                .collect::<Vec<_>>()
-                .join("&");
-            post_later(
-                url,
-                vec![("Content-Type".into(), "application/x-www-form-urlencoded".into())],
-                body,
-                self.sent.clone(),
-            );
+            self.post_feedback(url, &signed);
         }
         let inputs: String = signed
             .iter()
@@ -663,6 +653,11 @@ impl FakeAps {
             }
         }
         let signed = self.signed_for(profile, r);
+        self.post_feedback(url, &signed);
+    }
+
+    /// Sends signed feedback to the merchant's URL, form-encoded as APS posts it.
+    fn post_feedback(&self, url: String, signed: &BTreeMap<String, String>) {
         let body = signed
             .iter()
             .map(|(k, v)| format!("{}={}", crate::http::urlencode(k), crate::http::urlencode(v)))

@@ -178,6 +178,7 @@ mod tests {
     use super::*;
     use crate::gateway::connector::configure;
     use crate::gateway::connector::{Gateway, Start};
+    use crate::gateway::hyperpay::tests::form;
     use crate::gateway::{MethodFlow, Wallet};
     use crate::money::{Currency, Money};
     use crate::payment::PaymentState;
@@ -210,31 +211,6 @@ mod tests {
 
     fn answer(status: u16, body: &str) -> HttpResponse {
         HttpResponse { status, body: body.as_bytes().to_vec() }
-    }
-
-    fn form(req: &HttpRequest) -> Vec<(String, String)> {
-        let body = String::from_utf8(req.body.clone().unwrap()).unwrap();
-        let unescape = |s: &str| {
-            let (b, mut out, mut i) = (s.as_bytes(), Vec::new(), 0);
-            while i < b.len() {
-                match b[i] {
-                    b'%' => {
-                        out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
-                        i += 3;
-                    }
-                    b'+' => {
-                        out.push(b' ');
-                        i += 1;
-                    }
-                    c => {
-                        out.push(c);
-                        i += 1;
-                    }
-                }
-            }
-            String::from_utf8(out).unwrap()
-        };
-        body.split('&').map(|kv| kv.split_once('=').unwrap()).map(|(k, v)| (unescape(k), unescape(v))).collect()
     }
 
     fn field<'a>(f: &'a [(String, String)], name: &str) -> Option<&'a str> {

@@ -28,7 +28,8 @@ fn cfg() -> Config {
     }
 }
 
-fn form(req: &HttpRequest) -> Vec<(String, String)> {
+/// A form-encoded request body's pairs, decoded (also for `in_page`'s tests).
+pub(super) fn form(req: &HttpRequest) -> Vec<(String, String)> {
     let body = String::from_utf8(req.body.clone().unwrap()).unwrap();
     body.split('&')
         .map(|kv| {
